@@ -1,0 +1,45 @@
+// Package testagent implements a deterministic, offline scripted ACP agent
+// that tests use in place of a real coding agent. The real sandbox-agent
+// server spawns it (see WriteLauncher and Build) and talks newline-delimited
+// JSON-RPC 2.0 to it over stdio.
+//
+// Protocol: initialize, session/new (sessions "sess-<n>", modes normal/plan,
+// models mock/mock-fast), session/set_mode (emits current_mode_update),
+// session/set_model, session/prompt (runs in its own goroutine) and the
+// session/cancel notification. Unknown methods get -32601.
+//
+// Every prompt first emits a user_message_chunk with the prompt text (text
+// blocks joined with "\n"). The text is then parsed as a script: commands
+// separated by ';', each trimmed, empty ones skipped; a command is a word and
+// its argument text. If no segment starts with a command word, the default
+// scenario runs ("You said: <text>" as 3 agent_message_chunks). Otherwise every
+// segment must be valid, or the prompt fails with -32602 "script: ...".
+//
+//	say <text>            agent_message_chunks of at most 8 runes each
+//	think <text>          one agent_thought_chunk
+//	plan <a>|<b>|...      plan update, entries priority "medium", status "pending"
+//	tool [title]          tool_call (kind edit, pending), tool_call_update
+//	                      in_progress, then completed with text content "ok"
+//	write <rel> [text]    writes <cwd>/<rel>; tool_call "Write <rel>" (edit) then
+//	                      completed ("wrote N bytes") or failed (absolute path,
+//	                      ".." component or I/O error; the turn continues)
+//	perm [title]          tool_call (kind execute), then session/request_permission
+//	                      id "perm-<n>" (options allow/always/reject); allow or
+//	                      always -> completed; reject, unknown option or an error
+//	                      reply -> failed; outcome cancelled, session/cancel or
+//	                      stdin EOF -> failed and the turn ends "cancelled"
+//	sleep <ms>            interruptible wait
+//	events <n>            n agent_message_chunks "e1 ", "e2 ", ...
+//	stream <n> <ms>       n chunks "s1 ", "s2 ", ... each after an interruptible
+//	                      wait of ms
+//	stop <reason>         end now with stopReason (end_turn, max_tokens,
+//	                      max_turn_requests, refusal, cancelled)
+//	fail [message]        end now with JSON-RPC error -32603 (default message
+//	                      "scripted failure")
+//	exit <code>           exit the process with code 0..255, no response
+//	echo-env <NAME>       one agent_message_chunk "NAME=<value>" or "NAME=unset"
+//
+// Tool call ids ("call-<n>"), permission ids ("perm-<n>") and session ids
+// count from 1 per process. A session/cancel makes the running prompt end
+// with stopReason "cancelled" at its next step.
+package testagent
