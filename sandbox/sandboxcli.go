@@ -1,0 +1,411 @@
+package sandbox
+
+// The shared core of the two Docker Sandboxes backends. The standalone `sbx` CLI and the legacy
+// `docker sandbox` plugin are the same cobra program tree under two prefixes (docs/docker-sandboxes.md
+// §13 maps one onto the other), so one implementation parameterised by a small dialect keeps the argv of
+// each operation in exactly one place, with the quirk it works around next to it. Section numbers (§N) are
+// those of docs/docker-sandboxes.md, the project's spec of both CLIs.
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// dialect is what differs between the two CLIs.
+type dialect struct {
+	name     string   // Backend.Name()
+	prefix   []string // argv before the subcommand: {"sbx"} or {"docker", "sandbox"}
+	pullFlag string   // create's pull-policy flag: sbx --pull, plugin --pull-template (§13)
+	rmFlags  []string // sbx rm asks for confirmation since 0.29 without -f; the plugin's rm has no flags (§7, §13)
+	// needsWorkspace: the plugin's create requires a workspace (§5); sbx is "mountless" without one (0.42+).
+	needsWorkspace bool
+	hint           string // how to install, appended to ErrUnavailable errors
+	// classifyVersion recognises dialect-specific failures of `version` (the plugin's absent/removed shapes).
+	classifyVersion func(stderr string) (hint string, ok bool)
+}
+
+// cli is one backend instance: a dialect plus its options. Safe for concurrent use: it holds no state.
+type cli struct {
+	r        Runner
+	d        dialect
+	template string // default template; empty means the CLI's own default for the agent
+	pull     string // pull policy passed on every create
+	agent    string // agent kind used when Spec.Agent is empty
+}
+
+func (c *cli) argv(sub string, args ...string) []string {
+	out := append(append([]string{}, c.d.prefix...), sub)
+	return append(out, args...)
+}
+
+// op names an operation in error messages: "sbx create foo", "docker-sandbox exec foo".
+func (c *cli) op(sub, name string) string {
+	if name == "" {
+		return c.d.name + " " + sub
+	}
+	return c.d.name + " " + sub + " " + name
+}
+
+// check probes with `version` (§7 "version"): it is the one subcommand that fails cleanly when the plugin is
+// absent or removed. Never `--help`, which exits 0 even without the plugin.
+func (c *cli) check(ctx context.Context) error {
+	_, err := c.r.Run(ctx, Cmd{Args: c.argv("version")})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", c.op("check", ""), err)
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) && c.d.classifyVersion != nil {
+		if hint, ok := c.d.classifyVersion(ee.Stderr); ok {
+			return fmt.Errorf("%s: %s: %w: %w", c.op("check", ""), hint, ErrUnavailable, err)
+		}
+	}
+	// The runner's "not installed" error already wraps ErrUnavailable; any other failure of `version`
+	// (daemon down, not logged in) also means the backend is not answering.
+	if errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%s: %w; %s", c.op("check", ""), err, c.d.hint)
+	}
+	return fmt.Errorf("%s: %w: %w; %s", c.op("check", ""), ErrUnavailable, err, c.d.hint)
+}
+
+// create runs `create --name NAME --pull|--pull-template POLICY [-t TEMPLATE] -- AGENT [WORKSPACE]` (§7 "create", §13).
+// The `--` ends flag parsing (cobra honours it), so no value can ever be read as a flag.
+func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
+	op := c.op("create", spec.Name)
+	if spec.Name == "" || strings.HasPrefix(spec.Name, "-") {
+		return Info{}, fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+	}
+	if c.d.needsWorkspace && spec.Workspace == "" {
+		return Info{}, fmt.Errorf("%s: this CLI requires a workspace path: %w", op, ErrInvalid)
+	}
+	agent := spec.Agent
+	if agent == "" {
+		agent = c.agent
+	}
+	args := []string{"--name", spec.Name, c.d.pullFlag, c.pull}
+	if t := cmp.Or(spec.Template, c.template); t != "" {
+		args = append(args, "-t", t)
+	}
+	args = append(args, "--", agent)
+	if spec.Workspace != "" {
+		args = append(args, spec.Workspace)
+	}
+	if _, err := c.r.Run(ctx, Cmd{Args: c.argv("create", args...)}); err != nil {
+		return Info{}, c.mapCreate(op, err)
+	}
+	// create leaves the VM running (§6); read back what the CLI recorded.
+	return c.get(ctx, spec.Name)
+}
+
+func (c *cli) mapCreate(op string, err error) error {
+	var ee *ExitError
+	if !errors.As(err, &ee) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	switch s := ee.Stderr; {
+	// §4: no clean "name in use" message exists; a stale VM leaks the daemon's
+	// `Conflict. The container name "/<name>" is already in use`.
+	case containsAny(s, "already in use", "Conflict", "already exists"):
+		return fmt.Errorf("%s: %w: %w", op, ErrExists, err)
+	// §4 (v0.7 charset) and §5 (4.58.0 made the workspace mandatory). "invalid agent"/"invalid workspace"
+	// are the test double's texts for two refusals whose real wording is undocumented (§7, §14).
+	case containsAny(s, "invalid VM name", "requires a workspace path", "invalid agent", "invalid workspace"):
+		return fmt.Errorf("%s: %w: %w", op, ErrInvalid, err)
+	}
+	// Template and pull failures stay as the CLI worded them: they say what to fix.
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// get lists and picks one: neither CLI has `inspect` (§3).
+func (c *cli) get(ctx context.Context, name string) (Info, error) {
+	all, err := c.list(ctx)
+	if err != nil {
+		return Info{}, err
+	}
+	for _, in := range all {
+		if in.Name == name {
+			return in, nil
+		}
+	}
+	return Info{}, fmt.Errorf("%s: %w", c.op("get", name), ErrNotFound)
+}
+
+// list runs `ls --json` and falls back to the table of plain `ls` when the JSON cannot be read (§8): an
+// old build without --json, or output that is not JSON at all.
+func (c *cli) list(ctx context.Context) ([]Info, error) {
+	op := c.op("ls", "")
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv("ls", "--json")})
+	var ee *ExitError
+	switch {
+	case err == nil:
+		infos, jerr := parseLsJSON(res.Stdout)
+		if jerr == nil {
+			return c.stamp(infos), nil
+		}
+	case errors.As(err, &ee) && strings.Contains(ee.Stderr, "unknown flag"):
+		// A build without --json: cobra says `unknown flag: --json`.
+	default:
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	res, err = c.r.Run(ctx, Cmd{Args: c.argv("ls")})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	infos, err := parseLsTable(res.Stdout)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return c.stamp(infos), nil
+}
+
+func (c *cli) stamp(infos []Info) []Info {
+	for i := range infos {
+		infos[i].Backend = c.d.name
+	}
+	return infos
+}
+
+// envNameRE is what `-e` accepts from us: a variable name, optionally with =VALUE.
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(=|$)`)
+
+// exec runs `exec [-i] [-d] [-w DIR] [-e E]... NAME ARGS...` (§7 "exec", docker exec semantics: everything
+// after NAME is the command, so there is no `--`; NAME is checked not to look like a flag instead).
+//
+// A bare `-e NAME` makes the CLI copy NAME from its own environment, so secrets never appear in argv. Cmd.Env
+// stays nil: the runner's base environment (built by main) must carry those variables.
+func (c *cli) exec(ctx context.Context, name string, spec ExecSpec) (Result, error) {
+	op := c.op("exec", name)
+	if name == "" || strings.HasPrefix(name, "-") {
+		return Result{}, fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+	}
+	if len(spec.Args) == 0 {
+		return Result{}, fmt.Errorf("%s: no command: %w", op, ErrInvalid)
+	}
+	var args []string
+	if spec.Stdin != nil {
+		args = append(args, "-i") // without -i piped input arrives as 0 bytes (§7, §12)
+	}
+	if spec.Detach {
+		args = append(args, "-d")
+	}
+	if spec.Workdir != "" {
+		if !strings.HasPrefix(spec.Workdir, "/") {
+			return Result{}, fmt.Errorf("%s: workdir %q is not an absolute path: %w", op, spec.Workdir, ErrInvalid)
+		}
+		args = append(args, "-w", spec.Workdir)
+	}
+	for _, e := range spec.Env {
+		if !envNameRE.MatchString(e) {
+			return Result{}, fmt.Errorf("%s: env entry %q is not NAME or NAME=VALUE: %w", op, truncate(e, 40), ErrInvalid)
+		}
+		args = append(args, "-e", e)
+	}
+	args = append(append(args, name), spec.Args...)
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv("exec", args...), Stdin: spec.Stdin, Stdout: spec.Stdout, Timeout: spec.Timeout})
+	if err == nil {
+		return res, nil
+	}
+	var ee *ExitError
+	if !errors.As(err, &ee) {
+		return res, fmt.Errorf("%s: %w", op, err)
+	}
+	switch {
+	case cliNotFound(ee, name):
+		return res, fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+	case strings.Contains(ee.Stderr, "socket path is empty"):
+		// §6 zombie VM (desktop-feedback#232, #252): ls still says running, only rm + create helps.
+		return res, fmt.Errorf("%s: the sandbox VM is dead although listed as running; remove the sandbox and create it again: %w", op, err)
+	}
+	// The inner command's exit status is propagated (§7): callers read Code (127 = command not found).
+	return res, err
+}
+
+// cliNotFound recognises the CLI's own "no such sandbox" failure, which has no documented text (§9, §14).
+// The match is deliberately narrow because exec's stderr is mostly the inner command's: `cat /x/NAME/f`
+// failing prints "No such file" next to the name. So: exit status 1 (the CLI's only failure code) and either
+// the shape `sandbox "NAME" not found`, or an `Error:` line (cobra's prefix) naming the sandbox.
+func cliNotFound(ee *ExitError, name string) bool {
+	if ee.Code != 1 {
+		return false
+	}
+	if containsAny(ee.Stderr, `sandbox "`+name+`" not found`, "sandbox "+name+" not found") {
+		return true
+	}
+	for _, line := range strings.Split(ee.Stderr, "\n") {
+		l := strings.ToLower(strings.TrimSpace(line))
+		if strings.HasPrefix(l, "error:") && strings.Contains(l, strings.ToLower(name)) &&
+			containsAny(l, "not found", "no such sandbox", "no such vm") {
+			return true
+		}
+	}
+	return false
+}
+
+// remove runs `rm [FLAGS] NAME`; rm also removes running sandboxes (§7), so there is no stop first.
+func (c *cli) remove(ctx context.Context, name string) error {
+	op := c.op("rm", name)
+	if name == "" || strings.HasPrefix(name, "-") {
+		return fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+	}
+	args := append(append([]string{}, c.d.rmFlags...), name)
+	_, err := c.r.Run(ctx, Cmd{Args: c.argv("rm", args...)})
+	if err == nil {
+		return nil
+	}
+	var ee *ExitError
+	// rm's stderr is only the CLI's own, so a loose match is safe here.
+	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such") {
+		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// lsEntry is one sandbox in `ls --json`. Every field is optional (stopped entries omit workspaces, §8), and
+// fields we do not read (socket_path, sandbox_count, ports, sbx's short-lived id) are ignored.
+type lsEntry struct {
+	Name       string   `json:"name"`
+	Agent      string   `json:"agent"`
+	Status     string   `json:"status"`
+	Workspaces []string `json:"workspaces"`
+	Template   string   `json:"template"`
+}
+
+// parseLsJSON accepts the documented `{"vms":[…]}`, the `{"sandboxes":[…]}` seen when the plugin's list is
+// empty and in sbx (§8, §13), an object with neither key (no sandboxes) and, to be lenient, a bare array.
+// A field of an unexpected type (sbx's schema drifts, §13) is skipped, not fatal.
+func parseLsJSON(b []byte) ([]Info, error) {
+	var raw []json.RawMessage
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		if err := json.Unmarshal(t, &raw); err != nil {
+			return nil, err
+		}
+	} else {
+		var top struct {
+			VMs       []json.RawMessage `json:"vms"`
+			Sandboxes []json.RawMessage `json:"sandboxes"`
+		}
+		if err := json.Unmarshal(t, &top); err != nil {
+			return nil, err
+		}
+		raw = append(top.VMs, top.Sandboxes...)
+	}
+	out := []Info{}
+	for _, r := range raw {
+		var e lsEntry
+		var te *json.UnmarshalTypeError
+		if err := json.Unmarshal(r, &e); err != nil && !errors.As(err, &te) {
+			return nil, err
+		}
+		if e.Name == "" {
+			continue // nothing a caller could address
+		}
+		out = append(out, Info{Name: e.Name, Agent: e.Agent, Status: status(e.Status), Workspaces: e.Workspaces, Template: e.Template})
+	}
+	return out, nil
+}
+
+// status maps a CLI status to ours: only running and stopped are documented; anything else (`exited`, …) is
+// stopped (§6). Zombie VMs still say running (§6): Exec reports those.
+func status(s string) string {
+	if strings.EqualFold(strings.TrimSpace(s), StatusRunning) {
+		return StatusRunning
+	}
+	return StatusStopped
+}
+
+var cellSep = regexp.MustCompile(`\s{2,}`)
+
+// parseLsTable reads the `ls` table by header name (§8): the plugin prints SANDBOX AGENT STATUS WORKSPACE,
+// sbx adds PORTS, and the reference page shows a stale VM-centric header, so positions are not trusted.
+// Cells are split on runs of 2+ spaces; when a row has a different number of cells (an empty PORTS cell),
+// the header's column offsets are used instead (tabwriter aligns every row to them). WORKSPACE is `-` for
+// none and joins several with ", " (a path containing ", " cannot be told apart).
+func parseLsTable(b []byte) ([]Info, error) {
+	lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+		lines = lines[1:]
+	}
+	if len(lines) == 0 {
+		return nil, errors.New("cannot parse ls output: no header")
+	}
+	header := []rune(strings.TrimRight(lines[0], " \t"))
+	cols := cellSep.Split(string(header), -1)
+	var starts []int // rune offset of each column in the header
+	for i, r := range header {
+		if r != ' ' && (i == 0 || (i >= 2 && header[i-1] == ' ' && header[i-2] == ' ')) {
+			starts = append(starts, i)
+		}
+	}
+	idx := map[string]int{}
+	for i, c := range cols {
+		idx[strings.ToUpper(strings.TrimSpace(c))] = i
+	}
+	col := func(names ...string) int {
+		for _, n := range names {
+			if i, ok := idx[n]; ok {
+				return i
+			}
+		}
+		return -1
+	}
+	nameCol, agentCol, statusCol, wsCol := col("SANDBOX", "NAME"), col("AGENT", "AGENTS"), col("STATUS"), col("WORKSPACE", "WORKSPACES")
+	if nameCol < 0 || len(starts) != len(cols) {
+		return nil, fmt.Errorf("cannot parse ls output: unexpected header %q", truncate(string(header), 80))
+	}
+	out := []Info{}
+	for _, line := range lines[1:] {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		cells := cellSep.Split(strings.TrimSpace(line), -1)
+		if len(cells) != len(cols) {
+			cells = splitAt([]rune(line), starts)
+		}
+		cell := func(i int) string {
+			if i < 0 || i >= len(cells) {
+				return ""
+			}
+			return strings.TrimSpace(cells[i])
+		}
+		in := Info{Name: cell(nameCol), Agent: cell(agentCol), Status: status(cell(statusCol))}
+		if ws := cell(wsCol); ws != "" && ws != "-" {
+			in.Workspaces = strings.Split(ws, ", ")
+		}
+		if in.Name != "" {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// splitAt cuts a row at the header's column offsets; the last column takes the rest of the line.
+func splitAt(row []rune, starts []int) []string {
+	cells := make([]string, len(starts))
+	for i, s := range starts {
+		end := len(row)
+		if i+1 < len(starts) {
+			end = min(starts[i+1], len(row))
+		}
+		if s < end {
+			cells[i] = string(row[s:end])
+		}
+	}
+	return cells
+}

@@ -1,0 +1,72 @@
+package sandbox
+
+// The sbx backend drives Docker's standalone Docker Sandboxes CLI (docs/docker-sandboxes.md §13), the
+// successor of the `docker sandbox` plugin: it needs no Docker Desktop and runs on Linux with KVM too.
+
+import (
+	"cmp"
+	"context"
+)
+
+// SbxOptions configures NewSbx. Zero values select the defaults.
+type SbxOptions struct {
+	// Binary is the sbx executable; default "sbx".
+	Binary string
+	// Template is passed as `-t` when Spec.Template is empty; empty lets sbx pick the agent's template.
+	Template string
+	// Pull is the `--pull` policy for create: always, missing or never. Default "missing": sbx's own
+	// default is `always`, which re-pulls on every create and fails offline (§13); `never` is for
+	// templates built or loaded locally.
+	Pull string
+	// Agent is the agent kind used when Spec.Agent is empty; default "claude".
+	Agent string
+}
+
+const sbxInstallHint = "install the sbx CLI (brew install docker/tap/sbx, winget install Docker.sbx, or apt package docker-sbx) and run sbx login"
+
+// Sbx is the "sbx" Backend. It is safe for concurrent use.
+type Sbx struct{ c cli }
+
+// NewSbx returns the sbx backend running its commands through r. It runs nothing itself.
+func NewSbx(r Runner, opts SbxOptions) *Sbx {
+	return &Sbx{c: cli{
+		r: r,
+		d: dialect{
+			name:     "sbx",
+			prefix:   []string{cmp.Or(opts.Binary, "sbx")},
+			pullFlag: "--pull",
+			rmFlags:  []string{"-f"}, // without -f, sbx ≥ 0.29 asks for confirmation on a terminal (§13)
+			hint:     sbxInstallHint,
+		},
+		template: opts.Template,
+		pull:     cmp.Or(opts.Pull, "missing"),
+		agent:    cmp.Or(opts.Agent, "claude"),
+	}}
+}
+
+// Name returns "sbx".
+func (s *Sbx) Name() string { return s.c.d.name }
+
+// Check runs `sbx version`. It returns an error wrapping ErrUnavailable, with the install hint, when sbx is
+// missing or fails.
+func (s *Sbx) Check(ctx context.Context) error { return s.c.check(ctx) }
+
+// Create runs `sbx create` and returns the new sandbox as listed. It returns ErrExists if the name is
+// taken and ErrInvalid if sbx refuses the name, agent or workspace; template and pull failures keep
+// sbx's own text.
+func (s *Sbx) Create(ctx context.Context, spec Spec) (Info, error) { return s.c.create(ctx, spec) }
+
+// Get returns the sandbox from `sbx ls`, or ErrNotFound.
+func (s *Sbx) Get(ctx context.Context, name string) (Info, error) { return s.c.get(ctx, name) }
+
+// List returns every sandbox `sbx ls` reports (sbx cannot tell which ones sandbox-mcp created).
+func (s *Sbx) List(ctx context.Context) ([]Info, error) { return s.c.list(ctx) }
+
+// Exec runs `sbx exec`. A non-zero exit of the command is an *ExitError with the inner exit code; a missing
+// sandbox is ErrNotFound; a zombie VM is an error saying to remove and recreate the sandbox.
+func (s *Sbx) Exec(ctx context.Context, name string, spec ExecSpec) (Result, error) {
+	return s.c.exec(ctx, name, spec)
+}
+
+// Remove runs `sbx rm -f`, which also removes a running sandbox. It returns ErrNotFound if it is gone.
+func (s *Sbx) Remove(ctx context.Context, name string) error { return s.c.remove(ctx, name) }
