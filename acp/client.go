@@ -1,0 +1,120 @@
+package acp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Client speaks ACP to one agent process of a sandbox-agent server: the one behind ServerID.
+type Client struct {
+	T        Transport
+	ServerID string
+}
+
+func (c *Client) path() string { return "/v1/acp/" + url.PathEscape(c.ServerID) }
+
+// Health checks GET /v1/health.
+func Health(ctx context.Context, t Transport, timeout time.Duration) error {
+	status, body, err := t.Do(ctx, http.MethodGet, "/v1/health", nil, timeout)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return parseProblem(status, body)
+	}
+	return nil
+}
+
+// Request sends a JSON-RPC request and waits up to timeout for the agent's reply. agent is set only on the
+// first request to a server id: sandbox-agent then installs (if needed) and spawns that agent. A JSON-RPC
+// error in the reply comes back as *RPCError, an HTTP error as *ProblemError.
+func (c *Client) Request(ctx context.Context, id any, method string, params any, agent string, timeout time.Duration) (json.RawMessage, error) {
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", method, err)
+	}
+	p := c.path()
+	if agent != "" {
+		p += "?agent=" + url.QueryEscape(agent)
+	}
+	status, resp, err := c.T.Do(ctx, http.MethodPost, p, body, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%s: %w", method, parseProblem(status, resp))
+	}
+	var env Envelope
+	if err := json.Unmarshal(resp, &env); err != nil {
+		return nil, fmt.Errorf("%s: bad reply: %w", method, err)
+	}
+	if env.Error != nil {
+		return nil, fmt.Errorf("%s: %w", method, env.Error)
+	}
+	return env.Result, nil
+}
+
+// Post sends an envelope that expects no reply: a notification (session/cancel) or our response to an
+// agent's request (a permission answer). sandbox-agent answers 202.
+func (c *Client) Post(ctx context.Context, env any, timeout time.Duration) error {
+	body, err := json.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("encode envelope: %w", err)
+	}
+	status, resp, err := c.T.Do(ctx, http.MethodPost, c.path(), body, timeout)
+	if err != nil {
+		return err
+	}
+	if status/100 != 2 {
+		return parseProblem(status, resp)
+	}
+	return nil
+}
+
+// Start sends a request whose reply may take minutes (session/prompt) and waits at most wait. The POST
+// blocks upstream until the turn ends, and hosts drop tool calls after ~60 s; sandbox-agent keeps the turn
+// going when the client stops waiting (measured with 0.4.2), and the reply shows up on SSE. So a timeout
+// here means "started": done=false with no error.
+func (c *Client) Start(ctx context.Context, id any, method string, params any, wait time.Duration) (result json.RawMessage, done bool, err error) {
+	result, err = c.Request(ctx, id, method, params, "", wait)
+	if errors.Is(err, ErrTimeout) {
+		return nil, false, nil
+	}
+	return result, err == nil, err
+}
+
+// Close asks sandbox-agent to drop the agent process. In 0.4.2 DELETE never returns (the instance is gone
+// at once, the agent exits when we disconnect), so it is bounded to 2 s and its outcome ignored, as the
+// upstream TypeScript SDK does. Send session/cancel first.
+func (c *Client) Close(ctx context.Context) {
+	_, _, _ = c.T.Do(ctx, http.MethodDelete, c.path(), nil, 2*time.Second)
+}
+
+// Stream reads the server's SSE for this id from lastID on, for at most maxDur, and calls fn for every
+// envelope with its SSE id. beat is called on heartbeats. It returns when the stream ends (nil: reconnect),
+// on transport errors, or with fn's error.
+func (c *Client) Stream(ctx context.Context, lastID int64, maxDur time.Duration, fn func(id int64, data []byte) error, beat func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := c.T.Stream(ctx, c.path(), lastID, maxDur, pw)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	perr := ReadSSE(pr, func(ev SSEEvent) error { return fn(ev.ID, ev.Data) }, beat)
+	cancel()
+	pr.Close()
+	serr := <-done
+	if perr != nil {
+		return perr
+	}
+	return serr
+}

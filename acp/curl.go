@@ -1,0 +1,109 @@
+package acp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// Execer runs one command inside a sandbox (a backend's Exec bound to one sandbox name).
+type Execer func(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Result, error)
+
+// Curl is a Transport that runs curl inside the sandbox through the backend's exec and talks to
+// sandbox-agent on the sandbox's own loopback.
+//
+// Why curl and not sandbox-agent's own `api acp …` client: in 0.4.2 that client has a fixed 30 s timeout,
+// `acp stream` buffers until the body ends (so it prints nothing) and `acp close` always fails. Why not a
+// port: the Docker Sandboxes plugin publishes none, and sbx only since 0.37. curl ships in every Docker
+// Sandboxes template and in our image; request bodies go on stdin (`--data-binary @-`), never in argv or a
+// shell string. Each request costs one exec (~70 ms with Docker), which is why the Docker backend can
+// publish a port instead.
+type Curl struct {
+	Exec Execer
+	Port int
+}
+
+// curlStatusMarker separates the body from the status code that -w appends.
+const curlStatusMarker = "\n__sandbox_mcp_status="
+
+func (c *Curl) url(path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(c.Port) + path
+}
+
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}
+
+// Do implements Transport.
+func (c *Curl) Do(ctx context.Context, method, path string, body []byte, timeout time.Duration) (int, []byte, error) {
+	args := []string{"curl", "-sS", "-X", method, "--max-time", seconds(timeout),
+		"-H", "Accept: application/json", "-o", "-", "-w", strings.ReplaceAll(curlStatusMarker, "\n", `\n`) + "%{http_code}"}
+	spec := sandbox.ExecSpec{Timeout: timeout + 30*time.Second}
+	if body != nil {
+		args = append(args, "-H", "Content-Type: application/json", "--data-binary", "@-")
+		spec.Stdin = bytes.NewReader(body)
+	}
+	spec.Args = append(args, "--", c.url(path))
+	res, err := c.Exec(ctx, spec)
+	if err != nil {
+		return 0, nil, c.classify(method, path, err)
+	}
+	out := res.Stdout
+	i := bytes.LastIndex(out, []byte(curlStatusMarker))
+	if i < 0 {
+		return 0, nil, fmt.Errorf("%s %s: curl printed no status: %q", method, path, truncate(string(out), 200))
+	}
+	status, err := strconv.Atoi(strings.TrimSpace(string(out[i+len(curlStatusMarker):])))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: bad status from curl: %w", method, path, err)
+	}
+	return status, out[:i], nil
+}
+
+// Stream implements Transport.
+func (c *Curl) Stream(ctx context.Context, path string, lastID int64, maxDur time.Duration, w io.Writer) error {
+	args := []string{"curl", "-sS", "-N", "--max-time", seconds(maxDur), "-H", "Accept: text/event-stream", "--fail-with-body"}
+	if lastID > 0 {
+		args = append(args, "-H", "Last-Event-ID: "+strconv.FormatInt(lastID, 10))
+	}
+	args = append(args, "--", c.url(path))
+	_, err := c.Exec(ctx, sandbox.ExecSpec{Args: args, Stdout: w, Timeout: maxDur + 30*time.Second})
+	if err != nil {
+		err = c.classify("GET", path, err)
+		if errors.Is(err, ErrTimeout) {
+			return nil // maxDur reached: the caller reconnects from its last stored id
+		}
+	}
+	return err
+}
+
+// classify maps curl's documented exit codes: 7 couldn't connect, 28 operation timed out, 22 HTTP error
+// with --fail-with-body, 127 command not found (the shell's and docker exec's convention).
+func (c *Curl) classify(method, path string, err error) error {
+	var ee *sandbox.ExitError
+	if errors.As(err, &ee) {
+		switch ee.Code {
+		case 7:
+			return fmt.Errorf("%s %s: %w", method, path, ErrUnreachable)
+		case 28:
+			return fmt.Errorf("%s %s: %w", method, path, ErrTimeout)
+		case 126, 127:
+			return fmt.Errorf("%s %s: %w (%v)", method, path, ErrNoClient, err)
+		}
+	}
+	return fmt.Errorf("%s %s via curl: %w", method, path, err)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,232 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+)
+
+// Method names of the ACP messages we interpret.
+const (
+	MethodPrompt     = "session/prompt"
+	MethodUpdate     = "session/update"
+	MethodPermission = "session/request_permission"
+	MethodCancel     = "session/cancel"
+	MethodAgentExit  = "_adapter/agent_exited"
+)
+
+// Normalize maps log records to events, in order. Consecutive agent_message (and thought) chunks merge into
+// one event carrying the seq of their last chunk, so a cursor never splits a record. Records that carry
+// nothing for a reader (responses to initialize or session/new, usage and command-list updates, our own
+// session/new) produce no event; they stay in the log. When raw is true each event carries its envelopes.
+func Normalize(recs []eventlog.Record, raw bool) []Event {
+	var out []Event
+	for _, r := range recs {
+		ev, ok := normalizeOne(r)
+		if !ok {
+			continue
+		}
+		ev.Seq, ev.Time = r.Seq, r.Time
+		if raw {
+			ev.Raw = []json.RawMessage{r.Env}
+		}
+		if n := len(out); n > 0 && mergeable(out[n-1], ev) {
+			prev := &out[n-1]
+			if prev.FirstSeq == 0 {
+				prev.FirstSeq = prev.Seq
+			}
+			prev.Seq, prev.Text = ev.Seq, prev.Text+ev.Text
+			prev.Raw = append(prev.Raw, ev.Raw...)
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func mergeable(prev, next Event) bool {
+	return prev.Kind == next.Kind && (next.Kind == KindAgentMessage || next.Kind == KindThought)
+}
+
+// promptParams, updateParams and permissionParams are the ACP shapes we read (ACP SDK 0.14).
+type promptParams struct {
+	Prompt []contentBlock `json:"prompt"`
+}
+
+type contentBlock struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type updateParams struct {
+	Update struct {
+		SessionUpdate string          `json:"sessionUpdate"`
+		Content       json.RawMessage `json:"content"`
+		ToolCallID    string          `json:"toolCallId"`
+		Title         string          `json:"title"`
+		Kind          string          `json:"kind"`
+		Status        string          `json:"status"`
+		Entries       []PlanEntry     `json:"entries"`
+		CurrentModeID string          `json:"currentModeId"`
+	} `json:"update"`
+}
+
+type permissionParams struct {
+	ToolCall struct {
+		ToolCallID string `json:"toolCallId"`
+		Title      string `json:"title"`
+		Kind       string `json:"kind"`
+		Status     string `json:"status"`
+	} `json:"toolCall"`
+	Options []struct {
+		OptionID string `json:"optionId"`
+		Name     string `json:"name"`
+		Kind     string `json:"kind"`
+	} `json:"options"`
+}
+
+type permissionResult struct {
+	Outcome struct {
+		Outcome  string `json:"outcome"`
+		OptionID string `json:"optionId"`
+	} `json:"outcome"`
+}
+
+func normalizeOne(r eventlog.Record) (Event, bool) {
+	var env acp.Envelope
+	if json.Unmarshal(r.Env, &env) != nil {
+		return Event{}, false
+	}
+	if r.Dir == "out" {
+		return normalizeOut(&env)
+	}
+	switch {
+	case env.Method == MethodUpdate:
+		return normalizeUpdate(env.Params)
+	case env.Method == MethodPermission && env.IsRequest():
+		var p permissionParams
+		_ = json.Unmarshal(env.Params, &p)
+		perm := &Permission{RequestID: acp.IDString(env.ID)}
+		for _, o := range p.Options {
+			perm.Options = append(perm.Options, Option{ID: o.OptionID, Name: o.Name, Kind: o.Kind})
+		}
+		tc := &ToolCall{ID: p.ToolCall.ToolCallID, Title: p.ToolCall.Title, Kind: p.ToolCall.Kind, Status: p.ToolCall.Status}
+		return Event{Kind: KindPermissionRequest, Permission: perm, ToolCall: tc}, true
+	case env.Method == MethodAgentExit:
+		var p struct {
+			Code    *int `json:"code"`
+			Success bool `json:"success"`
+		}
+		_ = json.Unmarshal(env.Params, &p)
+		ev := Event{Kind: KindAgentExit, ExitCode: p.Code}
+		if !p.Success {
+			ev.Error = "the agent process exited unsuccessfully"
+		}
+		return ev, true
+	case env.IsResponse() && isTurnID(acp.IDString(env.ID)):
+		ev := Event{Kind: KindTurnEnd, Turn: acp.IDString(env.ID)}
+		if env.Error != nil {
+			ev.Error = env.Error.Error()
+			return ev, true
+		}
+		var res struct {
+			StopReason string `json:"stopReason"`
+		}
+		_ = json.Unmarshal(env.Result, &res)
+		ev.StopReason = res.StopReason
+		return ev, true
+	case env.IsResponse() && env.Error != nil:
+		return Event{Kind: KindError, Error: env.Error.Error()}, true
+	}
+	return Event{}, false
+}
+
+// normalizeOut maps what we sent: the user's prompt, permission answers and cancel requests.
+func normalizeOut(env *acp.Envelope) (Event, bool) {
+	switch {
+	case env.Method == MethodPrompt:
+		var p promptParams
+		_ = json.Unmarshal(env.Params, &p)
+		var text []string
+		for _, b := range p.Prompt {
+			if b.Type == "text" {
+				text = append(text, b.Text)
+			}
+		}
+		return Event{Kind: KindUserMessage, Turn: acp.IDString(env.ID), Text: strings.Join(text, "\n")}, true
+	case env.Method == MethodCancel:
+		return Event{Kind: KindCancel}, true
+	case env.IsResponse():
+		var res permissionResult
+		if json.Unmarshal(env.Result, &res) != nil || res.Outcome.Outcome == "" {
+			return Event{}, false
+		}
+		outcome := res.Outcome.OptionID
+		if res.Outcome.Outcome == "cancelled" {
+			outcome = "cancelled"
+		}
+		return Event{Kind: KindPermissionResponse, Permission: &Permission{RequestID: acp.IDString(env.ID), Outcome: outcome}}, true
+	}
+	return Event{}, false
+}
+
+func normalizeUpdate(params json.RawMessage) (Event, bool) {
+	var p updateParams
+	if json.Unmarshal(params, &p) != nil {
+		return Event{}, false
+	}
+	u := p.Update
+	switch u.SessionUpdate {
+	case "agent_message_chunk":
+		return Event{Kind: KindAgentMessage, Text: contentText(u.Content)}, true
+	case "agent_thought_chunk":
+		return Event{Kind: KindThought, Text: contentText(u.Content)}, true
+	case "tool_call", "tool_call_update":
+		kind := KindToolCall
+		if u.SessionUpdate == "tool_call_update" {
+			kind = KindToolCallUpdate
+		}
+		return Event{Kind: kind, ToolCall: &ToolCall{ID: u.ToolCallID, Title: u.Title, Kind: u.Kind, Status: u.Status, Output: contentText(u.Content)}}, true
+	case "plan":
+		return Event{Kind: KindPlan, Plan: u.Entries}, true
+	case "current_mode_update":
+		return Event{Kind: KindModeChange, Text: u.CurrentModeID}, true
+	}
+	// user_message_chunk: we log the prompt we sent ourselves (agents echo it only sometimes);
+	// available_commands_update, usage_update, config_option_update, session_info_update: noise for a reader.
+	return Event{}, false
+}
+
+// contentText extracts text from an ACP content block, or from a list of tool-call content items
+// ({type:"content", content:{type:"text", text}}).
+func contentText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var b contentBlock
+	if json.Unmarshal(raw, &b) == nil {
+		return b.Text
+	}
+	var items []struct {
+		Content contentBlock `json:"content"`
+	}
+	if json.Unmarshal(raw, &items) == nil {
+		var parts []string
+		for _, it := range items {
+			if it.Content.Text != "" {
+				parts = append(parts, it.Content.Text)
+			}
+		}
+		return strings.Join(parts, "\n")
+	}
+	return ""
+}
+
+// TurnID is the JSON-RPC id we give the n-th prompt of a session. Prompt ids are strings with this prefix
+// so their responses are told apart from initialize/session/new replies in the stream.
+func TurnID(n int) string { return fmt.Sprintf("turn-%d", n) }
+
+func isTurnID(id string) bool { return strings.HasPrefix(id, "turn-") }

@@ -1,0 +1,136 @@
+package events
+
+import (
+	"encoding/json"
+
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+)
+
+// Session statuses.
+const (
+	StatusIdle              = "idle"
+	StatusRunning           = "running"
+	StatusWaitingPermission = "waiting_permission"
+	StatusEnded             = "ended"
+	StatusFailed            = "failed"
+)
+
+// Statuses lists every status, for the schema's enum.
+var Statuses = []string{StatusIdle, StatusRunning, StatusWaitingPermission, StatusEnded, StatusFailed}
+
+// State is a session's status derived from its log. Apply it to every record in order; it is small and
+// JSON-serialisable, so the server persists it beside the log and never rescans the log to know it.
+type State struct {
+	Status string `json:"status"`
+	// Turn is the running turn's id, empty when idle.
+	Turn string `json:"turn,omitempty"`
+	// Turns counts the prompts sent, so the next turn id is TurnID(Turns+1).
+	Turns int `json:"turns"`
+	// Pending are the permission requests not answered yet.
+	Pending []Event `json:"pending,omitempty"`
+	// PendingIDs keeps each pending request's JSON-RPC id as sent (string or number), because the answer
+	// must carry the same id with the same type.
+	PendingIDs map[string]json.RawMessage `json:"pending_ids,omitempty"`
+	// LastStopReason and LastError describe how the last turn ended.
+	LastStopReason string `json:"last_stop_reason,omitempty"`
+	LastError      string `json:"last_error,omitempty"`
+	// LastText is the agent's text in the current (or last) turn, for callers that wait for a turn's answer.
+	LastText string `json:"last_text,omitempty"`
+	// TurnStartSeq is the log position of the current (or last) turn's prompt.
+	TurnStartSeq int64 `json:"turn_start_seq,omitempty"`
+}
+
+// NewState is the state of a freshly opened session.
+func NewState() State { return State{Status: StatusIdle} }
+
+// Apply advances the state by one record. Unknown or malformed records leave it unchanged.
+func (s *State) Apply(r eventlog.Record) {
+	if s.Status == StatusEnded || s.Status == StatusFailed {
+		return
+	}
+	var env acp.Envelope
+	if json.Unmarshal(r.Env, &env) != nil {
+		return
+	}
+	if r.Dir == "out" {
+		switch {
+		case env.Method == MethodPrompt:
+			s.Turns++
+			s.Turn, s.Status = acp.IDString(env.ID), StatusRunning
+			s.LastText, s.LastError, s.LastStopReason, s.TurnStartSeq = "", "", "", r.Seq
+		case env.IsResponse():
+			s.answer(acp.IDString(env.ID))
+		}
+		return
+	}
+	switch {
+	case env.Method == MethodPermission && env.IsRequest():
+		if ev, ok := normalizeOne(r); ok {
+			ev.Seq, ev.Time = r.Seq, r.Time
+			s.Pending = append(s.Pending, ev)
+			if s.PendingIDs == nil {
+				s.PendingIDs = map[string]json.RawMessage{}
+			}
+			s.PendingIDs[ev.Permission.RequestID] = env.ID
+		}
+		s.refresh()
+	case env.Method == MethodUpdate && s.Turn != "":
+		if ev, ok := normalizeUpdate(env.Params); ok && ev.Kind == KindAgentMessage {
+			s.LastText += ev.Text
+		}
+	case env.Method == MethodAgentExit:
+		ev, _ := normalizeOne(r)
+		s.Pending, s.PendingIDs, s.Turn = nil, nil, ""
+		if ev.Error != "" || s.Status == StatusRunning || s.Status == StatusWaitingPermission {
+			s.Status = StatusFailed
+			s.LastError = "the agent process exited"
+			if ev.ExitCode != nil {
+				s.LastError += " with code " + itoa(*ev.ExitCode)
+			}
+			return
+		}
+		s.Status = StatusEnded
+	case env.IsResponse() && s.Turn != "" && acp.IDString(env.ID) == s.Turn:
+		ev, _ := normalizeOne(r)
+		s.Turn, s.Pending, s.PendingIDs, s.Status = "", nil, nil, StatusIdle
+		s.LastStopReason, s.LastError = ev.StopReason, ev.Error
+	}
+}
+
+// End marks the session ended (its sandbox was destroyed or its agent closed by us).
+func (s *State) End() {
+	s.Status, s.Turn, s.Pending, s.PendingIDs = StatusEnded, "", nil, nil
+}
+
+// Fail marks the session failed with a reason (the agent's server lost it).
+func (s *State) Fail(reason string) {
+	s.Status, s.Turn, s.Pending, s.PendingIDs, s.LastError = StatusFailed, "", nil, nil, reason
+}
+
+func (s *State) answer(id string) {
+	for i, p := range s.Pending {
+		if p.Permission.RequestID == id {
+			s.Pending = append(s.Pending[:i:i], s.Pending[i+1:]...)
+			delete(s.PendingIDs, id)
+			break
+		}
+	}
+	s.refresh()
+}
+
+func (s *State) refresh() {
+	switch {
+	case s.Turn == "":
+		s.Status = StatusIdle
+	case len(s.Pending) > 0:
+		s.Status = StatusWaitingPermission
+	default:
+		s.Status = StatusRunning
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
