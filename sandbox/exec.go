@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os/exec"
 	"strings"
@@ -127,7 +128,7 @@ func (r *Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return res, fmt.Errorf("%s: %w", strings.Join(c.Args[:min(2, len(c.Args))], " "), ctxErr)
 	}
-	if errors.Is(err, exec.ErrNotFound) {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("%s is not installed or not on PATH: %w", c.Args[0], ErrUnavailable)
 	}
 	var ee *exec.ExitError
