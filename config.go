@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// config is everything the flags and environment set. Every flag has an environment variable
+// (SANDBOX_MCP_<NAME>), because hosts start the server with an env block more easily than with arguments.
+type config struct {
+	backend, stateDir, logLevel, logFormat string
+	template, sandboxAgentKind             string
+	agentPort                              int
+	acpTimeout, execTimeout                time.Duration
+	passEnv, cliEnv, allowedRoots          []string
+	sbxBin, dockerBin                      string
+	docker                                 sandbox.DockerOptions
+	workers                                int
+	version                                bool
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("sandbox-mcp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv("SANDBOX_MCP_" + name); v != "" {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
+		if err != nil {
+			return def
+		}
+		return n
+	}
+	envDur := func(name string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(name, def.String()))
+		if err != nil {
+			return def
+		}
+		return d
+	}
+	var passEnv, cliEnv, roots, capAdd string
+	dd := sandbox.DefaultDockerOptions()
+	fs.StringVar(&c.backend, "backend", env("BACKEND", "auto"), "sandbox backend: auto, sbx, docker-sandbox or docker (env SANDBOX_MCP_BACKEND)")
+	fs.StringVar(&c.stateDir, "state-dir", env("STATE_DIR", defaultStateDir(getenv)), "where sessions and event logs are kept (env SANDBOX_MCP_STATE_DIR)")
+	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env SANDBOX_MCP_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("LOG_FORMAT", "text"), "text or json; logs go to stderr (env SANDBOX_MCP_LOG_FORMAT)")
+	fs.StringVar(&c.template, "template", env("TEMPLATE", ""), "default template for sbx/docker-sandbox: an image with sandbox-agent 0.4 and curl (env SANDBOX_MCP_TEMPLATE)")
+	fs.StringVar(&c.sandboxAgentKind, "sandbox-agent-kind", env("SANDBOX_AGENT_KIND", "claude"), "agent kind given to sbx/docker sandbox create (env SANDBOX_MCP_SANDBOX_AGENT_KIND)")
+	fs.IntVar(&c.agentPort, "agent-port", envInt("AGENT_PORT", 2468), "sandbox-agent's port inside sandboxes (env SANDBOX_MCP_AGENT_PORT)")
+	fs.DurationVar(&c.acpTimeout, "acp-timeout", envDur("ACP_TIMEOUT", 2*time.Hour), "longest agent turn sandbox-agent waits for (env SANDBOX_MCP_ACP_TIMEOUT)")
+	fs.DurationVar(&c.execTimeout, "exec-timeout", envDur("EXEC_TIMEOUT", 2*time.Minute), "deadline of one backend CLI call (env SANDBOX_MCP_EXEC_TIMEOUT)")
+	fs.StringVar(&passEnv, "pass-env", env("PASS_ENV", ""), "extra variable names passed to agents, comma-separated, besides the agents' API keys (env SANDBOX_MCP_PASS_ENV)")
+	fs.StringVar(&cliEnv, "cli-env", env("CLI_ENV", ""), "extra variable names passed to the backend CLIs, comma-separated (env SANDBOX_MCP_CLI_ENV)")
+	fs.StringVar(&roots, "allowed-roots", env("ALLOWED_ROOTS", ""), "if set, workspaces must be inside one of these folders, separated by "+string(os.PathListSeparator)+" (env SANDBOX_MCP_ALLOWED_ROOTS)")
+	fs.StringVar(&c.sbxBin, "sbx-bin", env("SBX_BIN", "sbx"), "sbx executable (env SANDBOX_MCP_SBX_BIN)")
+	fs.StringVar(&c.dockerBin, "docker-bin", env("DOCKER_BIN", "docker"), "docker executable (env SANDBOX_MCP_DOCKER_BIN)")
+	fs.StringVar(&c.docker.Image, "docker-image", env("DOCKER_IMAGE", dd.Image), "image for the docker backend (env SANDBOX_MCP_DOCKER_IMAGE)")
+	fs.StringVar(&c.docker.Context, "docker-context", env("DOCKER_CONTEXT", ""), "docker context for the docker backend; DOCKER_HOST also works (env SANDBOX_MCP_DOCKER_CONTEXT)")
+	fs.BoolVar(&c.docker.Pull, "docker-pull", env("DOCKER_PULL", "") == "true", "pull a missing image instead of failing (env SANDBOX_MCP_DOCKER_PULL=true)")
+	fs.StringVar(&c.docker.Network, "docker-network", env("DOCKER_NETWORK", ""), "container network: empty for Docker's default, none, host or a network name (env SANDBOX_MCP_DOCKER_NETWORK)")
+	fs.StringVar(&c.docker.Memory, "docker-memory", env("DOCKER_MEMORY", dd.Memory), "memory limit, no swap (env SANDBOX_MCP_DOCKER_MEMORY)")
+	fs.StringVar(&c.docker.CPUs, "docker-cpus", env("DOCKER_CPUS", dd.CPUs), "CPU limit (env SANDBOX_MCP_DOCKER_CPUS)")
+	fs.IntVar(&c.docker.PidsLimit, "docker-pids-limit", envInt("DOCKER_PIDS_LIMIT", dd.PidsLimit), "process limit, negative for none (env SANDBOX_MCP_DOCKER_PIDS_LIMIT)")
+	fs.StringVar(&capAdd, "docker-cap-add", env("DOCKER_CAP_ADD", ""), "capabilities added back after dropping all, comma-separated (env SANDBOX_MCP_DOCKER_CAP_ADD)")
+	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", env("DOCKER_READ_ONLY", "") == "true", "read-only root filesystem with tmpfs /tmp and HOME (env SANDBOX_MCP_DOCKER_READ_ONLY=true)")
+	fs.StringVar(&c.docker.User, "docker-user", env("DOCKER_USER", dd.User), "container user; default your uid:gid so workspace files stay yours (env SANDBOX_MCP_DOCKER_USER)")
+	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", dd.Transport), "how to reach sandbox-agent: exec or port (env SANDBOX_MCP_DOCKER_TRANSPORT)")
+	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.passEnv = append(slices.Clone(manager.DefaultSecretNames), splitList(passEnv, ",")...)
+	c.cliEnv = splitList(cliEnv, ",")
+	c.allowedRoots = splitList(roots, string(os.PathListSeparator))
+	c.docker.CapAdd = splitList(capAdd, ",")
+	c.docker.Binary = c.dockerBin
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	var errs []error
+	if !slices.Contains([]string{"auto", "sbx", "docker-sandbox", "docker"}, c.backend) {
+		errs = append(errs, fmt.Errorf("--backend %q: use auto, sbx, docker-sandbox or docker", c.backend))
+	}
+	if !slices.Contains([]string{"text", "json"}, c.logFormat) {
+		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.logFormat))
+	}
+	if c.agentPort <= 0 || c.agentPort > 65535 {
+		errs = append(errs, fmt.Errorf("--agent-port %d is not a port", c.agentPort))
+	}
+	if c.stateDir == "" || !filepath.IsAbs(c.stateDir) {
+		errs = append(errs, fmt.Errorf("--state-dir %q must be an absolute path", c.stateDir))
+	}
+	if c.workers < 1 || c.workers > 100 {
+		errs = append(errs, fmt.Errorf("--workers %d: use 1 to 100", c.workers))
+	}
+	for _, n := range append(slices.Clone(c.passEnv), c.cliEnv...) {
+		if !envNameOK(n) {
+			errs = append(errs, fmt.Errorf("variable name %q is not valid", n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func envNameOK(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, r := range n {
+		if !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func splitList(s, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// defaultStateDir follows the XDG base directory spec: $XDG_STATE_HOME/sandbox-mcp, else
+// ~/.local/state/sandbox-mcp.
+func defaultStateDir(getenv func(string) string) string {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "sandbox-mcp")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "state", "sandbox-mcp")
+	}
+	return ""
+}
+
+// cliEnvNames are the variables the backend CLIs may need from our environment. Everything else stays
+// out of their environment: a CLI has no business with the rest of it.
+var cliEnvNames = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "XDG_RUNTIME_DIR",
+	"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG",
+	"DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_API_VERSION", "SSH_AUTH_SOCK", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"}
+
+// childEnv builds the backend CLIs' environment: the allowlist, the extra names, and the secrets (which
+// `exec -e NAME` reads by name, so their values never appear in argv).
+func (c config) childEnv(getenv func(string) string) []string {
+	var env []string
+	seen := map[string]bool{}
+	for _, names := range [][]string{cliEnvNames, c.cliEnv, c.passEnv} {
+		for _, n := range names {
+			if v := getenv(n); v != "" && !seen[n] {
+				seen[n] = true
+				env = append(env, n+"="+v)
+			}
+		}
+	}
+	return env
+}

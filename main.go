@@ -1,0 +1,126 @@
+// Command sandbox-mcp is an MCP server that hands isolated coding work to coding agents (Claude Code,
+// Codex, OpenCode, Amp, …) running inside sandboxes, through Rivet's sandbox-agent. An MCP host starts it
+// over stdio.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lmittmann/tint"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/prompts"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
+	"github.com/sandbox-mcp/sandbox-mcp/tools"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "sandbox-mcp:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program with its dependencies as parameters, so tests run it in-process over pipes.
+// It serves MCP over stdin/stdout until stdin closes or ctx ends. Nothing touches a backend before the
+// first tool call: hosts give initialize only seconds.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.version {
+		fmt.Fprintln(stdout, "sandbox-mcp", version)
+		return nil
+	}
+	logger := newLogger(cfg, stderr)
+	srv, mgr, err := newServer(cfg, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer mgr.Close()
+	logger.Info("serving MCP on stdio", "version", version, "backend", cfg.backend, "state_dir", cfg.stateDir)
+	stdio := server.NewStdioServer(srv)
+	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
+	// Long polls and slow CLI calls must not starve quick calls: mcp-go runs only 5 tool calls at once by
+	// default.
+	server.WithWorkerPoolSize(cfg.workers)(stdio)
+	err = stdio.Listen(ctx, stdin, stdout)
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// newServer wires backends, state, the manager, tools and prompts into an MCP server.
+func newServer(cfg config, getenv func(string) string, logger *slog.Logger) (*server.MCPServer, *manager.Manager, error) {
+	store, err := state.Open(cfg.stateDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	runner := &sandbox.Exec{Env: cfg.childEnv(getenv), Timeout: cfg.execTimeout, Logger: logger.With("component", "exec")}
+	dockerOpts := cfg.docker
+	dockerOpts.ServerVersion = version
+	dockerOpts.StateDir = store.Dir() + "/docker"
+	dockerOpts.BaseEnv = runner.Env
+	backends := map[string]sandbox.Backend{
+		"sbx":            sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
+		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
+		"docker":         sandbox.NewDocker(runner, dockerOpts),
+	}
+	// auto prefers Docker Sandboxes (microVMs: stronger isolation) and falls back to plain containers.
+	auto := sandbox.NewLazy(backends["sbx"], backends["docker-sandbox"], backends["docker"])
+	mgr := manager.New(manager.Config{
+		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
+		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
+		DefaultAgent: cfg.sandboxAgentKind,
+		Policy:       manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
+		Version:      version, Logger: logger.With("component", "manager"),
+	})
+	srv := server.NewMCPServer("sandbox-mcp", version,
+		server.WithToolCapabilities(false),
+		server.WithPromptCapabilities(false),
+		server.WithRecovery(),
+		server.WithInstructions("Delegate coding work to agents in isolated sandboxes: create_sandbox over a project folder, "+
+			"create_session with an agent, send_message (returns at once), then get_events with the cursor until the session is idle. "+
+			"Answer permission requests with respond_permission; destroy_sandbox when done."),
+	)
+	srv.AddTools(tools.All(mgr, logger.With("component", "tools"))...)
+	srv.AddPrompts(prompts.All()...)
+	return srv, mgr, nil
+}
+
+// newLogger logs to stderr only: stdout belongs to the protocol. Colour only on a terminal, never with
+// NO_COLOR, so host log files do not fill with escape codes.
+func newLogger(cfg config, stderr io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	}
+	noColor := true
+	if f, ok := stderr.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			noColor = false
+		}
+	}
+	return slog.New(tint.NewHandler(stderr, &tint.Options{Level: level, NoColor: noColor}))
+}

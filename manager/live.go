@@ -1,0 +1,211 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
+)
+
+// live is a session the server is serving: its record, its durable log, its ACP client and the goroutine
+// that ingests its event stream.
+type live struct {
+	m      *Manager
+	client *acp.Client
+
+	// ingest orders the log: the stream reader holds it while appending, and an answer we send (permission,
+	// cancel) holds it from before its POST until it is logged, so the agent's reaction to our answer never
+	// lands in the log before the answer itself.
+	ingest sync.Mutex
+
+	mu      sync.Mutex
+	rec     state.Session
+	log     *eventlog.Log
+	changed chan struct{} // closed and replaced on every append: a broadcast to waiters
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// streamMaxDur bounds one SSE connection: every external call has a deadline; the stream then reconnects
+// from the last stored id, which costs nothing and proves the connection still works.
+const streamMaxDur = 5 * time.Minute
+
+// stallAfter is how long a stream may stay silent before we reconnect: sandbox-agent sends a heartbeat
+// comment every ~15 s, so three missed beats mean a dead connection.
+const stallAfter = 45 * time.Second
+
+func (l *live) key() string { return l.rec.Sandbox + "/" + l.rec.Name }
+
+// snapshot returns a copy of the record under the lock.
+func (l *live) snapshot() state.Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rec
+}
+
+// wait returns a channel closed at the next append.
+func (l *live) wait() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
+// append writes records to the log, advances the state and persists the record when the status changed.
+func (l *live) append(recs ...eventlog.Record) ([]eventlog.Record, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.log == nil {
+		return nil, fmt.Errorf("session %s is closed", l.key())
+	}
+	stored, err := l.log.Append(recs...)
+	if err != nil {
+		return nil, fmt.Errorf("append to event log of %s: %w", l.key(), err)
+	}
+	before := statusKey(l.rec.State)
+	for _, r := range stored {
+		l.rec.State.Apply(r)
+	}
+	if statusKey(l.rec.State) != before {
+		l.persistLocked()
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return stored, nil
+}
+
+// statusKey is what must reach disk at once when it changes; text chunks alone do not.
+func statusKey(s events.State) string {
+	return fmt.Sprintf("%s|%s|%d|%d", s.Status, s.Turn, s.Turns, len(s.Pending))
+}
+
+func (l *live) persistLocked() {
+	_ = l.log.Sync()
+	if err := l.m.cfg.Store.PutSession(l.rec); err != nil {
+		l.m.log.Error("persist session", "session", l.key(), "err", err)
+	}
+}
+
+// setState changes the state outside the log (ended by destroy, failed because the server lost it).
+func (l *live) setState(fn func(*events.State)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fn(&l.rec.State)
+	l.persistLocked()
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// run ingests the session's SSE stream until stop, reconnecting from the last stored id. Ids at or below
+// it are skipped, so a replay after a reconnect never doubles an event, and nothing the server still holds
+// is lost.
+func (l *live) run(ctx context.Context) {
+	defer close(l.done)
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		err := l.streamOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		var pe *acp.ProblemError
+		if errors.As(err, &pe) && pe.Kind() == "session_not_found" {
+			// sandbox-agent restarted (or the sandbox was recreated): the agent process and its
+			// conversation are gone for good.
+			l.m.log.Warn("agent session lost", "session", l.key())
+			l.setState(func(s *events.State) {
+				s.Fail("sandbox-agent no longer has this session (it restarted or the sandbox was recreated): create a new session")
+			})
+			return
+		}
+		if errors.Is(err, sandbox.ErrNotFound) {
+			l.m.log.Warn("sandbox gone; session failed", "session", l.key())
+			l.setState(func(s *events.State) {
+				s.Fail("the sandbox no longer exists (removed outside sandbox-mcp): destroy_sandbox, then create_sandbox again")
+			})
+			return
+		}
+		if err != nil {
+			l.m.log.Debug("event stream dropped", "session", l.key(), "err", err)
+		} else {
+			backoff = 250 * time.Millisecond
+		}
+		if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if err != nil {
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}
+}
+
+func (l *live) streamOnce(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stall := time.AfterFunc(stallAfter, cancel)
+	defer stall.Stop()
+	l.mu.Lock()
+	last := l.log.LastSSEID()
+	l.mu.Unlock()
+	return l.client.Stream(ctx, last, streamMaxDur, func(id int64, data []byte) error {
+		stall.Reset(stallAfter)
+		if id <= last {
+			return nil
+		}
+		if !json.Valid(data) {
+			l.m.log.Warn("dropping invalid envelope", "session", l.key(), "sse_id", id)
+			last = id
+			return nil
+		}
+		l.ingest.Lock()
+		_, err := l.append(eventlog.Record{Dir: "in", SSEID: id, Env: data})
+		l.ingest.Unlock()
+		if err != nil {
+			return err
+		}
+		last = id
+		if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
+			return errStreamDone
+		}
+		return nil
+	}, func() { stall.Reset(stallAfter) })
+}
+
+var errStreamDone = errors.New("session ended")
+
+// sendLogged posts an envelope that expects no reply and logs it, in that order and before anything the
+// agent streams in reaction to it.
+func (l *live) sendLogged(ctx context.Context, env []byte) error {
+	l.ingest.Lock()
+	defer l.ingest.Unlock()
+	if err := l.client.Post(ctx, json.RawMessage(env), 15*time.Second); err != nil {
+		return err
+	}
+	_, err := l.append(eventlog.Record{Dir: "out", Env: env})
+	return err
+}
+
+func (l *live) stop() {
+	if l.cancel != nil {
+		l.cancel()
+		<-l.done
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.log != nil {
+		_ = l.log.Close()
+		l.log = nil
+	}
+}

@@ -1,0 +1,183 @@
+// Package manager is the server's domain layer: it creates sandboxes through a backend, starts
+// sandbox-agent inside them, opens agent sessions over ACP, ingests their event streams into durable logs
+// and answers the questions the MCP tools ask. It knows neither MCP (that is package tools) nor any CLI
+// (that is package sandbox).
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
+)
+
+// Agents are the coding agents sandbox-agent 0.4 can run (its `install-agent` list).
+var Agents = []string{"claude", "codex", "opencode", "amp", "pi", "cursor", "mock"}
+
+// DefaultSecretNames are the variables passed by name to sandbox-agent (and so to the agents) when they are
+// set in the server's environment: the agents' API keys.
+var DefaultSecretNames = []string{
+	"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "OPENAI_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY",
+	"GOOGLE_API_KEY", "OPENROUTER_API_KEY", "AMP_API_KEY", "CURSOR_API_KEY",
+}
+
+// Config is what New needs.
+type Config struct {
+	// Backends by name ("sbx", "docker-sandbox", "docker"), and the one used when a call names none:
+	// a name from Backends or "auto" (Auto, which detects lazily).
+	Backends       map[string]sandbox.Backend
+	Auto           sandbox.Backend
+	DefaultBackend string
+	Store          *state.Store
+	// AgentPort is the port sandbox-agent listens on inside a sandbox (on its loopback).
+	AgentPort int
+	// ACPTimeout is handed to sandbox-agent as SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS: how long it waits for
+	// the agent's reply to one request. 0.4.2's default of 120 s would cut long turns.
+	ACPTimeout time.Duration
+	// SecretNames are passed by name (values never in argv) when Getenv reports them set.
+	SecretNames []string
+	Getenv      func(string) string
+	// DefaultTemplate is used when create_sandbox names none; DefaultAgent is the sandbox's agent kind.
+	DefaultTemplate string
+	DefaultAgent    string
+	// Policy decides which workspaces may be mounted.
+	Policy  WorkspacePolicy
+	Version string
+	Logger  *slog.Logger
+	// StartupTimeout bounds waiting for sandbox-agent's health check after starting it.
+	StartupTimeout time.Duration
+}
+
+// Manager implements the tools' operations. It is safe for concurrent use.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*live // key sandbox/session
+	sandbox  map[string]*sync.Mutex
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// New builds a Manager. It runs nothing: MCP initialize must never wait on Docker.
+func New(cfg Config) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AgentPort == 0 {
+		cfg.AgentPort = 2468
+	}
+	if cfg.ACPTimeout == 0 {
+		cfg.ACPTimeout = 2 * time.Hour
+	}
+	if cfg.StartupTimeout == 0 {
+		cfg.StartupTimeout = 20 * time.Second
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = func(string) string { return "" }
+	}
+	return &Manager{cfg: cfg, log: cfg.Logger, sessions: map[string]*live{}, sandbox: map[string]*sync.Mutex{}}
+}
+
+// Close stops every event stream and waits for them. Sandboxes keep running: they belong to the user
+// until destroy_sandbox, and a restarted server resumes their streams.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	ls := make([]*live, 0, len(m.sessions))
+	for _, l := range m.sessions {
+		ls = append(ls, l)
+	}
+	m.mu.Unlock()
+	for _, l := range ls {
+		l.stop()
+	}
+	m.wg.Wait()
+}
+
+// lockSandbox serialises create/destroy/session creation per sandbox name.
+func (m *Manager) lockSandbox(name string) func() {
+	m.mu.Lock()
+	mu := m.sandbox[name]
+	if mu == nil {
+		mu = &sync.Mutex{}
+		m.sandbox[name] = mu
+	}
+	m.mu.Unlock()
+	mu.Lock()
+	return mu.Unlock
+}
+
+// backend resolves a backend name ("" means the configured default).
+func (m *Manager) backend(name string) (sandbox.Backend, error) {
+	if name == "" {
+		name = m.cfg.DefaultBackend
+	}
+	if name == "" || name == "auto" {
+		if m.cfg.Auto == nil {
+			return nil, fmt.Errorf("no backend configured: %w", sandbox.ErrUnavailable)
+		}
+		return m.cfg.Auto, nil
+	}
+	b, ok := m.cfg.Backends[name]
+	if !ok {
+		return nil, invalidf("unknown backend %q: use one of %s", name, strings.Join(m.BackendNames(), ", "))
+	}
+	return b, nil
+}
+
+// BackendNames lists the configured backends, sorted.
+func (m *Manager) BackendNames() []string {
+	names := make([]string, 0, len(m.cfg.Backends))
+	for n := range m.cfg.Backends {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// sandboxRecord finds our record of a sandbox, with an error that tells the model what to do.
+func (m *Manager) sandboxRecord(name string) (state.Sandbox, error) {
+	if err := sandbox.ValidateName("sandbox", name); err != nil {
+		return state.Sandbox{}, err
+	}
+	rec, err := m.cfg.Store.GetSandbox(name)
+	if errors.Is(err, state.ErrNotFound) {
+		return rec, fmt.Errorf("unknown sandbox %q: create it with create_sandbox first: %w", name, sandbox.ErrNotFound)
+	}
+	return rec, err
+}
+
+// invalidf builds an ErrInvalid error with a message for the model.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, sandbox.ErrInvalid)...)
+}
+
+// secretEnv lists the secret names that are set, to pass by name.
+func (m *Manager) secretEnv() []string {
+	var env []string
+	for _, n := range m.cfg.SecretNames {
+		if m.cfg.Getenv(n) != "" {
+			env = append(env, n)
+		}
+	}
+	return env
+}
+
+// agentEnv is sandbox-agent's environment: our settings by value, the secrets by name.
+func (m *Manager) agentEnv() []string {
+	env := []string{fmt.Sprintf("SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=%d", m.cfg.ACPTimeout.Milliseconds())}
+	return append(env, m.secretEnv()...)
+}
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}

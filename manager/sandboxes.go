@@ -1,0 +1,292 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
+)
+
+// CreateSandboxRequest is create_sandbox's input after binding.
+type CreateSandboxRequest struct {
+	Workspace, Name, Agent, Template, Backend string
+}
+
+// SandboxResult describes a ready sandbox.
+type SandboxResult struct {
+	Name         string `json:"name" jsonschema_description:"The sandbox name to pass to the other tools."`
+	Backend      string `json:"backend" jsonschema_description:"Backend that runs it: sbx, docker-sandbox or docker."`
+	Workspace    string `json:"workspace" jsonschema_description:"Host folder mounted at the same path inside the sandbox."`
+	Status       string `json:"status" jsonschema_description:"running or stopped, as the backend reports it."`
+	AgentVersion string `json:"agent_version" jsonschema_description:"sandbox-agent version found inside the sandbox."`
+	Reused       bool   `json:"reused" jsonschema_description:"True when an existing sandbox with this name and workspace was returned."`
+}
+
+var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
+
+// CreateSandbox creates the sandbox (or finds the existing one for the same name and workspace), makes
+// sure sandbox-agent runs in it and answers its health check. A sandbox created by this call is removed
+// again if sandbox-agent cannot be started, so a retry with another template starts clean.
+func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (SandboxResult, error) {
+	ws, err := m.cfg.Policy.Check(req.Workspace)
+	if err != nil {
+		return SandboxResult{}, err
+	}
+	name := req.Name
+	if name == "" {
+		name = sandbox.DefaultName(ws)
+	}
+	if err := sandbox.ValidateName("sandbox", name); err != nil {
+		return SandboxResult{}, err
+	}
+	if req.Agent != "" && !validKind.MatchString(req.Agent) {
+		return SandboxResult{}, invalidf("agent %q is not valid: use a sandbox agent kind such as claude, codex or shell", req.Agent)
+	}
+	if req.Template != "" && !templateRE.MatchString(req.Template) {
+		return SandboxResult{}, invalidf("template %q is not a valid image reference", req.Template)
+	}
+	b, err := m.backend(req.Backend)
+	if err != nil {
+		return SandboxResult{}, err
+	}
+	defer m.lockSandbox(name)()
+	if err := b.Check(ctx); err != nil {
+		return SandboxResult{}, err
+	}
+
+	rec, recErr := m.cfg.Store.GetSandbox(name)
+	if recErr == nil && rec.Workspace != ws {
+		return SandboxResult{}, fmt.Errorf("sandbox %q already exists for workspace %s: choose another name or destroy it first: %w", name, rec.Workspace, sandbox.ErrExists)
+	}
+	if recErr == nil && rec.Backend != b.Name() {
+		return SandboxResult{}, fmt.Errorf("sandbox %q already exists on backend %s: pass backend=%s or choose another name: %w", name, rec.Backend, rec.Backend, sandbox.ErrExists)
+	}
+	info, getErr := b.Get(ctx, name)
+	switch {
+	case getErr == nil && recErr == nil:
+		return m.reuse(ctx, b, rec, info)
+	case getErr == nil && slices.Contains(info.Workspaces, ws) && (info.Managed || b.Name() != "docker"):
+		// Ours from a lost state dir, or created by hand on the same workspace: adopt it.
+		rec = m.newRecord(b, name, ws, req)
+		return m.reuse(ctx, b, rec, info)
+	case getErr == nil:
+		return SandboxResult{}, fmt.Errorf("a sandbox named %q already exists with another workspace: choose another name: %w", name, sandbox.ErrExists)
+	case !errors.Is(getErr, sandbox.ErrNotFound):
+		return SandboxResult{}, fmt.Errorf("look up sandbox %q: %w", name, getErr)
+	}
+	if recErr == nil {
+		// Removed behind our back: its sessions are gone with it. Start afresh under the same name.
+		m.log.Warn("sandbox vanished; recreating", "sandbox", name)
+		m.forgetSessions(name)
+		if err := m.cfg.Store.DeleteSandbox(name); err != nil {
+			return SandboxResult{}, err
+		}
+	}
+	rec = m.newRecord(b, name, ws, req)
+	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, Agent: rec.Agent, Template: rec.Template, AgentEnv: m.agentEnv()})
+	if err != nil {
+		return SandboxResult{}, fmt.Errorf("create sandbox %q: %w", name, err)
+	}
+	res, err := m.reuse(ctx, b, rec, info)
+	if err != nil {
+		// Roll back what this call created; the error is what the user must fix (template, curl…).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if rmErr := b.Remove(rctx, name); rmErr != nil && !errors.Is(rmErr, sandbox.ErrNotFound) {
+			m.log.Error("rollback: remove sandbox", "sandbox", name, "err", rmErr)
+		}
+		_ = m.cfg.Store.DeleteSandbox(name)
+		return SandboxResult{}, err
+	}
+	res.Reused = false
+	return res, nil
+}
+
+var (
+	validKind  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+	templateRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$`)
+)
+
+func (m *Manager) newRecord(b sandbox.Backend, name, ws string, req CreateSandboxRequest) state.Sandbox {
+	agent, tmpl := req.Agent, req.Template
+	if agent == "" {
+		agent = m.cfg.DefaultAgent
+	}
+	if tmpl == "" {
+		tmpl = m.cfg.DefaultTemplate
+	}
+	return state.Sandbox{Name: name, Backend: b.Name(), Workspace: ws, Agent: agent, Template: tmpl,
+		AgentPort: m.cfg.AgentPort, Created: time.Now().UTC()}
+}
+
+// reuse makes sure sandbox-agent runs in an existing sandbox and saves the record.
+func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbox, info sandbox.Info) (SandboxResult, error) {
+	version, err := m.ensureAgent(ctx, b, rec)
+	if err != nil {
+		return SandboxResult{}, err
+	}
+	rec.AgentVersion, rec.LastUsed = version, time.Now().UTC()
+	if err := m.cfg.Store.PutSandbox(rec); err != nil {
+		return SandboxResult{}, err
+	}
+	status := info.Status
+	if status == "" || status == sandbox.StatusStopped {
+		status = sandbox.StatusRunning // exec started it
+	}
+	return SandboxResult{Name: rec.Name, Backend: rec.Backend, Workspace: rec.Workspace, Status: status,
+		AgentVersion: version, Reused: true}, nil
+}
+
+// ensureAgent checks sandbox-agent's version inside the sandbox, starts its server if it does not answer,
+// and waits for its health check.
+func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.Sandbox) (string, error) {
+	version, err := m.agentVersion(ctx, b, rec)
+	if err != nil {
+		return "", err
+	}
+	t, direct, err := m.transport(ctx, b, rec)
+	if err != nil {
+		return "", err
+	}
+	err = acp.Health(ctx, t, 5*time.Second)
+	if err == nil {
+		return version, nil
+	}
+	if errors.Is(err, acp.ErrNoClient) {
+		return "", fmt.Errorf("sandbox %q has no curl, which sandbox-mcp needs to reach sandbox-agent inside it: use a template with curl (see the README): %w", rec.Name, sandbox.ErrInvalid)
+	}
+	if !direct {
+		m.log.Info("starting sandbox-agent", "sandbox", rec.Name, "port", rec.AgentPort)
+		_, err = b.Exec(ctx, rec.Name, sandbox.ExecSpec{
+			Args: []string{"sandbox-agent", "server", "--no-token", "--no-telemetry",
+				"-H", "127.0.0.1", "-p", strconv.Itoa(rec.AgentPort)},
+			Env:    m.agentEnv(),
+			Detach: true, Timeout: 30 * time.Second,
+		})
+		if err != nil {
+			return "", fmt.Errorf("start sandbox-agent in %q: %w", rec.Name, err)
+		}
+	}
+	deadline := time.Now().Add(m.cfg.StartupTimeout)
+	for {
+		err = acp.Health(ctx, t, 2*time.Second)
+		if err == nil {
+			return version, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return "", fmt.Errorf("sandbox-agent in %q did not become healthy within %s: %w", rec.Name, m.cfg.StartupTimeout, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// agentVersion runs `sandbox-agent --version` inside the sandbox. The version is checked, not assumed:
+// 0.1.x had a different API (`api sessions`) that this server cannot drive.
+func (m *Manager) agentVersion(ctx context.Context, b sandbox.Backend, rec state.Sandbox) (string, error) {
+	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: []string{"sandbox-agent", "--version"}, Timeout: 30 * time.Second})
+	var ee *sandbox.ExitError
+	if errors.As(err, &ee) && (ee.Code == 126 || ee.Code == 127) {
+		return "", fmt.Errorf("sandbox-agent is not installed in sandbox %q (template %q): use a template or image with sandbox-agent 0.4 (README: images/Dockerfile; or run `npm install -g @sandbox-agent/cli@0.4.2` in it): %w",
+			rec.Name, rec.Template, sandbox.ErrUnsupportedVersion)
+	}
+	if err != nil {
+		return "", fmt.Errorf("check sandbox-agent version in %q: %w", rec.Name, err)
+	}
+	match := agentVersionRE.FindStringSubmatch(string(res.Stdout))
+	if match == nil {
+		return "", fmt.Errorf("sandbox-agent in %q printed an unrecognised version %q: install sandbox-agent 0.4: %w", rec.Name, firstLine(res.Stdout), sandbox.ErrUnsupportedVersion)
+	}
+	major, _ := strconv.Atoi(match[1])
+	minor, _ := strconv.Atoi(match[2])
+	version := match[1] + "." + match[2] + "." + match[3]
+	if major == 0 && minor < 2 {
+		return "", fmt.Errorf("sandbox-agent %s in %q is too old (its `api sessions` API was removed in 0.2): use a template with sandbox-agent 0.4 (npm @sandbox-agent/cli@0.4.2): %w", version, rec.Name, sandbox.ErrUnsupportedVersion)
+	}
+	return version, nil
+}
+
+// transport picks how to reach sandbox-agent: HTTP when the backend publishes its port, else curl over exec.
+func (m *Manager) transport(ctx context.Context, b sandbox.Backend, rec state.Sandbox) (acp.Transport, bool, error) {
+	if as, ok := b.(sandbox.AgentServer); ok {
+		ep, ok, err := as.AgentEndpoint(ctx, rec.Name)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			return &acp.HTTP{BaseURL: ep.URL, Token: ep.Token}, true, nil
+		}
+	}
+	name := rec.Name
+	return &acp.Curl{Port: rec.AgentPort, Exec: func(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Result, error) {
+		return b.Exec(ctx, name, spec)
+	}}, false, nil
+}
+
+func firstLine(b []byte) string {
+	s := string(b)
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	if len(s) > 80 {
+		return s[:80]
+	}
+	return s
+}
+
+// DestroyResult says what destroy_sandbox did.
+type DestroyResult struct {
+	Name           string `json:"name" jsonschema_description:"The sandbox name."`
+	Destroyed      bool   `json:"destroyed" jsonschema_description:"True when a sandbox was removed by this call."`
+	AlreadyGone    bool   `json:"already_gone" jsonschema_description:"True when there was nothing left to remove."`
+	SessionsClosed int    `json:"sessions_closed" jsonschema_description:"Agent sessions that were stopped."`
+}
+
+// DestroySandbox cancels and closes the sandbox's sessions, removes the sandbox and archives our records.
+// A sandbox that is already gone is a success. A sandbox we did not create is refused.
+func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResult, error) {
+	if err := sandbox.ValidateName("sandbox", name); err != nil {
+		return DestroyResult{}, err
+	}
+	defer m.lockSandbox(name)()
+	res := DestroyResult{Name: name}
+	rec, err := m.cfg.Store.GetSandbox(name)
+	if errors.Is(err, state.ErrNotFound) {
+		res.AlreadyGone = true
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	b, err := m.backend(rec.Backend)
+	if err != nil {
+		return res, err
+	}
+	res.SessionsClosed = m.closeSessions(ctx, rec)
+	err = b.Remove(ctx, name)
+	switch {
+	case errors.Is(err, sandbox.ErrNotFound):
+		res.AlreadyGone = true
+	case err != nil:
+		return res, fmt.Errorf("destroy sandbox %q: %w", name, err)
+	default:
+		res.Destroyed = true
+	}
+	if err := m.cfg.Store.DeleteSandbox(name); err != nil {
+		return res, err
+	}
+	m.log.Info("sandbox destroyed", slog.String("sandbox", name), slog.Bool("already_gone", res.AlreadyGone))
+	return res, nil
+}

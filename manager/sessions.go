@@ -1,0 +1,331 @@
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
+)
+
+// CreateSessionRequest is create_session's input after binding.
+type CreateSessionRequest struct {
+	Sandbox, Agent, Name, Cwd, Model, Mode string
+}
+
+// SessionResult describes an open agent session.
+type SessionResult struct {
+	Sandbox   string          `json:"sandbox" jsonschema_description:"Sandbox the session runs in."`
+	Name      string          `json:"name" jsonschema_description:"Session name to pass to send_message and get_events."`
+	Agent     string          `json:"agent" jsonschema_description:"The coding agent."`
+	Cwd       string          `json:"cwd" jsonschema_description:"The agent's working directory inside the sandbox."`
+	Status    string          `json:"status" jsonschema_description:"Session status."`
+	AgentInfo json.RawMessage `json:"agent_info,omitempty" jsonschema_description:"What the agent reported about itself (name, version)."`
+	Modes     json.RawMessage `json:"modes,omitempty" jsonschema_description:"Current and available modes, as the agent reported them."`
+	Models    json.RawMessage `json:"models,omitempty" jsonschema_description:"Current and available models, as the agent reported them."`
+}
+
+// initTimeout bounds initialize, which may install the agent's adapter first (npm) inside the sandbox.
+// It stays under the ~60 s hosts give a tool call.
+const initTimeout = 50 * time.Second
+
+// CreateSession opens an ACP session: initialize (spawning the agent), session/new, and mode/model when
+// asked. The session's event stream starts at once.
+func (m *Manager) CreateSession(ctx context.Context, req CreateSessionRequest) (SessionResult, error) {
+	if !slices.Contains(Agents, req.Agent) {
+		return SessionResult{}, invalidf("unknown agent %q: use one of %s", req.Agent, strings.Join(Agents, ", "))
+	}
+	rec, err := m.sandboxRecord(req.Sandbox)
+	if err != nil {
+		return SessionResult{}, err
+	}
+	if req.Name != "" {
+		if err := sandbox.ValidateName("session", req.Name); err != nil {
+			return SessionResult{}, err
+		}
+	}
+	cwd := req.Cwd
+	if cwd == "" {
+		cwd = rec.Workspace
+	}
+	if !filepath.IsAbs(cwd) || filepath.Clean(cwd) != cwd || strings.ContainsRune(cwd, 0) {
+		return SessionResult{}, invalidf("cwd %q must be a clean absolute path inside the sandbox (default: the workspace)", cwd)
+	}
+	for _, v := range []struct{ name, value string }{{"model", req.Model}, {"mode", req.Mode}} {
+		if v.value != "" && !idRE.MatchString(v.value) {
+			return SessionResult{}, invalidf("%s %q is not valid", v.name, v.value)
+		}
+	}
+	defer m.lockSandbox(rec.Name)()
+	name, err := m.sessionName(rec.Name, req.Name, req.Agent)
+	if err != nil {
+		return SessionResult{}, err
+	}
+	b, err := m.backend(rec.Backend)
+	if err != nil {
+		return SessionResult{}, err
+	}
+	// sandbox-agent may have died (or the sandbox restarted) since create_sandbox: start it again.
+	if _, err := m.ensureAgent(ctx, b, rec); err != nil {
+		return SessionResult{}, err
+	}
+	t, _, err := m.transport(ctx, b, rec)
+	if err != nil {
+		return SessionResult{}, err
+	}
+	client := &acp.Client{T: t, ServerID: "smcp-" + name + "-" + randomHex(4)}
+	srec := state.Session{Sandbox: rec.Name, Name: name, Agent: req.Agent, ServerID: client.ServerID, Cwd: cwd,
+		Model: req.Model, Mode: req.Mode, Created: time.Now().UTC(), State: events.NewState()}
+
+	initRes, err := client.Request(ctx, 0, "initialize", map[string]any{
+		"protocolVersion":    1,
+		"clientCapabilities": map[string]any{"fs": map[string]bool{"readTextFile": false, "writeTextFile": false}, "terminal": false},
+		"clientInfo":         map[string]string{"name": "sandbox-mcp", "version": m.cfg.Version},
+	}, req.Agent, initTimeout)
+	if err != nil {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, agentStartError(req.Agent, err)
+	}
+	var init struct {
+		AgentInfo json.RawMessage `json:"agentInfo"`
+	}
+	_ = json.Unmarshal(initRes, &init)
+	srec.AgentInfo = init.AgentInfo
+
+	newRes, err := client.Request(ctx, 1, "session/new", map[string]any{"cwd": cwd, "mcpServers": []any{}}, "", initTimeout)
+	if err != nil {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, fmt.Errorf("open a %s session in %q: %w", req.Agent, rec.Name, err)
+	}
+	var sn struct {
+		SessionID string          `json:"sessionId"`
+		Modes     json.RawMessage `json:"modes"`
+		Models    json.RawMessage `json:"models"`
+	}
+	if err := json.Unmarshal(newRes, &sn); err != nil || sn.SessionID == "" {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, fmt.Errorf("%s agent returned no session id: %s", req.Agent, truncate(string(newRes), 200))
+	}
+	srec.SessionID, srec.Modes, srec.Models = sn.SessionID, sn.Modes, sn.Models
+	if err := m.configure(ctx, client, &srec, sn.Modes, sn.Models); err != nil {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, err
+	}
+	if err := m.cfg.Store.PutSession(srec); err != nil {
+		return SessionResult{}, err
+	}
+	l, err := m.open(srec, client)
+	if err != nil {
+		return SessionResult{}, err
+	}
+	s := l.snapshot()
+	return SessionResult{Sandbox: s.Sandbox, Name: s.Name, Agent: s.Agent, Cwd: s.Cwd, Status: s.State.Status,
+		AgentInfo: s.AgentInfo, Modes: s.Modes, Models: s.Models}, nil
+}
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$`)
+
+// configure sets mode and model when asked, checking them against what the agent offers.
+func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session, modes, models json.RawMessage) error {
+	if s.Mode != "" {
+		var av struct {
+			AvailableModes []struct {
+				ID string `json:"id"`
+			} `json:"availableModes"`
+		}
+		_ = json.Unmarshal(modes, &av)
+		var ids []string
+		for _, md := range av.AvailableModes {
+			ids = append(ids, md.ID)
+		}
+		if !slices.Contains(ids, s.Mode) {
+			return invalidf("mode %q is not offered by the %s agent: use one of [%s]", s.Mode, s.Agent, strings.Join(ids, ", "))
+		}
+		if _, err := c.Request(ctx, 2, "session/set_mode", map[string]string{"sessionId": s.SessionID, "modeId": s.Mode}, "", 30*time.Second); err != nil {
+			return fmt.Errorf("set mode %q: %w", s.Mode, err)
+		}
+	}
+	if s.Model != "" {
+		var av struct {
+			AvailableModels []struct {
+				ModelID string `json:"modelId"`
+			} `json:"availableModels"`
+		}
+		_ = json.Unmarshal(models, &av)
+		var ids []string
+		for _, md := range av.AvailableModels {
+			ids = append(ids, md.ModelID)
+		}
+		if len(ids) > 0 && !slices.Contains(ids, s.Model) {
+			return invalidf("model %q is not offered by the %s agent: use one of [%s]", s.Model, s.Agent, strings.Join(ids, ", "))
+		}
+		if _, err := c.Request(ctx, 3, "session/set_model", map[string]string{"sessionId": s.SessionID, "modelId": s.Model}, "", 30*time.Second); err != nil {
+			return fmt.Errorf("set model %q: %w", s.Model, err)
+		}
+	}
+	return nil
+}
+
+// agentStartError explains the usual reasons an agent does not start.
+func agentStartError(agent string, err error) error {
+	var pe *acp.ProblemError
+	if errors.As(err, &pe) && pe.Kind() == "install_failed" {
+		return fmt.Errorf("sandbox-agent could not install the %s agent (the sandbox needs network access to its registry, or a template with the agent preinstalled): %w", agent, err)
+	}
+	if errors.Is(err, acp.ErrTimeout) {
+		return fmt.Errorf("the %s agent did not answer initialize within %s (it may still be installing): retry create_session: %w", agent, initTimeout, err)
+	}
+	return fmt.Errorf("start the %s agent: %w", agent, err)
+}
+
+// sessionName validates a requested name or picks "<agent>-<n>".
+func (m *Manager) sessionName(sandboxName, name, agent string) (string, error) {
+	if name != "" {
+		if _, err := m.cfg.Store.GetSession(sandboxName, name); err == nil {
+			return "", fmt.Errorf("session %q already exists in sandbox %q: choose another name: %w", name, sandboxName, sandbox.ErrExists)
+		}
+		return name, nil
+	}
+	for i := 1; ; i++ {
+		n := fmt.Sprintf("%s-%d", agent, i)
+		if _, err := m.cfg.Store.GetSession(sandboxName, n); errors.Is(err, state.ErrNotFound) {
+			return n, nil
+		}
+	}
+}
+
+// open registers a live session, opens its log and starts its stream.
+func (m *Manager) open(rec state.Session, client *acp.Client) (*live, error) {
+	lg, err := eventlog.Open(m.cfg.Store.LogPath(rec.Sandbox, rec.Name))
+	if err != nil {
+		return nil, fmt.Errorf("open event log: %w", err)
+	}
+	l := &live{m: m, client: client, rec: rec, log: lg, changed: make(chan struct{}), done: make(chan struct{})}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		lg.Close()
+		return nil, errors.New("server is shutting down")
+	}
+	m.sessions[l.key()] = l
+	st := rec.State.Status
+	if st != events.StatusEnded && st != events.StatusFailed {
+		ctx, cancel := context.WithCancel(context.Background())
+		l.cancel = cancel
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); l.run(ctx) }()
+	} else {
+		close(l.done)
+	}
+	return l, nil
+}
+
+// session finds a live session, loading it from the state directory after a restart.
+func (m *Manager) session(ctx context.Context, sandboxName, name string) (*live, error) {
+	if err := sandbox.ValidateName("session", name); err != nil {
+		return nil, err
+	}
+	rec, err := m.sandboxRecord(sandboxName)
+	if err != nil {
+		return nil, err
+	}
+	if l := m.cached(sandboxName, name); l != nil {
+		return l, nil
+	}
+	defer m.lockSandbox(sandboxName)()
+	return m.load(ctx, rec, name)
+}
+
+func (m *Manager) cached(sandboxName, name string) *live {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessions[sandboxName+"/"+name]
+}
+
+// load opens a session from its record. The caller holds the sandbox lock.
+func (m *Manager) load(ctx context.Context, rec state.Sandbox, name string) (*live, error) {
+	if l := m.cached(rec.Name, name); l != nil {
+		return l, nil
+	}
+	srec, err := m.cfg.Store.GetSession(rec.Name, name)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, fmt.Errorf("unknown session %q in sandbox %q: create it with create_session first: %w", name, rec.Name, sandbox.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := m.backend(rec.Backend)
+	if err != nil {
+		return nil, err
+	}
+	t, _, err := m.transport(ctx, b, rec)
+	if err != nil {
+		return nil, err
+	}
+	return m.open(srec, &acp.Client{T: t, ServerID: srec.ServerID})
+}
+
+// closeSessions cancels running turns, closes every session of a sandbox and forgets them.
+func (m *Manager) closeSessions(ctx context.Context, rec state.Sandbox) int {
+	recs, _ := m.cfg.Store.ListSessions(rec.Name)
+	n := 0
+	for _, sr := range recs {
+		l, err := m.load(ctx, rec, sr.Name)
+		if err != nil {
+			continue
+		}
+		s := l.snapshot()
+		if s.State.Status != events.StatusEnded && s.State.Status != events.StatusFailed {
+			n++
+			if s.State.Turn != "" {
+				_ = l.client.Post(ctx, map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
+					"params": map[string]string{"sessionId": s.SessionID}}, 5*time.Second)
+			}
+			// No DELETE: it hangs for its full timeout in 0.4.2, and removing the sandbox ends the agent.
+			l.setState(func(st *events.State) { st.End() })
+		}
+	}
+	m.forgetSessions(rec.Name)
+	return n
+}
+
+// forgetSessions stops the streams of a sandbox's sessions and drops them from memory.
+func (m *Manager) forgetSessions(sandboxName string) {
+	m.mu.Lock()
+	var ls []*live
+	for k, l := range m.sessions {
+		if strings.HasPrefix(k, sandboxName+"/") {
+			ls = append(ls, l)
+			delete(m.sessions, k)
+		}
+	}
+	m.mu.Unlock()
+	for _, l := range ls {
+		l.stop()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

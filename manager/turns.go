@@ -1,0 +1,317 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// promptWait is how long send_message lets the prompt POST run before treating the turn as started:
+// long enough for sandbox-agent to have the request, far below any host's tool timeout.
+const promptWait = 1500 * time.Millisecond
+
+// TurnResult is send_message's answer.
+type TurnResult struct {
+	Sandbox string `json:"sandbox" jsonschema_description:"Sandbox name."`
+	Session string `json:"session" jsonschema_description:"Session name."`
+	TurnID  string `json:"turn_id" jsonschema_description:"Id of the turn this message started."`
+	Status  string `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status now: running while the agent works."`
+	Cursor  int64  `json:"cursor" jsonschema_description:"Pass to get_events to read this turn's events from its start."`
+}
+
+// SendMessage starts a turn and returns at once: upstream the prompt POST only returns when the turn ends,
+// and hosts drop tool calls after about a minute, so the turn runs on while get_events reads it.
+func (m *Manager) SendMessage(ctx context.Context, sandboxName, sessionName, message string) (TurnResult, error) {
+	if strings.TrimSpace(message) == "" {
+		return TurnResult{}, invalidf("message is empty: say what the agent should do")
+	}
+	l, err := m.session(ctx, sandboxName, sessionName)
+	if err != nil {
+		return TurnResult{}, err
+	}
+	s := l.snapshot()
+	switch s.State.Status {
+	case events.StatusRunning, events.StatusWaitingPermission:
+		return TurnResult{}, fmt.Errorf("session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn: %w",
+			sessionName, s.State.Turn, s.State.Status, sandbox.ErrInvalid)
+	case events.StatusEnded, events.StatusFailed:
+		return TurnResult{}, fmt.Errorf("session %q has %s (%s): open a new one with create_session: %w",
+			sessionName, s.State.Status, s.State.LastError, sandbox.ErrInvalid)
+	}
+	turn := events.TurnID(s.State.Turns + 1)
+	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "method": events.MethodPrompt,
+		"params": map[string]any{"sessionId": s.SessionID, "prompt": []map[string]string{{"type": "text", "text": message}}}})
+	// Logged before it is sent, so the user message precedes everything the agent streams back.
+	stored, err := l.append(eventlog.Record{Dir: "out", Env: env})
+	if err != nil {
+		return TurnResult{}, err
+	}
+	if err := m.startTurn(ctx, l, turn, env, stored[0].Seq); err != nil {
+		return TurnResult{}, gone(sandboxName, fmt.Errorf("send message to %q: %w", sessionName, err))
+	}
+	now := l.snapshot()
+	return TurnResult{Sandbox: sandboxName, Session: sessionName, TurnID: turn, Status: now.State.Status,
+		Cursor: stored[0].Seq - 1}, nil
+}
+
+// startTurn posts the prompt in the background, bounded by promptWait: sandbox-agent holds the POST open
+// until the turn ends but keeps the turn going when we stop waiting (measured with 0.4.2), and the reply
+// arrives on the stream. It returns as soon as the agent reacts (any record after the prompt's), the POST
+// ends, or promptWait passes. A POST that fails for a reason other than its deadline never reached the
+// agent, so the turn is ended in the log with that error.
+func (m *Manager) startTurn(ctx context.Context, l *live, turn string, env []byte, seq int64) error {
+	failed := make(chan error, 1)
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		// Not the tool call's context: returning early must not kill the POST before its deadline.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), promptWait+10*time.Second)
+		defer cancel()
+		_, _, err := l.client.Start(pctx, turn, events.MethodPrompt, json.RawMessage(mustParams(env)), promptWait)
+		var rpcErr *acp.RPCError
+		if err == nil || errors.As(err, &rpcErr) {
+			failed <- nil
+			return
+		}
+		// Reported before it is logged, so the log's reaction below cannot be mistaken for the agent's.
+		failed <- err
+		fail, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn,
+			"error": map[string]any{"code": -32000, "message": "not delivered: " + err.Error()}})
+		l.ingest.Lock()
+		_, _ = l.append(eventlog.Record{Dir: "in", Env: fail})
+		l.ingest.Unlock()
+	}()
+	timer := time.NewTimer(promptWait)
+	defer timer.Stop()
+	for {
+		changed := l.wait()
+		l.mu.Lock()
+		reacted := l.log != nil && l.log.LastSeq() > seq
+		l.mu.Unlock()
+		if reacted {
+			return nil
+		}
+		select {
+		case err := <-failed:
+			if err != nil {
+				<-logged // the turn is ended in the log before the caller hears of it
+			}
+			return err
+		case <-changed:
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return nil // the turn goes on; get_events follows it
+		}
+	}
+}
+
+func mustParams(env []byte) []byte {
+	var e acp.Envelope
+	_ = json.Unmarshal(env, &e)
+	return e.Params
+}
+
+// EventsRequest is get_events' input after binding.
+type EventsRequest struct {
+	Sandbox, Session string
+	Cursor           int64
+	Limit            int
+	Raw              bool
+	MaxBytes         int
+}
+
+// EventsPage is a page of normalised events.
+type EventsPage struct {
+	Sandbox    string         `json:"sandbox" jsonschema_description:"Sandbox name."`
+	Session    string         `json:"session" jsonschema_description:"Session name."`
+	Status     string         `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status: idle (ready for send_message), running, waiting_permission (answer with respond_permission), ended or failed."`
+	Turn       string         `json:"turn,omitempty" jsonschema_description:"The running turn's id."`
+	Events     []events.Event `json:"events" jsonschema_description:"Events after the cursor, oldest first."`
+	NextCursor int64          `json:"next_cursor" jsonschema_description:"Pass as cursor to get the events that follow."`
+	More       bool           `json:"more" jsonschema_description:"True when more events are already waiting after next_cursor."`
+	Truncated  bool           `json:"truncated" jsonschema_description:"True when the page was cut to stay within the output limit (more then follow)."`
+	Pending    []events.Event `json:"pending_permissions,omitempty" jsonschema_description:"Permission requests waiting for respond_permission."`
+	LastStop   string         `json:"last_stop_reason,omitempty" jsonschema_description:"How the last turn ended."`
+	LastError  string         `json:"last_error,omitempty" jsonschema_description:"Why the last turn or the session failed."`
+}
+
+// Output bounds: a page stays far below Claude Code's 25 k-token tool-output limit.
+const (
+	DefaultLimit    = 100
+	MaxLimit        = 500
+	DefaultMaxBytes = 40_000
+	maxEventText    = 8_000
+)
+
+// GetEvents returns the normalised events after a cursor, bounded in count and bytes.
+func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (EventsPage, error) {
+	if req.Cursor < 0 {
+		return EventsPage{}, invalidf("cursor %d is negative: pass 0 or a next_cursor from get_events", req.Cursor)
+	}
+	limit := req.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	maxBytes := req.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	l, err := m.session(ctx, req.Sandbox, req.Session)
+	if err != nil {
+		return EventsPage{}, err
+	}
+	s := l.snapshot()
+	page := EventsPage{Sandbox: req.Sandbox, Session: req.Session, Status: s.State.Status, Turn: s.State.Turn,
+		Pending: s.State.Pending, LastStop: s.State.LastStopReason, LastError: s.State.LastError, Events: []events.Event{}}
+	l.mu.Lock()
+	lg := l.log
+	last := int64(0)
+	if lg != nil {
+		last = lg.LastSeq()
+	}
+	l.mu.Unlock()
+	if req.Cursor > last {
+		return EventsPage{}, invalidf("cursor %d is beyond the end of the log (%d): pass 0 or a next_cursor from get_events", req.Cursor, last)
+	}
+	page.NextCursor = req.Cursor
+	size := 0
+	// Read records in batches until the page holds limit events or the byte budget is spent. A batch may
+	// end inside a run of text chunks; the merge then continues on the next page.
+	for cursor := req.Cursor; len(page.Events) < limit && cursor < last; {
+		recs, err := lg.Read(cursor, limit*4)
+		if err != nil {
+			return EventsPage{}, fmt.Errorf("read events: %w", err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		evs := events.Normalize(recs, req.Raw)
+		for i := range evs {
+			ev := clip(evs[i])
+			b, _ := json.Marshal(ev)
+			if size+len(b) > maxBytes && len(page.Events) > 0 {
+				page.Truncated = true
+				break
+			}
+			if len(page.Events) == limit {
+				break
+			}
+			size += len(b)
+			page.Events = append(page.Events, ev)
+			page.NextCursor = ev.Seq
+		}
+		if page.Truncated || len(page.Events) == limit {
+			break
+		}
+		cursor = recs[len(recs)-1].Seq
+		page.NextCursor = cursor // records that produced no event are consumed too
+	}
+	page.More = page.NextCursor < last
+	return page, nil
+}
+
+// clip bounds one event's text so a single huge tool output cannot fill the page.
+func clip(ev events.Event) events.Event {
+	if len(ev.Text) > maxEventText {
+		ev.Text = ev.Text[:maxEventText] + fmt.Sprintf("… [%d more bytes; use raw=true to see all]", len(ev.Text)-maxEventText)
+		ev.Truncated = true
+	}
+	if ev.ToolCall != nil && len(ev.ToolCall.Output) > maxEventText {
+		tc := *ev.ToolCall
+		tc.Output = tc.Output[:maxEventText] + fmt.Sprintf("… [%d more bytes]", len(tc.Output)-maxEventText)
+		ev.ToolCall, ev.Truncated = &tc, true
+	}
+	return ev
+}
+
+// PermissionResult is respond_permission's answer.
+type PermissionResult struct {
+	RequestID string `json:"request_id" jsonschema_description:"The request answered."`
+	Outcome   string `json:"outcome" jsonschema_description:"The option id sent, or cancelled."`
+	Status    string `json:"status" jsonschema_description:"Session status after the answer."`
+}
+
+// RespondPermission answers a pending session/request_permission with one of its option ids, or
+// "cancelled".
+func (m *Manager) RespondPermission(ctx context.Context, sandboxName, sessionName, requestID, option string) (PermissionResult, error) {
+	l, err := m.session(ctx, sandboxName, sessionName)
+	if err != nil {
+		return PermissionResult{}, err
+	}
+	s := l.snapshot()
+	var req *events.Event
+	var ids []string
+	for i, p := range s.State.Pending {
+		ids = append(ids, p.Permission.RequestID)
+		if p.Permission.RequestID == requestID {
+			req = &s.State.Pending[i]
+		}
+	}
+	if req == nil {
+		return PermissionResult{}, invalidf("no pending permission request %q in session %q (pending: [%s]): read get_events for current requests", requestID, sessionName, strings.Join(ids, ", "))
+	}
+	var optIDs []string
+	for _, o := range req.Permission.Options {
+		optIDs = append(optIDs, o.ID)
+	}
+	outcome := map[string]string{"outcome": "selected", "optionId": option}
+	if option == "cancelled" {
+		outcome = map[string]string{"outcome": "cancelled"}
+	} else if !slices.Contains(optIDs, option) {
+		return PermissionResult{}, invalidf("option %q is not offered for request %q: use one of [%s] or cancelled", option, requestID, strings.Join(optIDs, ", "))
+	}
+	// The reply carries the request's own id, with its JSON type (string or number) preserved.
+	rawID := s.State.PendingIDs[requestID]
+	if len(rawID) == 0 {
+		rawID, _ = json.Marshal(requestID)
+	}
+	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": rawID, "result": map[string]any{"outcome": outcome}})
+	if err := l.sendLogged(ctx, env); err != nil {
+		return PermissionResult{}, gone(sandboxName, fmt.Errorf("answer permission request %q: %w", requestID, err))
+	}
+	return PermissionResult{RequestID: requestID, Outcome: option, Status: l.snapshot().State.Status}, nil
+}
+
+// CancelResult is cancel_turn's answer.
+type CancelResult struct {
+	TurnID string `json:"turn_id" jsonschema_description:"The turn asked to stop."`
+	Status string `json:"status" jsonschema_description:"Session status right after the request; the turn ends with stop reason cancelled."`
+}
+
+// CancelTurn sends session/cancel for the running turn. The agent ends the turn with stop reason
+// "cancelled", which arrives on the stream like any turn end.
+func (m *Manager) CancelTurn(ctx context.Context, sandboxName, sessionName string) (CancelResult, error) {
+	l, err := m.session(ctx, sandboxName, sessionName)
+	if err != nil {
+		return CancelResult{}, err
+	}
+	s := l.snapshot()
+	if s.State.Turn == "" {
+		return CancelResult{}, invalidf("session %q has no running turn (status %s): nothing to cancel", sessionName, s.State.Status)
+	}
+	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
+		"params": map[string]string{"sessionId": s.SessionID}})
+	if err := l.sendLogged(ctx, env); err != nil {
+		return CancelResult{}, gone(sandboxName, fmt.Errorf("cancel turn %s: %w", s.State.Turn, err))
+	}
+	return CancelResult{TurnID: s.State.Turn, Status: l.snapshot().State.Status}, nil
+}
+
+// gone rewrites a failure caused by a sandbox that no longer exists into what the model should do.
+func gone(sandboxName string, err error) error {
+	if errors.Is(err, sandbox.ErrNotFound) {
+		return fmt.Errorf("sandbox %q no longer exists (it was removed outside sandbox-mcp): call destroy_sandbox to clean up, then create_sandbox: %w", sandboxName, sandbox.ErrNotFound)
+	}
+	return err
+}

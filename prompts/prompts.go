@@ -1,0 +1,57 @@
+// Package prompts holds the MCP prompts the server offers: step-by-step guides a host can insert to make
+// its assistant use the tools well. Their text lives in embedded Markdown templates, golden-tested.
+package prompts
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"text/template"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+//go:embed *.md
+var files embed.FS
+
+var templates = template.Must(template.New("").Option("missingkey=error").ParseFS(files, "*.md"))
+
+// Render executes one template with its arguments.
+func Render(name string, args map[string]string) (string, error) {
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name+".md", args); err != nil {
+		return "", fmt.Errorf("render prompt %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// All lists the server's prompts.
+func All() []server.ServerPrompt {
+	return []server.ServerPrompt{delegateTask()}
+}
+
+func delegateTask() server.ServerPrompt {
+	p := mcp.NewPrompt("delegate_task",
+		mcp.WithPromptDescription("How to hand a coding task to an agent in a sandbox with these tools, step by step."),
+		mcp.WithArgument("task", mcp.ArgumentDescription("What the agent should do."), mcp.RequiredArgument()),
+		mcp.WithArgument("workspace", mcp.ArgumentDescription("Absolute path of the project folder."), mcp.RequiredArgument()),
+		mcp.WithArgument("agent", mcp.ArgumentDescription("Coding agent: claude (default), codex, opencode, amp, pi or cursor.")),
+	)
+	return server.ServerPrompt{Prompt: p, Handler: func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		args := map[string]string{"Task": req.Params.Arguments["task"], "Workspace": req.Params.Arguments["workspace"], "Agent": req.Params.Arguments["agent"]}
+		if args["Agent"] == "" {
+			args["Agent"] = "claude"
+		}
+		if args["Task"] == "" || args["Workspace"] == "" {
+			return nil, fmt.Errorf("delegate_task needs the task and workspace arguments")
+		}
+		text, err := Render("delegate_task", args)
+		if err != nil {
+			return nil, err
+		}
+		return mcp.NewGetPromptResult("Delegate a coding task to a sandboxed agent",
+			[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
+	}}
+}

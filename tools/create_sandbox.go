@@ -1,0 +1,54 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// CreateSandboxInput is create_sandbox's arguments.
+type CreateSandboxInput struct {
+	Workspace string `json:"workspace" jsonschema_description:"Absolute path of an existing host folder (the project). It is mounted at the same path inside the sandbox."`
+	Name      string `json:"name,omitempty" jsonschema_description:"Sandbox name: 2-31 lowercase letters, digits or '-'. Default: derived from the workspace, so the same workspace finds the same sandbox."`
+	Agent     string `json:"agent,omitempty" jsonschema_description:"Agent kind the sandbox is prepared for (selects Docker Sandboxes' default template and credential proxy), e.g. claude or codex. Default: the server's --sandbox-agent-kind."`
+	Template  string `json:"template,omitempty" jsonschema_description:"Template or image with sandbox-agent installed. Default: the server's --template (or --docker-image)."`
+	Backend   string `json:"backend,omitempty" jsonschema:"enum=auto,enum=sbx,enum=docker-sandbox,enum=docker" jsonschema_description:"Where to run it. Default: the server's --backend."`
+}
+
+// Validate implements validator.
+func (in CreateSandboxInput) Validate() error {
+	if in.Workspace == "" {
+		return fmt.Errorf("workspace is required: pass the absolute path of the project folder: %w", sandbox.ErrInvalid)
+	}
+	if in.Backend != "" && !slices.Contains([]string{"auto", "sbx", "docker-sandbox", "docker"}, in.Backend) {
+		return fmt.Errorf("backend %q is unknown: use auto, sbx, docker-sandbox or docker: %w", in.Backend, sandbox.ErrInvalid)
+	}
+	return checkName("sandbox", in.Name, false)
+}
+
+// CreateSandbox is the create_sandbox tool.
+func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
+	return newTool(spec{
+		name:  "create_sandbox",
+		title: "Create sandbox",
+		description: "Create an isolated sandbox over a project folder and start sandbox-agent in it, so coding agents can work there. " +
+			"Calling it again with the same name and workspace returns the existing sandbox. Next: create_session.",
+		ann: annotations{idempotent: true, openWorld: true},
+	}, log, func(ctx context.Context, in CreateSandboxInput) (manager.SandboxResult, error) {
+		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
+			Agent: in.Agent, Template: in.Template, Backend: in.Backend})
+	}, func(out manager.SandboxResult) string {
+		verb := "Created"
+		if out.Reused {
+			verb = "Reusing"
+		}
+		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready. Next: create_session with sandbox=%q.",
+			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, out.Name)
+	})
+}

@@ -1,0 +1,106 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// GetEventsInput is get_events' arguments.
+type GetEventsInput struct {
+	Sandbox string `json:"sandbox" jsonschema_description:"Sandbox name."`
+	Session string `json:"session" jsonschema_description:"Session name."`
+	Cursor  int64  `json:"cursor,omitempty" jsonschema_description:"Return events after this position: 0 for the start, else next_cursor from the previous call or cursor from send_message."`
+	Limit   int    `json:"limit,omitempty" jsonschema_description:"Maximum events to return (default 100, at most 500)."`
+	Raw     bool   `json:"raw,omitempty" jsonschema_description:"Also return the ACP envelopes behind each event (bigger output)."`
+}
+
+// Validate implements validator.
+func (in GetEventsInput) Validate() error {
+	if err := checkName("sandbox", in.Sandbox, true); err != nil {
+		return err
+	}
+	if err := checkName("session", in.Session, true); err != nil {
+		return err
+	}
+	if in.Cursor < 0 || in.Limit < 0 || in.Limit > manager.MaxLimit {
+		return fmt.Errorf("cursor must be ≥ 0 and limit between 0 and %d: %w", manager.MaxLimit, sandbox.ErrInvalid)
+	}
+	return nil
+}
+
+// GetEvents is the get_events tool.
+func GetEvents(svc Service, log *slog.Logger) server.ServerTool {
+	return newTool(spec{
+		name:  "get_events",
+		title: "Get agent events",
+		description: "Read what the agent did after a cursor: messages (text merged), thoughts, tool calls, plans, permission requests, turn ends, errors. " +
+			"Returns the session status (idle, running, waiting_permission, ended, failed) and next_cursor; call again with next_cursor while status is running or more is true. " +
+			"Answer waiting_permission with respond_permission.",
+		ann: annotations{readOnly: true, idempotent: true, openWorld: false},
+	}, log, func(ctx context.Context, in GetEventsInput) (manager.EventsPage, error) {
+		return svc.GetEvents(ctx, manager.EventsRequest{Sandbox: in.Sandbox, Session: in.Session, Cursor: in.Cursor, Limit: in.Limit, Raw: in.Raw})
+	}, renderEvents)
+}
+
+// renderEvents is the short text form of a page: one line per event, then the status line.
+func renderEvents(p manager.EventsPage) string {
+	var b strings.Builder
+	for _, ev := range p.Events {
+		b.WriteString(renderEvent(ev))
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "status=%s next_cursor=%d more=%t", p.Status, p.NextCursor, p.More)
+	if p.Truncated {
+		b.WriteString(" truncated=true")
+	}
+	for _, pp := range p.Pending {
+		fmt.Fprintf(&b, "\nwaiting for permission %s: %s", pp.Permission.RequestID, optionList(pp.Permission.Options))
+	}
+	if p.LastError != "" {
+		fmt.Fprintf(&b, "\nlast error: %s", p.LastError)
+	}
+	return b.String()
+}
+
+func renderEvent(ev events.Event) string {
+	switch ev.Kind {
+	case events.KindUserMessage, events.KindAgentMessage, events.KindThought:
+		return fmt.Sprintf("[%d] %s: %s", ev.Seq, ev.Kind, ev.Text)
+	case events.KindToolCall, events.KindToolCallUpdate:
+		return fmt.Sprintf("[%d] %s %s %q %s", ev.Seq, ev.Kind, ev.ToolCall.ID, ev.ToolCall.Title, ev.ToolCall.Status)
+	case events.KindPermissionRequest:
+		return fmt.Sprintf("[%d] permission_request %s for %q: %s", ev.Seq, ev.Permission.RequestID, ev.ToolCall.Title, optionList(ev.Permission.Options))
+	case events.KindPermissionResponse:
+		return fmt.Sprintf("[%d] permission_response %s: %s", ev.Seq, ev.Permission.RequestID, ev.Permission.Outcome)
+	case events.KindTurnEnd:
+		if ev.Error != "" {
+			return fmt.Sprintf("[%d] turn_end %s failed: %s", ev.Seq, ev.Turn, ev.Error)
+		}
+		return fmt.Sprintf("[%d] turn_end %s: %s", ev.Seq, ev.Turn, ev.StopReason)
+	case events.KindPlan:
+		var steps []string
+		for _, e := range ev.Plan {
+			steps = append(steps, e.Content+" ("+e.Status+")")
+		}
+		return fmt.Sprintf("[%d] plan: %s", ev.Seq, strings.Join(steps, "; "))
+	case events.KindError, events.KindAgentExit:
+		return fmt.Sprintf("[%d] %s: %s", ev.Seq, ev.Kind, ev.Error)
+	}
+	return fmt.Sprintf("[%d] %s %s", ev.Seq, ev.Kind, ev.Text)
+}
+
+func optionList(opts []events.Option) string {
+	var s []string
+	for _, o := range opts {
+		s = append(s, o.ID+" ("+o.Kind+")")
+	}
+	return strings.Join(s, ", ")
+}

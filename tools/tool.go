@@ -1,0 +1,153 @@
+// Package tools is the server's MCP surface: each tool's schema (generated from its Go input and output
+// structs), annotations, argument validation and the short text rendering of its result. It knows nothing
+// of sandboxes' CLIs or of ACP; it calls a Service.
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/invopop/jsonschema"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// annotations are set explicitly on every tool: mcp-go's defaults mark every tool destructive and
+// open-world, which makes hosts ask for confirmation where none is needed.
+type annotations struct {
+	readOnly, destructive, idempotent, openWorld bool
+}
+
+// spec is one tool's identity.
+type spec struct {
+	name, title, description string
+	ann                      annotations
+}
+
+// reflector generates inline object schemas (no $ref, no $defs): some clients reject references and
+// top-level combinators in tool schemas.
+var reflector = &jsonschema.Reflector{
+	ExpandedStruct: true,
+	DoNotReference: true,
+	Mapper: func(t reflect.Type) *jsonschema.Schema {
+		if t == reflect.TypeFor[json.RawMessage]() {
+			return &jsonschema.Schema{} // any JSON value, passed through from the agent
+		}
+		return nil
+	},
+}
+
+// Schema returns the JSON schema of v's type as mcp-go expects it (an object schema, no $schema/$id).
+func Schema(v any) json.RawMessage {
+	s := reflector.Reflect(v)
+	s.Version, s.ID = "", ""
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("schema of %T: %v", v, err)) // programming error: caught by the schema tests
+	}
+	return b
+}
+
+// validator is implemented by every input struct: checks beyond what the schema can say.
+type validator interface{ Validate() error }
+
+// newTool adapts a typed function into an MCP tool. Every failure the model can act on becomes an isError
+// result with one line (what went wrong and what to do next); the full error is logged once, here.
+func newTool[In validator, Out any](sp spec, log *slog.Logger, run func(ctx context.Context, in In) (Out, error), text func(Out) string) server.ServerTool {
+	var in In
+	var out Out
+	// NewToolWithRawSchema, not NewTool: NewTool fills in a default InputSchema, and mcp-go refuses a tool
+	// with both that and a raw one.
+	tool := mcp.NewToolWithRawSchema(sp.name, sp.description, Schema(in))
+	for _, opt := range []mcp.ToolOption{
+		mcp.WithToolTitle(sp.title),
+		mcp.WithTitleAnnotation(sp.title),
+		mcp.WithReadOnlyHintAnnotation(sp.ann.readOnly),
+		mcp.WithDestructiveHintAnnotation(sp.ann.destructive),
+		mcp.WithIdempotentHintAnnotation(sp.ann.idempotent),
+		mcp.WithOpenWorldHintAnnotation(sp.ann.openWorld),
+		mcp.WithRawOutputSchema(Schema(out)),
+	} {
+		opt(&tool)
+	}
+	handler := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		start := time.Now()
+		in, err := bind[In](req)
+		if err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("invalid arguments for %s: %v: check the tool's input schema", sp.name, oneLine(err))), nil
+		}
+		if err := in.Validate(); err != nil {
+			log.Info("tool refused", "tool", sp.name, "err", err)
+			return mcp.NewToolResultError(Message(err)), nil
+		}
+		out, err := run(ctx, in)
+		if err != nil {
+			log.Warn("tool failed", "tool", sp.name, "duration", time.Since(start), "err", err)
+			return mcp.NewToolResultError(Message(err)), nil
+		}
+		log.Debug("tool done", "tool", sp.name, "duration", time.Since(start))
+		return mcp.NewToolResultStructured(out, text(out)), nil
+	}
+	return server.ServerTool{Tool: tool, Handler: handler}
+}
+
+// bind decodes the arguments strictly: an unknown argument (a typo) is an error, not silently ignored.
+// This, the types and each input's Validate do what mcp-go's schema validation would, with messages a
+// model can act on (mcp-go's read like "&{Got:gpt-7 Want:[…]}").
+func bind[In any](req mcp.CallToolRequest) (In, error) {
+	var in In
+	raw, err := json.Marshal(req.Params.Arguments)
+	if err != nil {
+		return in, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return in, fmt.Errorf("argument %q must be of type %s", te.Field, te.Type)
+		}
+		return in, errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return in, nil
+}
+
+// sentinelSuffixes are the texts our sentinel errors append when wrapped with %w; they say nothing the
+// message before them did not, so the model gets the message without them.
+var sentinelSuffixes = []error{sandbox.ErrInvalid, sandbox.ErrNotFound, sandbox.ErrExists, sandbox.ErrUnsupportedVersion}
+
+// Message renders an error as the one line a tool result carries.
+func Message(err error) string {
+	msg := oneLine(err)
+	for _, s := range sentinelSuffixes {
+		if errors.Is(err, s) {
+			msg = strings.TrimSuffix(msg, ": "+s.Error())
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		msg += " (the call was cancelled)"
+	}
+	return msg
+}
+
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// checkName validates an optional or required name argument.
+func checkName(kind, name string, required bool) error {
+	if name == "" && !required {
+		return nil
+	}
+	if name == "" {
+		return fmt.Errorf("%s is required: %w", kind, sandbox.ErrInvalid)
+	}
+	return sandbox.ValidateName(kind, name)
+}

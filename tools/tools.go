@@ -1,0 +1,34 @@
+package tools
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+)
+
+// Service is what the tools call: the manager in the server, a fake in tool tests.
+type Service interface {
+	CreateSandbox(ctx context.Context, req manager.CreateSandboxRequest) (manager.SandboxResult, error)
+	DestroySandbox(ctx context.Context, name string) (manager.DestroyResult, error)
+	CreateSession(ctx context.Context, req manager.CreateSessionRequest) (manager.SessionResult, error)
+	SendMessage(ctx context.Context, sandbox, session, message string) (manager.TurnResult, error)
+	GetEvents(ctx context.Context, req manager.EventsRequest) (manager.EventsPage, error)
+	RespondPermission(ctx context.Context, sandbox, session, requestID, option string) (manager.PermissionResult, error)
+	CancelTurn(ctx context.Context, sandbox, session string) (manager.CancelResult, error)
+}
+
+// All lists every tool, in the order tools/list shows them.
+func All(svc Service, log *slog.Logger) []server.ServerTool {
+	return []server.ServerTool{
+		CreateSandbox(svc, log),
+		CreateSession(svc, log),
+		SendMessage(svc, log),
+		GetEvents(svc, log),
+		RespondPermission(svc, log),
+		CancelTurn(svc, log),
+		DestroySandbox(svc, log),
+	}
+}
