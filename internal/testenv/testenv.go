@@ -1,0 +1,120 @@
+// Package testenv finds and prepares the real components end-to-end tests need: the sandbox-agent 0.4.2
+// binary, the scripted ACP agent, templates for the sandbox CLI test double, a Docker Engine and its test
+// images. A missing component skips the test locally (saying how to get it) and fails it in CI
+// (CI=true), where `scripts/test` must have provided everything.
+package testenv
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testagent"
+)
+
+// Missing skips the test, or fails it when running in CI.
+func Missing(t testing.TB, what, how string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is missing, and CI must not skip: %s", what, how)
+	}
+	t.Skipf("%s is missing: %s (or run scripts/test, which sets everything up)", what, how)
+}
+
+// RepoRoot is the module's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// SandboxAgent returns the path of the real sandbox-agent 0.4.2 binary.
+func SandboxAgent(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("SANDBOX_MCP_TEST_SANDBOX_AGENT")
+	if p == "" {
+		p = filepath.Join(RepoRoot(), ".cache", "sandbox-agent", "0.4.2", "sandbox-agent")
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode()&0o111 == 0 {
+		Missing(t, "the sandbox-agent 0.4.2 binary", "run scripts/fetch-sandbox-agent or set SANDBOX_MCP_TEST_SANDBOX_AGENT")
+	}
+	return p
+}
+
+var (
+	agentOnce sync.Once
+	agentPath string
+	agentErr  error
+)
+
+// ScriptedAgent builds the scripted ACP agent once per test process and returns its path.
+func ScriptedAgent(t testing.TB) string {
+	t.Helper()
+	agentOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "scripted-agent-")
+		if err != nil {
+			agentErr = err
+			return
+		}
+		agentPath, agentErr = testagent.Build(dir)
+	})
+	if agentErr != nil {
+		t.Fatalf("build scripted agent: %v", agentErr)
+	}
+	return agentPath
+}
+
+// SandboxTemplate writes a template directory for the sandbox CLI test double (internal/fakecli) under
+// templates, for the image reference ref: sandbox-agent on the sandbox's PATH and the scripted agent
+// installed as sandbox-agent's mock agent (its data dir is under the sandbox's HOME). withAgent=false
+// leaves sandbox-agent out, as in a stock template.
+func SandboxTemplate(t testing.TB, templates, ref string, withAgent bool) {
+	t.Helper()
+	dir := filepath.Join(templates, strings.NewReplacer("/", "_", ":", "_").Replace(ref))
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if withAgent {
+		if err := os.Symlink(SandboxAgent(t), filepath.Join(dir, "bin", "sandbox-agent")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := testagent.WriteLauncher(filepath.Join(dir, "home", ".local", "share"), ScriptedAgent(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Docker returns the test image when a Docker Engine answers and the image exists.
+func Docker(t testing.TB) (image string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Run(); err != nil {
+		Missing(t, "a Docker Engine", "install docker.io and start dockerd (scripts/docker-up)")
+	}
+	image = os.Getenv("SANDBOX_MCP_TEST_IMAGE")
+	if image == "" {
+		image = "sandbox-mcp-test:0.4.2"
+	}
+	if err := exec.CommandContext(ctx, "docker", "image", "inspect", image).Run(); err != nil {
+		Missing(t, "the test image "+image, "run scripts/build-test-image")
+	}
+	return image
+}
