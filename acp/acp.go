@@ -40,7 +40,9 @@ type Envelope struct {
 func (e *Envelope) IsRequest() bool { return e.Method != "" && len(e.ID) > 0 && string(e.ID) != "null" }
 
 // IsNotification reports a message with a method and no id.
-func (e *Envelope) IsNotification() bool { return e.Method != "" && (len(e.ID) == 0 || string(e.ID) == "null") }
+func (e *Envelope) IsNotification() bool {
+	return e.Method != "" && (len(e.ID) == 0 || string(e.ID) == "null")
+}
 
 // IsResponse reports a message without a method (a result or an error for some id).
 func (e *Envelope) IsResponse() bool { return e.Method == "" && len(e.ID) > 0 }

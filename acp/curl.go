@@ -95,7 +95,10 @@ func (c *Curl) classify(method, path string, err error) error {
 		case 28:
 			return fmt.Errorf("%s %s: %w", method, path, ErrTimeout)
 		case 126, 127:
-			return fmt.Errorf("%s %s: %w (%v)", method, path, ErrNoClient, err)
+			// Only when it is curl that could not be run: a vanished container also exits 126.
+			if strings.Contains(ee.Stderr, "curl") {
+				return fmt.Errorf("%s %s: %w (%v)", method, path, ErrNoClient, err)
+			}
 		}
 	}
 	return fmt.Errorf("%s %s via curl: %w", method, path, err)
