@@ -27,6 +27,7 @@ type config struct {
 	sbxBin, dockerBin                      string
 	docker                                 sandbox.DockerOptions
 	workers                                int
+	autoPermission                         string
 	version                                bool
 }
 
@@ -81,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", env("DOCKER_READ_ONLY", "") == "true", "read-only root filesystem with tmpfs /tmp and HOME (env SANDBOX_MCP_DOCKER_READ_ONLY=true)")
 	fs.StringVar(&c.docker.User, "docker-user", env("DOCKER_USER", dd.User), "container user; default your uid:gid so workspace files stay yours (env SANDBOX_MCP_DOCKER_USER)")
 	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", dd.Transport), "how to reach sandbox-agent: exec or port (env SANDBOX_MCP_DOCKER_TRANSPORT)")
+	fs.StringVar(&c.autoPermission, "auto-permission", env("AUTO_PERMISSION", manager.AutoPermissionOff), "answer agents' permission requests by policy: off, edits (reads and edits inside the session's folder) or all (env SANDBOX_MCP_AUTO_PERMISSION)")
 	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +106,9 @@ func (c config) validate() error {
 	}
 	if !slices.Contains([]string{"text", "json"}, c.logFormat) {
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.logFormat))
+	}
+	if !slices.Contains(manager.AutoPermissionPolicies, c.autoPermission) {
+		errs = append(errs, fmt.Errorf("--auto-permission %q: use off, edits or all", c.autoPermission))
 	}
 	if c.agentPort <= 0 || c.agentPort > 65535 {
 		errs = append(errs, fmt.Errorf("--agent-port %d is not a port", c.agentPort))

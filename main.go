@@ -55,6 +55,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer mgr.Close()
+	// Resume the streams of sessions that were running when the server last stopped, in the background:
+	// it calls backends, which initialize must not wait for.
+	recoverCtx, stopRecover := context.WithCancel(ctx)
+	defer stopRecover()
+	go mgr.Recover(recoverCtx)
 	logger.Info("serving MCP on stdio", "version", version, "backend", cfg.backend, "state_dir", cfg.stateDir)
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
@@ -89,20 +94,24 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger) (*se
 	mgr := manager.New(manager.Config{
 		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
-		DefaultAgent: cfg.sandboxAgentKind,
-		Policy:       manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
-		Version:      version, Logger: logger.With("component", "manager"),
+		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
+		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
+		Version: version, Logger: logger.With("component", "manager"),
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),
 		server.WithPromptCapabilities(false),
+		server.WithResourceCapabilities(false, false),
 		server.WithRecovery(),
 		server.WithInstructions("Delegate coding work to agents in isolated sandboxes: create_sandbox over a project folder, "+
 			"create_session with an agent, send_message (returns at once), then get_events with the cursor until the session is idle. "+
 			"Answer permission requests with respond_permission; destroy_sandbox when done."),
 	)
 	srv.AddTools(tools.All(mgr, logger.With("component", "tools"))...)
-	srv.AddPrompts(prompts.All()...)
+	resources, templates := tools.Resources(mgr)
+	srv.AddResources(resources...)
+	srv.AddResourceTemplates(templates...)
+	srv.AddPrompts(prompts.All(tools.PromptSource{Svc: mgr})...)
 	return srv, mgr, nil
 }
 

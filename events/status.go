@@ -35,8 +35,6 @@ type State struct {
 	// LastStopReason and LastError describe how the last turn ended.
 	LastStopReason string `json:"last_stop_reason,omitempty"`
 	LastError      string `json:"last_error,omitempty"`
-	// LastText is the agent's text in the current (or last) turn, for callers that wait for a turn's answer.
-	LastText string `json:"last_text,omitempty"`
 	// TurnStartSeq is the log position of the current (or last) turn's prompt.
 	TurnStartSeq int64 `json:"turn_start_seq,omitempty"`
 }
@@ -58,7 +56,7 @@ func (s *State) Apply(r eventlog.Record) {
 		case env.Method == MethodPrompt:
 			s.Turns++
 			s.Turn, s.Status = acp.IDString(env.ID), StatusRunning
-			s.LastText, s.LastError, s.LastStopReason, s.TurnStartSeq = "", "", "", r.Seq
+			s.LastError, s.LastStopReason, s.TurnStartSeq = "", "", r.Seq
 		case env.IsResponse():
 			s.answer(acp.IDString(env.ID))
 		}
@@ -75,10 +73,6 @@ func (s *State) Apply(r eventlog.Record) {
 			s.PendingIDs[ev.Permission.RequestID] = env.ID
 		}
 		s.refresh()
-	case env.Method == MethodUpdate && s.Turn != "":
-		if ev, ok := normalizeUpdate(env.Params); ok && ev.Kind == KindAgentMessage {
-			s.LastText += ev.Text
-		}
 	case env.Method == MethodAgentExit:
 		ev, _ := normalizeOne(r)
 		s.Pending, s.PendingIDs, s.Turn = nil, nil, ""

@@ -175,6 +175,7 @@ func (l *live) streamOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		l.maybeAutoAnswer(data)
 		last = id
 		if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
 			return errStreamDone

@@ -51,6 +51,8 @@ type Config struct {
 	Policy  WorkspacePolicy
 	Version string
 	Logger  *slog.Logger
+	// AutoPermission answers agents' permission requests by policy (AutoPermission* constants).
+	AutoPermission string
 	// StartupTimeout bounds waiting for sandbox-agent's health check after starting it.
 	StartupTimeout time.Duration
 }

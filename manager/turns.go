@@ -19,18 +19,34 @@ import (
 // long enough for sandbox-agent to have the request, far below any host's tool timeout.
 const promptWait = 1500 * time.Millisecond
 
+// SendRequest is send_message's input after binding.
+type SendRequest struct {
+	Sandbox, Session, Message string
+	// Wait, when positive, holds the call until the turn ends (or asks for a permission) or Wait passes.
+	Wait     time.Duration
+	Progress func(msg string)
+}
+
 // TurnResult is send_message's answer.
 type TurnResult struct {
-	Sandbox string `json:"sandbox" jsonschema_description:"Sandbox name."`
-	Session string `json:"session" jsonschema_description:"Session name."`
-	TurnID  string `json:"turn_id" jsonschema_description:"Id of the turn this message started."`
-	Status  string `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status now: running while the agent works."`
-	Cursor  int64  `json:"cursor" jsonschema_description:"Pass to get_events to read this turn's events from its start."`
+	Sandbox    string `json:"sandbox" jsonschema_description:"Sandbox name."`
+	Session    string `json:"session" jsonschema_description:"Session name."`
+	TurnID     string `json:"turn_id" jsonschema_description:"Id of the turn this message started."`
+	Status     string `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status now: running while the agent works, idle once the turn ended."`
+	Cursor     int64  `json:"cursor" jsonschema_description:"Pass to get_events to read this turn's events from its start."`
+	Done       bool   `json:"done" jsonschema_description:"True when the turn ended within wait_seconds."`
+	StopReason string `json:"stop_reason,omitempty" jsonschema_description:"How the turn ended, when done."`
+	Error      string `json:"error,omitempty" jsonschema_description:"Why the turn failed, when it did."`
+	FinalText  string `json:"final_text,omitempty" jsonschema_description:"The agent's text in this turn, when done."`
 }
 
 // SendMessage starts a turn and returns at once: upstream the prompt POST only returns when the turn ends,
 // and hosts drop tool calls after about a minute, so the turn runs on while get_events reads it.
-func (m *Manager) SendMessage(ctx context.Context, sandboxName, sessionName, message string) (TurnResult, error) {
+func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult, error) {
+	sandboxName, sessionName, message := req.Sandbox, req.Session, req.Message
+	if req.Wait > MaxWait {
+		return TurnResult{}, invalidf("wait_seconds %d is over the %d-second limit: wait less, then follow with get_events", int(req.Wait.Seconds()), int(MaxWait.Seconds()))
+	}
 	if strings.TrimSpace(message) == "" {
 		return TurnResult{}, invalidf("message is empty: say what the agent should do")
 	}
@@ -58,9 +74,18 @@ func (m *Manager) SendMessage(ctx context.Context, sandboxName, sessionName, mes
 	if err := m.startTurn(ctx, l, turn, env, stored[0].Seq); err != nil {
 		return TurnResult{}, gone(sandboxName, fmt.Errorf("send message to %q: %w", sessionName, err))
 	}
-	now := l.snapshot()
-	return TurnResult{Sandbox: sandboxName, Session: sessionName, TurnID: turn, Status: now.State.Status,
-		Cursor: stored[0].Seq - 1}, nil
+	res := TurnResult{Sandbox: sandboxName, Session: sessionName, TurnID: turn, Cursor: stored[0].Seq - 1}
+	_ = m.waitFor(ctx, l, req.Wait, req.Progress, func() (bool, error) {
+		st := l.snapshot().State
+		return st.Turn != turn || st.Status != events.StatusRunning, nil
+	})
+	st := l.snapshot().State
+	res.Status = st.Status
+	if st.Turn != turn {
+		res.Done, res.StopReason, res.Error = true, st.LastStopReason, st.LastError
+		res.FinalText = m.turnText(l, res.Cursor)
+	}
+	return res, nil
 }
 
 // startTurn posts the prompt in the background, bounded by promptWait: sandbox-agent holds the POST open
@@ -128,6 +153,10 @@ type EventsRequest struct {
 	Limit            int
 	Raw              bool
 	MaxBytes         int
+	// Wait, when positive, holds the call until events arrive after Cursor, the turn stops running, or
+	// Wait passes. Progress, when set, is called every few seconds meanwhile with what the agent is doing.
+	Wait     time.Duration
+	Progress func(msg string)
 }
 
 // EventsPage is a page of normalised events.
@@ -153,8 +182,28 @@ const (
 	maxEventText    = 8_000
 )
 
-// GetEvents returns the normalised events after a cursor, bounded in count and bytes.
+// GetEvents returns the normalised events after a cursor, bounded in count and bytes, waiting for them
+// when asked.
 func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (EventsPage, error) {
+	if req.Wait > MaxWait {
+		return EventsPage{}, invalidf("wait_seconds %d is over the %d-second limit (hosts cut calls at about 60 s): wait less and call again", int(req.Wait.Seconds()), int(MaxWait.Seconds()))
+	}
+	l, err := m.session(ctx, req.Sandbox, req.Session)
+	if err != nil {
+		return EventsPage{}, err
+	}
+	var page EventsPage
+	err = m.waitFor(ctx, l, req.Wait, req.Progress, func() (bool, error) {
+		var err error
+		page, err = m.readPage(l, req)
+		busy := page.Status == events.StatusRunning
+		return err != nil || len(page.Events) > 0 || !busy, err
+	})
+	return page, err
+}
+
+// readPage reads one bounded page of events after req.Cursor.
+func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	if req.Cursor < 0 {
 		return EventsPage{}, invalidf("cursor %d is negative: pass 0 or a next_cursor from get_events", req.Cursor)
 	}
@@ -166,10 +215,6 @@ func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (EventsPage,
 	maxBytes := req.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
-	}
-	l, err := m.session(ctx, req.Sandbox, req.Session)
-	if err != nil {
-		return EventsPage{}, err
 	}
 	s := l.snapshot()
 	page := EventsPage{Sandbox: req.Sandbox, Session: req.Session, Status: s.State.Status, Turn: s.State.Turn,

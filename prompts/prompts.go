@@ -27,9 +27,47 @@ func Render(name string, args map[string]string) (string, error) {
 	return b.String(), nil
 }
 
+// Source gives the review prompt what it embeds: a sandbox's workspace diff and a session's transcript.
+type Source interface {
+	Diff(ctx context.Context, sandbox string) (string, error)
+	Transcript(ctx context.Context, sandbox, session string) (string, error)
+}
+
 // All lists the server's prompts.
-func All() []server.ServerPrompt {
-	return []server.ServerPrompt{delegateTask()}
+func All(src Source) []server.ServerPrompt {
+	return []server.ServerPrompt{delegateTask(), reviewSandboxWork(src)}
+}
+
+// reviewSandboxWork collects the workspace diff and the session transcript into one review request, so
+// the host's assistant reviews the real changes rather than the agent's account of them.
+func reviewSandboxWork(src Source) server.ServerPrompt {
+	p := mcp.NewPrompt("review_sandbox_work",
+		mcp.WithPromptDescription("Collect a sandbox's workspace diff and an agent session's transcript, and ask for a review of the work."),
+		mcp.WithArgument("sandbox", mcp.ArgumentDescription("Sandbox name."), mcp.RequiredArgument()),
+		mcp.WithArgument("session", mcp.ArgumentDescription("Session whose transcript to include (optional).")),
+	)
+	return server.ServerPrompt{Prompt: p, Handler: func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		args := map[string]string{"Sandbox": req.Params.Arguments["sandbox"], "Session": req.Params.Arguments["session"]}
+		if args["Sandbox"] == "" {
+			return nil, fmt.Errorf("review_sandbox_work needs the sandbox argument")
+		}
+		diff, err := src.Diff(ctx, args["Sandbox"])
+		if err != nil {
+			return nil, err
+		}
+		args["Diff"] = diff
+		if args["Session"] != "" {
+			if args["Transcript"], err = src.Transcript(ctx, args["Sandbox"], args["Session"]); err != nil {
+				return nil, err
+			}
+		}
+		text, err := Render("review_sandbox_work", args)
+		if err != nil {
+			return nil, err
+		}
+		return mcp.NewGetPromptResult("Review the work done in sandbox "+args["Sandbox"],
+			[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
+	}}
 }
 
 func delegateTask() server.ServerPrompt {

@@ -31,7 +31,7 @@ func CancelTurn(svc Service, log *slog.Logger) server.ServerTool {
 		title:       "Cancel agent turn",
 		description: "Ask the agent to stop its running turn. The turn ends with stop reason cancelled; get_events shows it.",
 		ann:         annotations{destructive: true, idempotent: true, openWorld: true},
-	}, log, func(ctx context.Context, in CancelTurnInput) (manager.CancelResult, error) {
+	}, log, func(ctx context.Context, in CancelTurnInput, progress func(string)) (manager.CancelResult, error) {
 		return svc.CancelTurn(ctx, in.Sandbox, in.Session)
 	}, func(out manager.CancelResult) string {
 		return fmt.Sprintf("Asked turn %s to stop; session is %s. Next: get_events until status is idle.", out.TurnID, out.Status)

@@ -40,7 +40,7 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 		description: "Create an isolated sandbox over a project folder and start sandbox-agent in it, so coding agents can work there. " +
 			"Calling it again with the same name and workspace returns the existing sandbox. Next: create_session.",
 		ann: annotations{idempotent: true, openWorld: true},
-	}, log, func(ctx context.Context, in CreateSandboxInput) (manager.SandboxResult, error) {
+	}, log, func(ctx context.Context, in CreateSandboxInput, progress func(string)) (manager.SandboxResult, error) {
 		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
 			Agent: in.Agent, Template: in.Template, Backend: in.Backend})
 	}, func(out manager.SandboxResult) string {

@@ -42,7 +42,7 @@ func CreateSession(svc Service, log *slog.Logger) server.ServerTool {
 		description: "Start a coding agent (claude, codex, opencode, amp, pi, cursor, or mock for tests) in a sandbox and open a session with it. " +
 			"Returns the session name and what the agent offers (modes, models). Next: send_message.",
 		ann: annotations{openWorld: true},
-	}, log, func(ctx context.Context, in CreateSessionInput) (manager.SessionResult, error) {
+	}, log, func(ctx context.Context, in CreateSessionInput, progress func(string)) (manager.SessionResult, error) {
 		return svc.CreateSession(ctx, manager.CreateSessionRequest{Sandbox: in.Sandbox, Agent: in.Agent, Name: in.Name,
 			Cwd: in.Cwd, Model: in.Model, Mode: in.Mode})
 	}, func(out manager.SessionResult) string {

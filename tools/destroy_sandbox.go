@@ -26,7 +26,7 @@ func DestroySandbox(svc Service, log *slog.Logger) server.ServerTool {
 		description: "Stop the sandbox's agent sessions, then stop and remove the sandbox. Files in the workspace stay. " +
 			"Destroying a sandbox that is already gone succeeds and says so.",
 		ann: annotations{destructive: true, idempotent: true, openWorld: true},
-	}, log, func(ctx context.Context, in DestroySandboxInput) (manager.DestroyResult, error) {
+	}, log, func(ctx context.Context, in DestroySandboxInput, progress func(string)) (manager.DestroyResult, error) {
 		return svc.DestroySandbox(ctx, in.Name)
 	}, func(out manager.DestroyResult) string {
 		if out.AlreadyGone {

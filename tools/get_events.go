@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 
@@ -20,6 +21,7 @@ type GetEventsInput struct {
 	Cursor  int64  `json:"cursor,omitempty" jsonschema_description:"Return events after this position: 0 for the start, else next_cursor from the previous call or cursor from send_message."`
 	Limit   int    `json:"limit,omitempty" jsonschema_description:"Maximum events to return (default 100, at most 500)."`
 	Raw     bool   `json:"raw,omitempty" jsonschema_description:"Also return the ACP envelopes behind each event (bigger output)."`
+	Wait    int    `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=45" jsonschema_description:"While the agent is running and nothing new is there, wait up to this many seconds (at most 45) for events; returns as soon as some arrive or the turn ends. Progress is reported while waiting."`
 }
 
 // Validate implements validator.
@@ -33,6 +35,9 @@ func (in GetEventsInput) Validate() error {
 	if in.Cursor < 0 || in.Limit < 0 || in.Limit > manager.MaxLimit {
 		return fmt.Errorf("cursor must be ≥ 0 and limit between 0 and %d: %w", manager.MaxLimit, sandbox.ErrInvalid)
 	}
+	if in.Wait < 0 || in.Wait > int(manager.MaxWait.Seconds()) {
+		return fmt.Errorf("wait_seconds must be between 0 and %d: %w", int(manager.MaxWait.Seconds()), sandbox.ErrInvalid)
+	}
 	return nil
 }
 
@@ -43,10 +48,12 @@ func GetEvents(svc Service, log *slog.Logger) server.ServerTool {
 		title: "Get agent events",
 		description: "Read what the agent did after a cursor: messages (text merged), thoughts, tool calls, plans, permission requests, turn ends, errors. " +
 			"Returns the session status (idle, running, waiting_permission, ended, failed) and next_cursor; call again with next_cursor while status is running or more is true. " +
+			"Pass wait_seconds (e.g. 30) to wait for new events instead of polling. " +
 			"Answer waiting_permission with respond_permission.",
 		ann: annotations{readOnly: true, idempotent: true, openWorld: false},
-	}, log, func(ctx context.Context, in GetEventsInput) (manager.EventsPage, error) {
-		return svc.GetEvents(ctx, manager.EventsRequest{Sandbox: in.Sandbox, Session: in.Session, Cursor: in.Cursor, Limit: in.Limit, Raw: in.Raw})
+	}, log, func(ctx context.Context, in GetEventsInput, progress func(string)) (manager.EventsPage, error) {
+		return svc.GetEvents(ctx, manager.EventsRequest{Sandbox: in.Sandbox, Session: in.Session, Cursor: in.Cursor, Limit: in.Limit,
+			Raw: in.Raw, Wait: time.Duration(in.Wait) * time.Second, Progress: progress})
 	}, renderEvents)
 }
 

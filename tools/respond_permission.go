@@ -40,7 +40,7 @@ func RespondPermission(svc Service, log *slog.Logger) server.ServerTool {
 		title:       "Answer agent permission request",
 		description: "Answer a permission request the agent is waiting on (session status waiting_permission) with one of its option ids, or cancelled.",
 		ann:         annotations{openWorld: true},
-	}, log, func(ctx context.Context, in RespondPermissionInput) (manager.PermissionResult, error) {
+	}, log, func(ctx context.Context, in RespondPermissionInput, progress func(string)) (manager.PermissionResult, error) {
 		return svc.RespondPermission(ctx, in.Sandbox, in.Session, in.RequestID, in.Option)
 	}, func(out manager.PermissionResult) string {
 		return fmt.Sprintf("Answered %s with %s; session is %s. Next: get_events.", out.RequestID, out.Outcome, out.Status)

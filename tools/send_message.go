@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 
@@ -19,6 +20,7 @@ type SendMessageInput struct {
 	Sandbox string `json:"sandbox" jsonschema_description:"Sandbox name."`
 	Session string `json:"session" jsonschema_description:"Session name, as create_session returned it."`
 	Message string `json:"message" jsonschema_description:"What the agent should do (at most 100000 characters)."`
+	Wait    int    `json:"wait_seconds,omitempty" jsonschema:"minimum=0,maximum=45" jsonschema_description:"Wait up to this many seconds (at most 45) for the turn to end and return its final text; 0 returns at once. Progress is reported while waiting."`
 }
 
 // Validate implements validator.
@@ -28,6 +30,9 @@ func (in SendMessageInput) Validate() error {
 	}
 	if err := checkName("session", in.Session, true); err != nil {
 		return err
+	}
+	if in.Wait < 0 || in.Wait > int(manager.MaxWait.Seconds()) {
+		return fmt.Errorf("wait_seconds must be between 0 and %d: %w", int(manager.MaxWait.Seconds()), sandbox.ErrInvalid)
 	}
 	if len(in.Message) > maxMessage {
 		return fmt.Errorf("message is %d characters, over the %d limit: put long instructions in a file in the workspace and refer to it: %w", len(in.Message), maxMessage, sandbox.ErrInvalid)
@@ -40,13 +45,21 @@ func SendMessage(svc Service, log *slog.Logger) server.ServerTool {
 	return newTool(spec{
 		name:  "send_message",
 		title: "Send message to agent",
-		description: "Send the agent a message; this starts a turn and returns at once with status running (turns take minutes). " +
-			"Follow the turn with get_events from the returned cursor until status is idle.",
+		description: "Send the agent a message; this starts a turn. By default it returns at once with status running (turns take minutes): " +
+			"follow the turn with get_events from the returned cursor until status is idle. With wait_seconds it waits for the turn to end and returns the agent's final text.",
 		ann: annotations{openWorld: true},
-	}, log, func(ctx context.Context, in SendMessageInput) (manager.TurnResult, error) {
-		return svc.SendMessage(ctx, in.Sandbox, in.Session, in.Message)
+	}, log, func(ctx context.Context, in SendMessageInput, progress func(string)) (manager.TurnResult, error) {
+		return svc.SendMessage(ctx, manager.SendRequest{Sandbox: in.Sandbox, Session: in.Session, Message: in.Message,
+			Wait: time.Duration(in.Wait) * time.Second, Progress: progress})
 	}, func(out manager.TurnResult) string {
-		return fmt.Sprintf("Turn %s is %s in session %s. Next: get_events with sandbox=%q session=%q cursor=%d.",
+		if out.Done {
+			msg := fmt.Sprintf("Turn %s ended (%s%s); session %s is %s.", out.TurnID, out.StopReason, out.Error, out.Session, out.Status)
+			if out.FinalText != "" {
+				msg += "\nAgent: " + out.FinalText
+			}
+			return msg
+		}
+		return fmt.Sprintf("Turn %s is %s in session %s. Next: get_events with sandbox=%q session=%q cursor=%d wait_seconds=30.",
 			out.TurnID, out.Status, out.Session, out.Sandbox, out.Session, out.Cursor)
 	})
 }

@@ -62,7 +62,7 @@ type validator interface{ Validate() error }
 
 // newTool adapts a typed function into an MCP tool. Every failure the model can act on becomes an isError
 // result with one line (what went wrong and what to do next); the full error is logged once, here.
-func newTool[In validator, Out any](sp spec, log *slog.Logger, run func(ctx context.Context, in In) (Out, error), text func(Out) string) server.ServerTool {
+func newTool[In validator, Out any](sp spec, log *slog.Logger, run func(ctx context.Context, in In, progress func(string)) (Out, error), text func(Out) string) server.ServerTool {
 	var in In
 	var out Out
 	// NewToolWithRawSchema, not NewTool: NewTool fills in a default InputSchema, and mcp-go refuses a tool
@@ -89,7 +89,7 @@ func newTool[In validator, Out any](sp spec, log *slog.Logger, run func(ctx cont
 			log.Info("tool refused", "tool", sp.name, "err", err)
 			return mcp.NewToolResultError(Message(err)), nil
 		}
-		out, err := run(ctx, in)
+		out, err := run(ctx, in, progressReporter(ctx, req))
 		if err != nil {
 			log.Warn("tool failed", "tool", sp.name, "duration", time.Since(start), "err", err)
 			return mcp.NewToolResultError(Message(err)), nil
@@ -119,6 +119,26 @@ func bind[In any](req mcp.CallToolRequest) (In, error) {
 		return in, errors.New(strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return in, nil
+}
+
+// progressReporter returns a function that sends notifications/progress for this call, or nil when the
+// client did not ask for progress (no progressToken). Progress values increase strictly, as the spec
+// requires; the message says what the agent is doing.
+func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(string) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return nil
+	}
+	srv := server.ServerFromContext(ctx)
+	if srv == nil {
+		return nil
+	}
+	token := req.Params.Meta.ProgressToken
+	var n float64
+	return func(msg string) {
+		n++
+		_ = srv.SendNotificationToClient(ctx, "notifications/progress", map[string]any{
+			"progressToken": token, "progress": n, "message": msg})
+	}
 }
 
 // sentinelSuffixes are the texts our sentinel errors append when wrapped with %w; they say nothing the

@@ -14,10 +14,13 @@ type Service interface {
 	CreateSandbox(ctx context.Context, req manager.CreateSandboxRequest) (manager.SandboxResult, error)
 	DestroySandbox(ctx context.Context, name string) (manager.DestroyResult, error)
 	CreateSession(ctx context.Context, req manager.CreateSessionRequest) (manager.SessionResult, error)
-	SendMessage(ctx context.Context, sandbox, session, message string) (manager.TurnResult, error)
+	SendMessage(ctx context.Context, req manager.SendRequest) (manager.TurnResult, error)
 	GetEvents(ctx context.Context, req manager.EventsRequest) (manager.EventsPage, error)
 	RespondPermission(ctx context.Context, sandbox, session, requestID, option string) (manager.PermissionResult, error)
 	CancelTurn(ctx context.Context, sandbox, session string) (manager.CancelResult, error)
+	ListSandboxes(ctx context.Context) (manager.SandboxList, error)
+	ListSessions(ctx context.Context, sandbox string) (manager.SessionList, error)
+	Diff(ctx context.Context, sandbox string) (manager.DiffResult, error)
 }
 
 // All lists every tool, in the order tools/list shows them.
@@ -29,6 +32,9 @@ func All(svc Service, log *slog.Logger) []server.ServerTool {
 		GetEvents(svc, log),
 		RespondPermission(svc, log),
 		CancelTurn(svc, log),
+		ListSandboxes(svc, log),
+		ListSessions(svc, log),
+		GetDiff(svc, log),
 		DestroySandbox(svc, log),
 	}
 }

@@ -40,8 +40,8 @@ func (f *fakeService) CreateSession(_ context.Context, r manager.CreateSessionRe
 	return manager.SessionResult{Sandbox: r.Sandbox, Name: "mock-1", Agent: r.Agent, Status: "idle", AgentInfo: json.RawMessage(`{"name":"x"}`)},
 		f.record("create_session " + r.Sandbox + " " + r.Agent)
 }
-func (f *fakeService) SendMessage(_ context.Context, sb, s, msg string) (manager.TurnResult, error) {
-	return manager.TurnResult{Sandbox: sb, Session: s, TurnID: "turn-1", Status: "running"}, f.record("send_message " + msg)
+func (f *fakeService) SendMessage(_ context.Context, r manager.SendRequest) (manager.TurnResult, error) {
+	return manager.TurnResult{Sandbox: r.Sandbox, Session: r.Session, TurnID: "turn-1", Status: "running"}, f.record("send_message " + r.Message)
 }
 func (f *fakeService) GetEvents(_ context.Context, r manager.EventsRequest) (manager.EventsPage, error) {
 	return manager.EventsPage{Sandbox: r.Sandbox, Session: r.Session, Status: "idle", Events: []events.Event{{Seq: 1, Kind: "agent_message", Text: "hi"}}, NextCursor: 1},
@@ -52,6 +52,19 @@ func (f *fakeService) RespondPermission(_ context.Context, sb, s, id, opt string
 }
 func (f *fakeService) CancelTurn(_ context.Context, sb, s string) (manager.CancelResult, error) {
 	return manager.CancelResult{TurnID: "turn-1", Status: "running"}, f.record("cancel_turn")
+}
+
+func (f *fakeService) ListSandboxes(context.Context) (manager.SandboxList, error) {
+	return manager.SandboxList{Sandboxes: []manager.SandboxEntry{{Name: "box", Backend: "sbx", Status: "running", Ours: true,
+		Sessions: []manager.SessionEntry{{Name: "mock-1", Agent: "mock", Status: "idle"}}}}}, f.record("list_sandboxes")
+}
+func (f *fakeService) ListSessions(_ context.Context, sb string) (manager.SessionList, error) {
+	return manager.SessionList{Sandbox: sb, Sessions: []manager.SessionEntry{{Name: "mock-1", Agent: "mock", Status: "running", Turns: 2, Pending: 1}}},
+		f.record("list_sessions " + sb)
+}
+
+func (f *fakeService) Diff(_ context.Context, sb string) (manager.DiffResult, error) {
+	return manager.DiffResult{Sandbox: sb, Workspace: "/w", Diff: "diff --git a/x b/x\n", Untracked: []string{"new.txt"}}, f.record("get_diff " + sb)
 }
 
 func byName(t *testing.T, svc Service) map[string]server.ServerTool {
@@ -146,6 +159,9 @@ func TestAnnotations(t *testing.T) {
 		{"respond_permission", false, false, false, true},
 		{"cancel_turn", false, true, true, true},
 		{"destroy_sandbox", false, true, true, true},
+		{"list_sandboxes", true, false, true, true},
+		{"list_sessions", true, false, true, false},
+		{"get_diff", true, false, true, false},
 	}
 	tools := byName(t, &fakeService{})
 	for _, tt := range tests {
@@ -234,6 +250,9 @@ func TestResults(t *testing.T) {
 		{"respond_permission", map[string]any{"sandbox": "box", "session": "s1", "request_id": "perm-1", "option": "allow"}, "respond_permission perm-1 allow", "Answered perm-1 with allow"},
 		{"cancel_turn", map[string]any{"sandbox": "box", "session": "s1"}, "cancel_turn", "Asked turn turn-1 to stop"},
 		{"destroy_sandbox", map[string]any{"name": "box"}, "destroy_sandbox box", "Destroyed sandbox box"},
+		{"list_sandboxes", map[string]any{}, "list_sandboxes", "box (sbx, running, ours)"},
+		{"get_diff", map[string]any{"sandbox": "box"}, "get_diff box", "diff --git a/x b/x\n\nUntracked files:\n  new.txt"},
+		{"list_sessions", map[string]any{"sandbox": "box"}, "list_sessions box", "mock-1 (mock) running, 2 turn(s), 1 permission request(s) waiting"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tool, func(t *testing.T) {

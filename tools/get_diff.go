@@ -1,0 +1,46 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+)
+
+// GetDiffInput is get_diff's arguments.
+type GetDiffInput struct {
+	Sandbox string `json:"sandbox" jsonschema_description:"Sandbox name."`
+}
+
+// Validate implements validator.
+func (in GetDiffInput) Validate() error { return checkName("sandbox", in.Sandbox, true) }
+
+// GetDiff is the get_diff tool.
+func GetDiff(svc Service, log *slog.Logger) server.ServerTool {
+	return newTool(spec{
+		name:  "get_diff",
+		title: "Get workspace diff",
+		description: "Show what changed in the sandbox's workspace: git diff against HEAD and the list of untracked files, as the sandbox sees them (bounded). " +
+			"The workspace must be a git repository.",
+		ann: annotations{readOnly: true, idempotent: true},
+	}, log, func(ctx context.Context, in GetDiffInput, _ func(string)) (manager.DiffResult, error) {
+		return svc.Diff(ctx, in.Sandbox)
+	}, func(out manager.DiffResult) string {
+		var b strings.Builder
+		if out.Diff == "" && len(out.Untracked) == 0 {
+			return fmt.Sprintf("No changes in %s.", out.Workspace)
+		}
+		b.WriteString(out.Diff)
+		if len(out.Untracked) > 0 {
+			fmt.Fprintf(&b, "\nUntracked files:\n  %s", strings.Join(out.Untracked, "\n  "))
+		}
+		if out.Truncated {
+			b.WriteString("\n(truncated)")
+		}
+		return b.String()
+	})
+}

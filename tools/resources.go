@@ -1,0 +1,137 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// Resource URIs. Claude Code reads resources but ignores templates, so the sandbox list (a fixed URI)
+// links to each session's transcript URI.
+const (
+	SandboxesURI       = "sandbox-mcp://sandboxes"
+	transcriptTemplate = "sandbox-mcp://sandboxes/{sandbox}/sessions/{session}/transcript"
+)
+
+// maxTranscript bounds a transcript resource; the start is cut, the end (the latest work) kept.
+const maxTranscript = 200_000
+
+// TranscriptURI is the resource URI of a session's transcript.
+func TranscriptURI(sandboxName, session string) string {
+	return "sandbox-mcp://sandboxes/" + sandboxName + "/sessions/" + session + "/transcript"
+}
+
+// Resources are the server's resources: the sandbox list, and a template for session transcripts.
+func Resources(svc Service) ([]server.ServerResource, []server.ServerResourceTemplate) {
+	list := server.ServerResource{
+		Resource: mcp.NewResource(SandboxesURI, "Sandboxes",
+			mcp.WithResourceDescription("The sandboxes sandbox-mcp manages, their sessions, and each session's transcript URI."),
+			mcp.WithMIMEType("text/markdown")),
+		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			out, err := svc.ListSandboxes(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return []mcp.ResourceContents{mcp.TextResourceContents{URI: SandboxesURI, MIMEType: "text/markdown", Text: sandboxesMarkdown(out)}}, nil
+		},
+	}
+	transcript := server.ServerResourceTemplate{
+		Template: mcp.NewResourceTemplate(transcriptTemplate, "Session transcript",
+			mcp.WithTemplateDescription("An agent session's whole conversation as Markdown: messages, tool calls, permissions, turn ends."),
+			mcp.WithTemplateMIMEType("text/markdown")),
+		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			sb, sess := arg(req, "sandbox"), arg(req, "session")
+			for kind, name := range map[string]string{"sandbox": sb, "session": sess} {
+				if err := sandbox.ValidateName(kind, name); err != nil {
+					return nil, err
+				}
+			}
+			text, err := Transcript(ctx, svc, sb, sess)
+			if err != nil {
+				return nil, err
+			}
+			return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: "text/markdown", Text: text}}, nil
+		},
+	}
+	return []server.ServerResource{list}, []server.ServerResourceTemplate{transcript}
+}
+
+// arg reads a URI template variable (mcp-go hands them over as a string or a one-element list).
+func arg(req mcp.ReadResourceRequest, name string) string {
+	switch v := req.Params.Arguments[name].(type) {
+	case string:
+		return v
+	case []string:
+		if len(v) == 1 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+func sandboxesMarkdown(out manager.SandboxList) string {
+	var b strings.Builder
+	b.WriteString("# Sandboxes\n\n")
+	if len(out.Sandboxes) == 0 {
+		b.WriteString("None yet: create one with the create_sandbox tool.\n")
+	}
+	for _, s := range out.Sandboxes {
+		fmt.Fprintf(&b, "## %s\n\n- backend: %s\n- status: %s\n- workspace: %s\n- created by sandbox-mcp: %t\n", s.Name, s.Backend, s.Status, s.Workspace, s.Ours)
+		for _, se := range s.Sessions {
+			fmt.Fprintf(&b, "- session %s (%s): %s, %d turn(s), transcript %s\n", se.Name, se.Agent, se.Status, se.Turns, TranscriptURI(s.Name, se.Name))
+		}
+		b.WriteString("\n")
+	}
+	for _, w := range out.Warnings {
+		fmt.Fprintf(&b, "> warning: %s\n", w)
+	}
+	return b.String()
+}
+
+// Transcript renders a session's whole event log as Markdown, keeping the last maxTranscript bytes.
+func Transcript(ctx context.Context, svc Service, sandboxName, session string) (string, error) {
+	var b strings.Builder
+	var status string
+	for cursor := int64(0); ; {
+		page, err := svc.GetEvents(ctx, manager.EventsRequest{Sandbox: sandboxName, Session: session, Cursor: cursor, Limit: manager.MaxLimit, MaxBytes: 1 << 20})
+		if err != nil {
+			return "", err
+		}
+		for _, ev := range page.Events {
+			b.WriteString(transcriptLine(ev))
+		}
+		status, cursor = page.Status, page.NextCursor
+		if !page.More {
+			break
+		}
+	}
+	text := b.String()
+	if len(text) > maxTranscript {
+		text = fmt.Sprintf("_… %d earlier bytes cut; read them with get_events from cursor 0._\n\n", len(text)-maxTranscript) + text[len(text)-maxTranscript:]
+	}
+	return fmt.Sprintf("# Session %s in sandbox %s\n\nStatus: %s\n\n%s", session, sandboxName, status, text), nil
+}
+
+func transcriptLine(ev events.Event) string {
+	switch ev.Kind {
+	case events.KindUserMessage:
+		return fmt.Sprintf("### User (%s)\n\n%s\n\n", ev.Turn, ev.Text)
+	case events.KindAgentMessage:
+		return fmt.Sprintf("**Agent:** %s\n\n", ev.Text)
+	case events.KindThought:
+		return fmt.Sprintf("_Thinking: %s_\n\n", ev.Text)
+	case events.KindTurnEnd:
+		if ev.Error != "" {
+			return fmt.Sprintf("— turn %s failed: %s\n\n", ev.Turn, ev.Error)
+		}
+		return fmt.Sprintf("— turn %s ended: %s\n\n", ev.Turn, ev.StopReason)
+	}
+	return "- " + renderEvent(ev) + "\n"
+}
