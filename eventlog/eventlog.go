@@ -38,7 +38,7 @@ import (
 // Record is one envelope of a session's ACP traffic.
 type Record struct {
 	Seq   int64           `json:"seq"`           // 1, 2, 3… assigned by Append; the cursor unit
-	Time  time.Time       `json:"t"`             // set by Append if zero
+	Time  time.Time       `json:"t"`             // set by Append if zero; stored in UTC
 	Dir   string          `json:"dir"`           // "in" (agent → us, from SSE) or "out" (us → agent)
 	SSEID int64           `json:"sse,omitempty"` // sandbox-agent's SSE event id for "in" records
 	Env   json.RawMessage `json:"env"`           // the JSON-RPC envelope, compact, one line

@@ -78,6 +78,7 @@ func (l *Log) recover(full bool) error {
 	}
 	l.dataSize, l.lastSeq = end, k+count
 	l.gen++
+	l.broken = nil // the files now agree with the state, whatever a failed rollback left
 
 	sse, err := l.scanLastSSEID()
 	if errors.Is(err, ErrCorrupt) && !full {

@@ -33,18 +33,29 @@ func Normalize(recs []eventlog.Record, raw bool) []Event {
 		if raw {
 			ev.Raw = []json.RawMessage{r.Env}
 		}
-		if n := len(out); n > 0 && mergeable(out[n-1], ev) {
-			prev := &out[n-1]
-			if prev.FirstSeq == 0 {
-				prev.FirstSeq = prev.Seq
-			}
-			prev.Seq, prev.Text = ev.Seq, prev.Text+ev.Text
-			prev.Raw = append(prev.Raw, ev.Raw...)
+		if n := len(out); n > 0 && Merge(&out[n-1], ev) {
 			continue
 		}
 		out = append(out, ev)
 	}
 	return out
+}
+
+// Merge appends next to prev when both are chunks of the same text run (agent message or thought),
+// and reports whether it did.
+func Merge(prev *Event, next Event) bool {
+	if !mergeable(*prev, next) {
+		return false
+	}
+	if prev.FirstSeq == 0 {
+		prev.FirstSeq = prev.Seq
+	}
+	if next.FirstSeq != 0 && next.FirstSeq < prev.FirstSeq {
+		prev.FirstSeq = next.FirstSeq
+	}
+	prev.Seq, prev.Text = next.Seq, prev.Text+next.Text
+	prev.Raw = append(prev.Raw, next.Raw...)
+	return true
 }
 
 func mergeable(prev, next Event) bool {

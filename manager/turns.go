@@ -249,6 +249,13 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 				page.Truncated = true
 				break
 			}
+			if n := len(page.Events); n > 0 && events.Merge(&page.Events[n-1], ev) {
+				// A run of text chunks split by the batch boundary continues the same event.
+				page.Events[n-1] = clip(page.Events[n-1])
+				size += len(ev.Text)
+				page.NextCursor = ev.Seq
+				continue
+			}
 			if len(page.Events) == limit {
 				break
 			}

@@ -111,7 +111,7 @@ func (r *Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	// Own process group, so that cancelling kills the CLI and anything it started (docker exec's
 	// helpers, a fake CLI's children): no orphans survive a cancelled tool call.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A grandchild holding our pipes must not keep Wait from returning.
 	cmd.WaitDelay = 2 * time.Second

@@ -28,6 +28,10 @@
 //	                      always -> completed; reject, unknown option or an error
 //	                      reply -> failed; outcome cancelled, session/cancel or
 //	                      stdin EOF -> failed and the turn ends "cancelled"
+//	perm-edit <rel>       like perm, for a tool call of kind edit whose location
+//	                      is <cwd>/<rel> (what permission policies decide on)
+//	calls <n>             n tool_call updates titled t1..tn (kind other): n
+//	                      distinct events, for paging tests
 //	sleep <ms>            interruptible wait
 //	events <n>            n agent_message_chunks "e1 ", "e2 ", ...
 //	stream <n> <ms>       n chunks "s1 ", "s2 ", ... each after an interruptible

@@ -13,26 +13,28 @@ type Op string
 // Script commands. OpEcho is not a command word: ParseScript returns it for
 // prompts without any recognised command (the default scenario).
 const (
-	OpSay     Op = "say"
-	OpThink   Op = "think"
-	OpPlan    Op = "plan"
-	OpTool    Op = "tool"
-	OpWrite   Op = "write"
-	OpPerm    Op = "perm"
-	OpSleep   Op = "sleep"
-	OpEvents  Op = "events"
-	OpStream  Op = "stream"
-	OpStop    Op = "stop"
-	OpFail    Op = "fail"
-	OpExit    Op = "exit"
-	OpEchoEnv Op = "echo-env"
-	OpEcho    Op = "echo"
+	OpSay      Op = "say"
+	OpThink    Op = "think"
+	OpPlan     Op = "plan"
+	OpTool     Op = "tool"
+	OpWrite    Op = "write"
+	OpPerm     Op = "perm"
+	OpSleep    Op = "sleep"
+	OpEvents   Op = "events"
+	OpStream   Op = "stream"
+	OpStop     Op = "stop"
+	OpFail     Op = "fail"
+	OpExit     Op = "exit"
+	OpEchoEnv  Op = "echo-env"
+	OpEcho     Op = "echo"
+	OpCalls    Op = "calls"
+	OpPermEdit Op = "perm-edit"
 )
 
 var commandWords = map[Op]bool{
 	OpSay: true, OpThink: true, OpPlan: true, OpTool: true, OpWrite: true,
 	OpPerm: true, OpSleep: true, OpEvents: true, OpStream: true, OpStop: true,
-	OpFail: true, OpExit: true, OpEchoEnv: true,
+	OpFail: true, OpExit: true, OpEchoEnv: true, OpCalls: true, OpPermEdit: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -121,8 +123,13 @@ func parseCommand(seg string) (Command, error) {
 		}
 	case OpSleep:
 		c.MS, err = intArgs(w, arg, 1, maxCount*1000, &c.MS)
-	case OpEvents:
+	case OpEvents, OpCalls:
 		c.N, err = intArgs(w, arg, 1, maxCount, &c.N)
+	case OpPermEdit:
+		c.Path = arg
+		if c.Path == "" {
+			return c, fmt.Errorf("perm-edit: missing path")
+		}
 	case OpStream:
 		_, err = intArgs(w, arg, 2, maxCount, &c.N, &c.MS)
 	case OpExit:

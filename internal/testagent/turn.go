@@ -165,6 +165,15 @@ func (t *turn) exec(c Command) result {
 			}
 			t.say(fmt.Sprintf("e%d ", i))
 		}
+	case OpCalls:
+		for i := 1; i <= c.N; i++ {
+			if t.ctx.Err() != nil {
+				return cancelled
+			}
+			t.toolCall(t.newCallID(), fmt.Sprintf("t%d", i), "other")
+		}
+	case OpPermEdit:
+		return t.permAt("Edit "+c.Path, "edit", filepath.Join(t.s.cwd, c.Path))
 	case OpStream:
 		for i := 1; i <= c.N; i++ {
 			if !t.wait(time.Duration(c.MS) * time.Millisecond) {
@@ -214,9 +223,17 @@ var permOptions = []map[string]any{
 	{"optionId": "reject", "name": "Reject", "kind": "reject_once"},
 }
 
-func (t *turn) perm(title string) result {
+func (t *turn) perm(title string) result { return t.permAt(title, "execute", "") }
+
+// permAt asks for permission for a tool call of the given kind, touching path when it is not empty (ACP
+// tool calls list the files they touch as locations: policies decide on them).
+func (t *turn) permAt(title, kind, path string) result {
 	callID := t.newCallID()
-	t.toolCall(callID, title, "execute")
+	t.toolCall(callID, title, kind)
+	toolCall := map[string]any{"toolCallId": callID, "title": title, "kind": kind, "status": "pending"}
+	if path != "" {
+		toolCall["locations"] = []any{map[string]any{"path": path}}
+	}
 
 	t.a.mu.Lock()
 	t.a.nextPerm++
@@ -227,7 +244,7 @@ func (t *turn) perm(title string) result {
 
 	t.a.out.send(outMsg{ID: permID, Method: "session/request_permission", Params: map[string]any{
 		"sessionId": t.s.id,
-		"toolCall":  map[string]any{"toolCallId": callID, "title": title, "kind": "execute", "status": "pending"},
+		"toolCall":  toolCall,
 		"options":   permOptions,
 	}})
 
