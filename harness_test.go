@@ -198,3 +198,6 @@ func runFake(bin string, env map[string]string, args ...string) error {
 	}
 	return nil
 }
+
+func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -97,15 +97,20 @@ func (c *Client) Close(ctx context.Context) {
 }
 
 // Stream reads the server's SSE for this id from lastID on, for at most maxDur, and calls fn for every
-// envelope with its SSE id. beat is called on heartbeats. It returns when the stream ends (nil: reconnect),
+// envelope with its SSE id. beat is called on heartbeats, connected (if set) once the server has answered
+// (transports write a ": connected" comment first thing). It returns when the stream ends (nil: reconnect),
 // on transport errors, or with fn's error.
-func (c *Client) Stream(ctx context.Context, lastID int64, maxDur time.Duration, fn func(id int64, data []byte) error, beat func()) error {
+func (c *Client) Stream(ctx context.Context, lastID int64, maxDur time.Duration, fn func(id int64, data []byte) error, beat, connected func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := c.T.Stream(ctx, c.path(), lastID, maxDur, pw)
+		var w io.Writer = pw
+		if connected != nil {
+			w = &firstWrite{w: pw, fn: connected}
+		}
+		err := c.T.Stream(ctx, c.path(), lastID, maxDur, w)
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
@@ -118,3 +123,22 @@ func (c *Client) Stream(ctx context.Context, lastID int64, maxDur time.Duration,
 	}
 	return serr
 }
+
+// firstWrite calls fn before the first write: the moment the stream is connected.
+type firstWrite struct {
+	w    io.Writer
+	fn   func()
+	done bool
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if !f.done {
+		f.done = true
+		f.fn()
+	}
+	return f.w.Write(p)
+}
+
+// connectedComment is what transports write as soon as the server answered 200: an SSE comment, which
+// parsers skip, whose arrival tells that from now on nothing the agent emits can be missed.
+const connectedComment = ": connected\n\n"

@@ -3,6 +3,7 @@ package acp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -69,12 +70,23 @@ func (c *Curl) Do(ctx context.Context, method, path string, body []byte, timeout
 
 // Stream implements Transport.
 func (c *Curl) Stream(ctx context.Context, path string, lastID int64, maxDur time.Duration, w io.Writer) error {
-	args := []string{"curl", "-sS", "-N", "--max-time", seconds(maxDur), "-H", "Accept: text/event-stream", "--fail-with-body"}
+	// -D - puts the response headers first on stdout: they are replaced by connectedComment (on a 200), so
+	// the caller learns the moment the stream is live, which curl has no other way to tell.
+	args := []string{"curl", "-sS", "-N", "-D", "-", "--max-time", seconds(maxDur), "-H", "Accept: text/event-stream", "--fail-with-body"}
 	if lastID > 0 {
 		args = append(args, "-H", "Last-Event-ID: "+strconv.FormatInt(lastID, 10))
 	}
 	args = append(args, "--", c.url(path))
-	_, err := c.Exec(ctx, sandbox.ExecSpec{Args: args, Stdout: w, Timeout: maxDur + 30*time.Second})
+	// With --fail-with-body an HTTP error's body (problem+json) is all curl prints: keep the start of the
+	// output so that error comes back as a *ProblemError, as with the HTTP transport (callers look for
+	// session_not_found).
+	head := &prefixWriter{max: 64 << 10}
+	out := &headerStripper{w: io.MultiWriter(w, head), connected: w}
+	_, err := c.Exec(ctx, sandbox.ExecSpec{Args: args, Stdout: out, Timeout: maxDur + 30*time.Second})
+	var ee *sandbox.ExitError
+	if errors.As(err, &ee) && ee.Code == 22 {
+		return parseProblem(failStatus(ee.Stderr, head.b), head.b)
+	}
 	if err != nil {
 		err = c.classify("GET", path, err)
 		if errors.Is(err, ErrTimeout) {
@@ -102,6 +114,82 @@ func (c *Curl) classify(method, path string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s %s via curl: %w", method, path, err)
+}
+
+// failStatus is the HTTP status behind curl's exit 22: curl reports it on stderr ("The requested URL
+// returned error: 404"); sandbox-agent's problem body carries it too.
+func failStatus(stderr string, body []byte) int {
+	const m = "returned error: "
+	if i := strings.LastIndex(stderr, m); i >= 0 && len(stderr) >= i+len(m)+3 {
+		if n, err := strconv.Atoi(stderr[i+len(m) : i+len(m)+3]); err == nil {
+			return n
+		}
+	}
+	var p struct {
+		Status int `json:"status"`
+	}
+	_ = json.Unmarshal(body, &p)
+	return p.Status
+}
+
+// headerStripper drops the header block curl -D - prints before the body, writing connectedComment to
+// connected in its place when the status is 200.
+type headerStripper struct {
+	w, connected io.Writer
+	buf          []byte
+	done         bool
+}
+
+func (h *headerStripper) Write(p []byte) (int, error) {
+	if h.done {
+		return h.w.Write(p)
+	}
+	h.buf = append(h.buf, p...)
+	if len(h.buf) >= 5 && !bytes.HasPrefix(h.buf, []byte("HTTP/")) { // no header block: pass through
+		h.done = true
+		_, err := h.w.Write(h.buf)
+		h.buf = nil
+		return len(p), err
+	}
+	end := bytes.Index(h.buf, []byte("\r\n\r\n"))
+	if end < 0 {
+		if len(h.buf) > 64<<10 { // not headers after all: pass everything on
+			h.done = true
+			_, err := h.w.Write(h.buf)
+			return len(p), err
+		}
+		return len(p), nil
+	}
+	h.done = true
+	status := h.buf[:end]
+	if i := bytes.IndexByte(status, '\n'); i >= 0 {
+		status = status[:i]
+	}
+	if fields := strings.Fields(string(status)); len(fields) >= 2 && fields[1] == "200" {
+		if _, err := io.WriteString(h.connected, connectedComment); err != nil {
+			return len(p), err
+		}
+	}
+	if rest := h.buf[end+4:]; len(rest) > 0 {
+		if _, err := h.w.Write(rest); err != nil {
+			return len(p), err
+		}
+	}
+	h.buf = nil
+	return len(p), nil
+}
+
+// prefixWriter keeps the first max bytes written to it and discards the rest.
+type prefixWriter struct {
+	b   []byte
+	max int
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	if n := p.max - len(p.b); n > 0 {
+		p.b = append(p.b, b[:min(n, len(b))]...)
+	}
+	return len(b), nil
 }
 
 func truncate(s string, n int) string {

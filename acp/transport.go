@@ -97,6 +97,9 @@ func (h *HTTP) Stream(ctx context.Context, path string, lastID int64, maxDur tim
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return parseProblem(resp.StatusCode, body)
 	}
+	if _, err := io.WriteString(w, connectedComment); err != nil {
+		return err
+	}
 	_, err = io.Copy(w, resp.Body)
 	if err != nil && ctx.Err() == context.DeadlineExceeded {
 		return nil // maxDur reached: the caller reconnects from its last stored id

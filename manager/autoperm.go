@@ -65,32 +65,28 @@ func autoOption(policy, cwd string, params json.RawMessage) string {
 	return ""
 }
 
-// maybeAutoAnswer answers a permission request just logged, when the policy allows it. It runs outside
-// the ingest lock (the answer takes it), tracked so Close waits for it.
-func (l *live) maybeAutoAnswer(data []byte) {
+// autoAnswer answers a permission request the stream just delivered, when the policy allows it, and
+// returns the answer to log; nil when the request is left to respond_permission. It is called with the
+// ingest lock held, so the request and its answer reach the log together.
+func (l *live) autoAnswer(ctx context.Context, data []byte) []byte {
 	policy := l.m.cfg.AutoPermission
 	if policy == "" || policy == AutoPermissionOff {
-		return
+		return nil
 	}
 	var env acp.Envelope
 	if json.Unmarshal(data, &env) != nil || env.Method != events.MethodPermission || !env.IsRequest() {
-		return
+		return nil
 	}
 	option := autoOption(policy, l.snapshot().Cwd, env.Params)
 	if option == "" {
-		return
+		return nil
 	}
 	reply, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": env.ID,
 		"result": map[string]any{"outcome": map[string]string{"outcome": "selected", "optionId": option}}})
-	l.m.wg.Add(1)
-	go func() {
-		defer l.m.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := l.sendLogged(ctx, reply); err != nil {
-			l.m.log.Warn("auto-permission answer failed", "session", l.key(), "err", err)
-			return
-		}
-		l.m.log.Info("permission auto-answered", "session", l.key(), "policy", policy, "option", option)
-	}()
+	if err := l.client.Post(ctx, json.RawMessage(reply), 15*time.Second); err != nil {
+		l.m.log.Warn("auto-permission answer failed; left to respond_permission", "session", l.key(), "err", err)
+		return nil
+	}
+	l.m.log.Info("permission answered by policy", "session", l.key(), "policy", policy, "option", option)
+	return reply
 }

@@ -33,6 +33,47 @@ type live struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	gaps   int // reconnects in a row spent on one gap in SSE ids (stream goroutine only)
+
+	upMu sync.Mutex
+	up   chan struct{} // closed while the event stream is connected; replaced when it drops
+	isUp bool
+}
+
+// setUp records whether the event stream is connected.
+func (l *live) setUp(up bool) {
+	l.upMu.Lock()
+	defer l.upMu.Unlock()
+	if l.up == nil {
+		l.up = make(chan struct{})
+	}
+	switch {
+	case up && !l.isUp:
+		close(l.up)
+	case !up && l.isUp:
+		l.up = make(chan struct{})
+	}
+	l.isUp = up
+}
+
+// awaitStream waits up to d for the event stream to be connected. A prompt sent before it is would race
+// the agent's first burst against sandbox-agent's 1024-envelope replay ring.
+func (l *live) awaitStream(ctx context.Context, d time.Duration) bool {
+	l.upMu.Lock()
+	if l.up == nil {
+		l.up = make(chan struct{})
+	}
+	up := l.up
+	l.upMu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-up:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // streamMaxDur bounds one SSE connection: every external call has a deadline; the stream then reconnects
@@ -132,6 +173,10 @@ func (l *live) run(ctx context.Context) {
 			})
 			return
 		}
+		if errors.Is(err, errGap) {
+			l.m.log.Debug("gap in event ids; reconnecting to fill it", "session", l.key())
+			continue
+		}
 		if err != nil {
 			l.m.log.Debug("event stream dropped", "session", l.key(), "err", err)
 		} else {
@@ -154,37 +199,68 @@ func (l *live) run(ctx context.Context) {
 func (l *live) streamOnce(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer l.setUp(false)
 	stall := time.AfterFunc(stallAfter, cancel)
 	defer stall.Stop()
 	l.mu.Lock()
 	last := l.log.LastSSEID()
 	l.mu.Unlock()
+	l.m.log.Debug("event stream connecting", "session", l.key(), "last_event_id", last)
+	gaps := l.gaps
 	return l.client.Stream(ctx, last, streamMaxDur, func(id int64, data []byte) error {
 		stall.Reset(stallAfter)
 		if id <= last {
 			return nil
 		}
+		if id > last+1 && (last > 0 || id > 1) {
+			// sandbox-agent skips envelopes for an SSE client that falls behind (measured: a burst of
+			// 1600 through docker exec arrived with a gap). Reconnect at once from the last stored id:
+			// its 1024-envelope replay ring still holds what was skipped.
+			gaps++
+			l.gaps = gaps
+			if gaps <= maxGapRetries {
+				return errGap
+			}
+			l.m.log.Error("events lost: sandbox-agent no longer holds them", "session", l.key(), "from", last+1, "to", id-1)
+			lost, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "sandbox-mcp-gap", "error": map[string]any{
+				"code": -32001, "message": fmt.Sprintf("%d events (sandbox-agent ids %d-%d) were lost: sandbox-agent replays only its last 1024", id-1-last, last+1, id-1)}})
+			l.ingest.Lock()
+			_, _ = l.append(eventlog.Record{Dir: "in", Env: lost})
+			l.ingest.Unlock()
+		}
+		gaps = 0
+		l.gaps = 0
 		if !json.Valid(data) {
 			l.m.log.Warn("dropping invalid envelope", "session", l.key(), "sse_id", id)
 			last = id
 			return nil
 		}
 		l.ingest.Lock()
-		_, err := l.append(eventlog.Record{Dir: "in", SSEID: id, Env: data})
+		recs := []eventlog.Record{{Dir: "in", SSEID: id, Env: data}}
+		if reply := l.autoAnswer(ctx, data); reply != nil {
+			recs = append(recs, eventlog.Record{Dir: "out", Env: reply})
+		}
+		// One append for a request and its automatic answer: readers never see it waiting.
+		_, err := l.append(recs...)
 		l.ingest.Unlock()
 		if err != nil {
 			return err
 		}
-		l.maybeAutoAnswer(data)
 		last = id
 		if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
 			return errStreamDone
 		}
 		return nil
-	}, func() { stall.Reset(stallAfter) })
+	}, func() { stall.Reset(stallAfter) }, func() { l.setUp(true) })
 }
 
 var errStreamDone = errors.New("session ended")
+
+// errGap makes the stream reconnect at once to fill a gap in the SSE ids.
+var errGap = errors.New("gap in event ids")
+
+// maxGapRetries is how many reconnects in a row may try to fill one gap before it is recorded as lost.
+const maxGapRetries = 3
 
 // sendLogged posts an envelope that expects no reply and logs it, in that order and before anything the
 // agent streams in reaction to it.

@@ -19,6 +19,9 @@ import (
 // long enough for sandbox-agent to have the request, far below any host's tool timeout.
 const promptWait = 1500 * time.Millisecond
 
+// streamWait bounds how long send_message waits for the session's event stream to connect first.
+const streamWait = 10 * time.Second
+
 // SendRequest is send_message's input after binding.
 type SendRequest struct {
 	Sandbox, Session, Message string
@@ -62,6 +65,9 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 	case events.StatusEnded, events.StatusFailed:
 		return TurnResult{}, fmt.Errorf("session %q has %s (%s): open a new one with create_session: %w",
 			sessionName, s.State.Status, s.State.LastError, sandbox.ErrInvalid)
+	}
+	if !l.awaitStream(ctx, streamWait) {
+		m.log.Warn("sending before the event stream is connected; a burst of over 1024 events could be lost", "session", l.key())
 	}
 	turn := events.TurnID(s.State.Turns + 1)
 	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "method": events.MethodPrompt,
@@ -119,10 +125,7 @@ func (m *Manager) startTurn(ctx context.Context, l *live, turn string, env []byt
 	defer timer.Stop()
 	for {
 		changed := l.wait()
-		l.mu.Lock()
-		reacted := l.log != nil && l.log.LastSeq() > seq
-		l.mu.Unlock()
-		if reacted {
+		if l.reacted(seq, turn) {
 			return nil
 		}
 		select {
@@ -335,10 +338,13 @@ func (m *Manager) RespondPermission(ctx context.Context, sandboxName, sessionNam
 	return PermissionResult{RequestID: requestID, Outcome: option, Status: l.snapshot().State.Status}, nil
 }
 
+// cancelGrace is how long cancel_turn waits for the agent to end the turn before ending it itself.
+const cancelGrace = 5 * time.Second
+
 // CancelResult is cancel_turn's answer.
 type CancelResult struct {
 	TurnID string `json:"turn_id" jsonschema_description:"The turn asked to stop."`
-	Status string `json:"status" jsonschema_description:"Session status right after the request; the turn ends with stop reason cancelled."`
+	Status string `json:"status" jsonschema_description:"Session status after the cancel: idle once the turn ended with stop reason cancelled."`
 }
 
 // CancelTurn sends session/cancel for the running turn. The agent ends the turn with stop reason
@@ -357,7 +363,22 @@ func (m *Manager) CancelTurn(ctx context.Context, sandboxName, sessionName strin
 	if err := l.sendLogged(ctx, env); err != nil {
 		return CancelResult{}, gone(sandboxName, fmt.Errorf("cancel turn %s: %w", s.State.Turn, err))
 	}
-	return CancelResult{TurnID: s.State.Turn, Status: l.snapshot().State.Status}, nil
+	turn := s.State.Turn
+	_ = m.waitFor(ctx, l, cancelGrace, nil, func() (bool, error) { return l.snapshot().State.Turn != turn, nil })
+	if l.snapshot().State.Turn == turn {
+		// The agent did not end the turn: it may never have received the prompt (the server died while
+		// sending it) or it ignores session/cancel. End it here so the session can be used again.
+		m.log.Warn("turn did not end after session/cancel; ending it locally", "session", l.key(), "turn", turn)
+		end, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "result": map[string]any{"stopReason": "cancelled"},
+			"_meta": map[string]any{"sandbox-mcp/local": "the agent did not answer session/cancel"}})
+		l.ingest.Lock()
+		_, err := l.append(eventlog.Record{Dir: "in", Env: end})
+		l.ingest.Unlock()
+		if err != nil {
+			return CancelResult{}, err
+		}
+	}
+	return CancelResult{TurnID: turn, Status: l.snapshot().State.Status}, nil
 }
 
 // gone rewrites a failure caused by a sandbox that no longer exists into what the model should do.
@@ -366,4 +387,33 @@ func gone(sandboxName string, err error) error {
 		return fmt.Errorf("sandbox %q no longer exists (it was removed outside sandbox-mcp): call destroy_sandbox to clean up, then create_sandbox: %w", sandboxName, sandbox.ErrNotFound)
 	}
 	return err
+}
+
+// reacted reports whether the agent has produced anything for turn since the prompt at seq: an update, a
+// request or the turn's reply. Replies to earlier requests (the stream's replay of initialize and
+// session/new) do not count: they say nothing about whether the prompt arrived.
+func (l *live) reacted(seq int64, turn string) bool {
+	l.mu.Lock()
+	lg := l.log
+	l.mu.Unlock()
+	if lg == nil {
+		return false
+	}
+	recs, err := lg.Read(seq, 64)
+	if err != nil {
+		return false
+	}
+	for _, r := range recs {
+		if r.Dir != "in" {
+			continue
+		}
+		var env acp.Envelope
+		if json.Unmarshal(r.Env, &env) != nil {
+			continue
+		}
+		if env.Method != "" || acp.IDString(env.ID) == turn {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,627 @@
+// Package bench holds sandbox-mcp's performance figures: each benchmark times one of our operations and,
+// in the same run, the raw call it wraps, and reports both and their ratio, so the overhead we add is
+// visible next to the cost we cannot avoid. Nothing here asserts a time: targets live in the figures that
+// bench/run prints.
+//
+// Metrics (the same names in every benchmark, read by bench/run):
+//
+//	ns/op      our operation, mean
+//	raw-ns/op  the raw call it wraps, mean, measured interleaved with ours
+//	x-raw      ns/op ÷ raw-ns/op
+//
+// Everything is real where it can run here: the built sandbox-mcp binary over stdio, the real
+// sandbox-agent 0.4.2 with the scripted agent, the sbx test double (internal/fakecli), a real Docker
+// Engine with the test image. All traffic stays on loopback. A missing component skips a benchmark, or
+// fails it with CI=true (testenv.Missing).
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
+)
+
+// tempRoot holds what outlives one benchmark (the built server); TestMain removes it, and the scripted
+// agent's build directory (testenv builds it into a fresh temp dir and leaves it) when we used it.
+var (
+	tempRoot    string
+	scriptedDir string
+)
+
+func TestMain(m *testing.M) {
+	fakecli.Dispatch() // this test binary doubles as the sbx and docker CLIs of the test double
+	dir, err := os.MkdirTemp("", "sandbox-mcp-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tempRoot = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	if scriptedDir != "" && strings.HasPrefix(filepath.Base(scriptedDir), "scripted-agent-") {
+		os.RemoveAll(scriptedDir)
+	}
+	os.Exit(code)
+}
+
+// report sets ns/op to ours and adds the raw figure and the ratio.
+func report(b *testing.B, ours, raw time.Duration, n int) {
+	b.Helper()
+	if n == 0 {
+		b.Fatal("no iteration ran")
+	}
+	o, r := float64(ours.Nanoseconds())/float64(n), float64(raw.Nanoseconds())/float64(n)
+	b.ReportMetric(o, "ns/op")
+	b.ReportMetric(r, "raw-ns/op")
+	if r > 0 {
+		b.ReportMetric(o/r, "x-raw")
+	}
+}
+
+var (
+	serverOnce sync.Once
+	serverPath string
+	serverErr  error
+)
+
+// serverBinary builds sandbox-mcp once per process (the main package cannot be imported).
+func serverBinary(b *testing.B) string {
+	b.Helper()
+	serverOnce.Do(func() {
+		serverPath = filepath.Join(tempRoot, "sandbox-mcp")
+		cmd := exec.Command("go", "build", "-o", serverPath, "github.com/sandbox-mcp/sandbox-mcp")
+		cmd.Dir = testenv.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			serverErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if serverErr != nil {
+		b.Fatal(serverErr)
+	}
+	return serverPath
+}
+
+// lockedBuffer collects a child's stderr for error messages.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.b.String()
+	if len(s) > 4000 {
+		s = "…" + s[len(s)-4000:]
+	}
+	return s
+}
+
+// startClient starts the server binary with exactly env (nothing leaks from ours) and returns an
+// unconnected MCP client over its stdio.
+func startClient(ctx context.Context, bin string, env, args []string, stderr io.Writer) (*client.Client, error) {
+	tr := transport.NewStdioWithOptions(bin, env, args,
+		transport.WithCommandFunc(func(ctx context.Context, command string, env, args []string) (*exec.Cmd, error) {
+			cmd := exec.CommandContext(ctx, command, args...)
+			cmd.Env = env
+			cmd.Stderr = stderr
+			return cmd, nil
+		}))
+	if err := tr.Start(ctx); err != nil {
+		return nil, err
+	}
+	return client.NewClient(tr), nil
+}
+
+func initialize(ctx context.Context, c *client.Client) error {
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = "2025-06-18" // what hosts send today: the handshake era
+	init.Params.ClientInfo = mcp.Implementation{Name: "bench", Version: "1"}
+	_, err := c.Initialize(ctx, init)
+	return err
+}
+
+// BenchmarkStartup: process start → initialize answered → tools/list answered, with the built binary.
+// Raw: the same binary's `--version` (process start, runtime init, exit).
+func BenchmarkStartup(b *testing.B) {
+	bin := serverBinary(b)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir()}
+	var initD, listD, exitD, rawD time.Duration
+	n := 0
+	for b.Loop() {
+		stateDir := b.TempDir()
+		stderr := &lockedBuffer{}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		t0 := time.Now()
+		c, err := startClient(context.Background(), bin, env, []string{"--state-dir", stateDir}, stderr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := initialize(ctx, c); err != nil {
+			b.Fatalf("initialize: %v\n%s", err, stderr)
+		}
+		t1 := time.Now()
+		if _, err := c.ListTools(ctx, mcp.ListToolsRequest{}); err != nil {
+			b.Fatalf("tools/list: %v\n%s", err, stderr)
+		}
+		t2 := time.Now()
+		if err := c.Close(); err != nil { // closes stdin and waits for the exit
+			b.Fatalf("exit: %v\n%s", err, stderr)
+		}
+		t3 := time.Now()
+		cancel()
+		initD, listD, exitD = initD+t1.Sub(t0), listD+t2.Sub(t1), exitD+t3.Sub(t2)
+
+		r0 := time.Now()
+		cmd := exec.Command(bin, "--version")
+		cmd.Env = env
+		if out, err := cmd.Output(); err != nil || !strings.HasPrefix(string(out), "sandbox-mcp ") {
+			b.Fatalf("--version: %q, %v", out, err)
+		}
+		rawD += time.Since(r0)
+		n++
+	}
+	report(b, initD+listD, rawD, n)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+	b.ReportMetric(ms(initD), "init-ms/op")
+	b.ReportMetric(ms(listD), "list-ms/op")
+	b.ReportMetric(ms(exitD), "exit-ms/op")
+}
+
+// chunkEnv is a typical streamed record: an agent_message_chunk of ~200 bytes.
+var chunkEnv = json.RawMessage(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s-0123456789abcdef","update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Reading the package layout before editing the file."}}}}`)
+
+// writeLog writes n agent_message records to a new log at path.
+func writeLog(b *testing.B, path string, n int) {
+	b.Helper()
+	lg, err := eventlog.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]eventlog.Record, 1000)
+	for lg.LastSeq() < int64(n) {
+		k := min(len(batch), n-int(lg.LastSeq()))
+		for i := range batch[:k] {
+			batch[i] = eventlog.Record{Dir: eventlog.DirIn, SSEID: lg.LastSeq() + int64(i) + 1, Env: chunkEnv}
+		}
+		if _, err := lg.Append(batch[:k]...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := lg.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchmarkGetEvents times manager.GetEvents of the last page (limit 100) of a session log of n records,
+// against the eventlog.Read it performs. Neither must grow with n.
+//
+// The manager is the real one over a real state directory. Its backend is the real sbx backend pointed
+// at a binary that does not exist: loading a session only builds a transport and never calls it, and the
+// session is recorded as ended, so no event stream starts.
+func benchmarkGetEvents(b *testing.B, n int) {
+	dir := b.TempDir()
+	store, err := state.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := store.PutSandbox(state.Sandbox{Name: "bench", Backend: "sbx", Workspace: dir, AgentPort: 2468, Created: now}); err != nil {
+		b.Fatal(err)
+	}
+	st := events.NewState()
+	st.End()
+	if err := store.PutSession(state.Session{Sandbox: "bench", Name: "mock-1", Agent: "mock", ServerID: "smcp-bench",
+		SessionID: "s-0123456789abcdef", Cwd: dir, Created: now, State: st}); err != nil {
+		b.Fatal(err)
+	}
+	writeLog(b, store.LogPath("bench", "mock-1"), n)
+	// The raw reader gets its own copy: a log may be open in one place only.
+	rawPath := filepath.Join(dir, "raw.log")
+	writeLog(b, rawPath, n)
+	raw, err := eventlog.Open(rawPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+
+	sbx := sandbox.NewSbx(&sandbox.Exec{}, sandbox.SbxOptions{Binary: filepath.Join(dir, "no-such-sbx")})
+	m := manager.New(manager.Config{Backends: map[string]sandbox.Backend{"sbx": sbx}, DefaultBackend: "sbx", Store: store})
+	defer m.Close()
+	ctx := context.Background()
+	req := manager.EventsRequest{Sandbox: "bench", Session: "mock-1", Cursor: int64(n - 100), Limit: 100}
+	if _, err := m.GetEvents(ctx, req); err != nil { // loads the session: a one-time cost
+		b.Fatal(err)
+	}
+	var ours, rawD time.Duration
+	count := 0
+	for b.Loop() {
+		t0 := time.Now()
+		page, err := m.GetEvents(ctx, req)
+		t1 := time.Now()
+		if err != nil || page.NextCursor != int64(n) || page.More {
+			b.Fatalf("GetEvents: next %d more %v, %v", page.NextCursor, page.More, err)
+		}
+		recs, err := raw.Read(int64(n-100), 4*100) // what GetEvents asks of the log for limit 100
+		t2 := time.Now()
+		if err != nil || len(recs) != 100 {
+			b.Fatalf("Read: %d records, %v", len(recs), err)
+		}
+		ours, rawD = ours+t1.Sub(t0), rawD+t2.Sub(t1)
+		count++
+	}
+	report(b, ours, rawD, count)
+}
+
+func BenchmarkGetEvents1k(b *testing.B)   { benchmarkGetEvents(b, 1_000) }
+func BenchmarkGetEvents10k(b *testing.B)  { benchmarkGetEvents(b, 10_000) }
+func BenchmarkGetEvents100k(b *testing.B) { benchmarkGetEvents(b, 100_000) }
+
+// dockerSandbox creates a container of the docker backend with opts and removes it when b ends.
+func dockerSandbox(b *testing.B, image string, opts sandbox.DockerOptions) (*sandbox.Docker, string) {
+	b.Helper()
+	o := sandbox.DefaultDockerOptions()
+	o.Image, o.CPUs, o.StateDir = image, "1", b.TempDir()
+	o.Network, o.Transport = opts.Network, opts.Transport
+	d := sandbox.NewDocker(&sandbox.Exec{Timeout: 60 * time.Second}, o)
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	name := "bench-" + opts.Transport + "-" + hex.EncodeToString(suffix)
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := d.Remove(ctx, name); err != nil && !errors.Is(err, sandbox.ErrNotFound) {
+			b.Errorf("remove %s: %v", name, err)
+			_ = exec.CommandContext(ctx, "docker", "rm", "-f", "--", name).Run()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := d.Create(ctx, sandbox.Spec{Name: name, Workspace: b.TempDir()}); err != nil {
+		b.Fatal(err)
+	}
+	return d, name
+}
+
+// waitHealthy polls sandbox-agent's health check through t for up to 20 s.
+func waitHealthy(b *testing.B, t acp.Transport) {
+	b.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := acp.Health(context.Background(), t, 2*time.Second)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("sandbox-agent did not become healthy: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+const agentPort = 2468
+
+// BenchmarkExecTransport: acp.Health through acp.Curl (a `docker exec … curl` per request, the exec
+// transport of --docker-network none) against the same `docker exec NAME curl` run directly.
+func BenchmarkExecTransport(b *testing.B) {
+	image := testenv.Docker(b)
+	d, name := dockerSandbox(b, image, sandbox.DockerOptions{Network: "none", Transport: "exec"})
+	ctx := context.Background()
+	if _, err := d.Exec(ctx, name, sandbox.ExecSpec{Detach: true, Args: []string{"sandbox-agent", "server", "--no-token",
+		"--no-telemetry", "-H", "127.0.0.1", "-p", strconv.Itoa(agentPort)}}); err != nil {
+		b.Fatal(err)
+	}
+	t := &acp.Curl{Port: agentPort, Exec: func(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Result, error) {
+		return d.Exec(ctx, name, spec)
+	}}
+	waitHealthy(b, t)
+	url := "http://127.0.0.1:" + strconv.Itoa(agentPort) + "/v1/health"
+	var ours, raw time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		if err := acp.Health(ctx, t, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if out, err := exec.Command("docker", "exec", name, "curl", "-sS", "--max-time", "10", url).CombinedOutput(); err != nil {
+			b.Fatalf("docker exec curl: %v: %s", err, out)
+		}
+		t2 := time.Now()
+		ours, raw = ours+t1.Sub(t0), raw+t2.Sub(t1)
+		n++
+	}
+	report(b, ours, raw, n)
+}
+
+// BenchmarkPortTransport: acp.Health through acp.HTTP (port transport: sandbox-agent is the container's
+// main process on a loopback port of the host network, with a bearer token) against a plain http.Get.
+func BenchmarkPortTransport(b *testing.B) {
+	image := testenv.Docker(b)
+	d, name := dockerSandbox(b, image, sandbox.DockerOptions{Network: "host", Transport: "port"})
+	ctx := context.Background()
+	ep, ok, err := d.AgentEndpoint(ctx, name)
+	if err != nil || !ok {
+		b.Fatalf("AgentEndpoint: %+v %v %v", ep.URL, ok, err)
+	}
+	if !strings.HasPrefix(ep.URL, "http://127.0.0.1:") {
+		b.Fatalf("endpoint %s is not on loopback", ep.URL)
+	}
+	t := &acp.HTTP{BaseURL: ep.URL, Token: ep.Token}
+	waitHealthy(b, t)
+	var ours, raw time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		if err := acp.Health(ctx, t, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ep.URL+"/v1/health", nil)
+		req.Header.Set("Authorization", "Bearer "+ep.Token)
+		resp, err := http.DefaultClient.Do(req) // the same client and connection pool acp.HTTP uses
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("raw GET: HTTP %d", resp.StatusCode)
+		}
+		t2 := time.Now()
+		ours, raw = ours+t1.Sub(t0), raw+t2.Sub(t1)
+		n++
+	}
+	report(b, ours, raw, n)
+}
+
+// toolEnv is the server running over the sbx test double with the real sandbox-agent and the scripted
+// agent, one sandbox and one session in it.
+type toolEnv struct {
+	c                 *client.Client
+	stderr            *lockedBuffer
+	env               []string // the server's (and the fake CLI's) environment
+	bin, stateDir, ws string
+	port              int
+	sandbox, session  string
+}
+
+// newToolEnv prepares the test double as the end-to-end tests do (harness_test.go's fakeEnv and
+// sandboxArgs) and starts the built server over stdio.
+func newToolEnv(b *testing.B) *toolEnv {
+	b.Helper()
+	dir := b.TempDir()
+	e := &toolEnv{bin: filepath.Join(dir, "bin"), stateDir: filepath.Join(dir, "state"), ws: filepath.Join(dir, "ws"),
+		port: testenv.FreePort(b), stderr: &lockedBuffer{}}
+	for _, d := range []string{e.bin, e.ws, filepath.Join(dir, "home")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := fakecli.Install(e.bin); err != nil {
+		b.Fatal(err)
+	}
+	templates := filepath.Join(dir, "templates")
+	testenv.SandboxTemplate(b, templates, "sandbox-mcp/test:latest", true)
+	scriptedDir = filepath.Dir(testenv.ScriptedAgent(b))
+	e.env = []string{"PATH=" + e.bin + ":" + os.Getenv("PATH"), "HOME=" + filepath.Join(dir, "home"),
+		"FAKECLI_ROOT=" + filepath.Join(dir, "fakecli"), "FAKECLI_TEMPLATES=" + templates}
+	args := []string{"--backend=sbx", "--sbx-bin=" + filepath.Join(e.bin, "sbx"), "--state-dir=" + e.stateDir,
+		"--template=sandbox-mcp/test:latest", "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES",
+		"--agent-port=" + strconv.Itoa(e.port), "--log-level=warn"}
+	c, err := startClient(context.Background(), serverBinary(b), e.env, args, e.stderr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.c = c
+	b.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := initialize(ctx, c); err != nil {
+		b.Fatalf("initialize: %v\n%s", err, e.stderr)
+	}
+	var sb manager.SandboxResult
+	e.call(b, "create_sandbox", map[string]any{"workspace": e.ws}, &sb)
+	e.sandbox = sb.Name
+	b.Cleanup(func() {
+		var d manager.DestroyResult
+		if err := e.try("destroy_sandbox", map[string]any{"name": e.sandbox}, &d); err != nil {
+			b.Errorf("destroy_sandbox: %v", err)
+		}
+	})
+	var sess manager.SessionResult
+	e.call(b, "create_session", map[string]any{"sandbox": e.sandbox, "agent": "mock"}, &sess)
+	e.session = sess.Name
+	return e
+}
+
+// try calls a tool and decodes its structured result into out.
+func (e *toolEnv) try(name string, args map[string]any, out any) error {
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = name, args
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := e.c.CallTool(ctx, req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if res.IsError {
+		var msg []string
+		for _, c := range res.Content {
+			if tc, ok := c.(mcp.TextContent); ok {
+				msg = append(msg, tc.Text)
+			}
+		}
+		return fmt.Errorf("%s: %s", name, strings.Join(msg, " "))
+	}
+	raw, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
+}
+
+func (e *toolEnv) call(b *testing.B, name string, args map[string]any, out any) {
+	b.Helper()
+	if err := e.try(name, args, out); err != nil {
+		b.Fatalf("%v\nserver stderr:\n%s", err, e.stderr)
+	}
+}
+
+// turn sends message and follows get_events until the session is idle again.
+func (e *toolEnv) turn(b *testing.B, message string) {
+	b.Helper()
+	var t manager.TurnResult
+	e.call(b, "send_message", map[string]any{"sandbox": e.sandbox, "session": e.session, "message": message}, &t)
+	e.waitIdle(b, t.Cursor)
+}
+
+func (e *toolEnv) waitIdle(b *testing.B, cursor int64) {
+	b.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var page manager.EventsPage
+		e.call(b, "get_events", map[string]any{"sandbox": e.sandbox, "session": e.session, "cursor": cursor}, &page)
+		cursor = page.NextCursor
+		if page.Status == events.StatusIdle && !page.More {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("session still %s after 30 s", page.Status)
+		}
+		if !page.More {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// BenchmarkToolOverhead drives the built server over stdio with the sbx test double, the real
+// sandbox-agent and the scripted agent:
+//
+//   - get_events: the whole tool call (MCP framing, binding, the manager, normalising, JSON) against
+//     the eventlog.Read it performs, on a copy of the session's log;
+//   - send_message: the tool call, which returns once the agent reacts (its first record is on the
+//     event stream), against the raw session/prompt POST (curl through `sbx exec`) to a second agent
+//     process of the same sandbox-agent, which returns when the turn ends. Each turn is the same script.
+func BenchmarkToolOverhead(b *testing.B) {
+	testenv.SandboxAgent(b) // skip (or fail in CI) before building anything
+	e := newToolEnv(b)
+	const script = "say Hello from the sandbox; tool build; say done"
+	for range 3 {
+		e.turn(b, script)
+	}
+
+	b.Run("get_events", func(b *testing.B) {
+		// The server holds the log open; read a copy of it (the session is idle, so it is complete).
+		src := filepath.Join(e.stateDir, "sessions", e.sandbox, e.session+".log")
+		dst := filepath.Join(b.TempDir(), "copy.log")
+		for _, ext := range []string{"", ".idx"} {
+			data, err := os.ReadFile(src + ext)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(dst+ext, data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+		lg, err := eventlog.Open(dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer lg.Close()
+		args := map[string]any{"sandbox": e.sandbox, "session": e.session, "cursor": 0}
+		var ours, raw time.Duration
+		n := 0
+		for b.Loop() {
+			t0 := time.Now()
+			var page manager.EventsPage
+			e.call(b, "get_events", args, &page)
+			t1 := time.Now()
+			if len(page.Events) == 0 || page.More {
+				b.Fatalf("get_events: %d events, more %v", len(page.Events), page.More)
+			}
+			recs, err := lg.Read(0, 4*manager.DefaultLimit)
+			t2 := time.Now()
+			if err != nil || len(recs) == 0 {
+				b.Fatalf("Read: %d records, %v", len(recs), err)
+			}
+			ours, raw = ours+t1.Sub(t0), raw+t2.Sub(t1)
+			n++
+		}
+		report(b, ours, raw, n)
+	})
+
+	b.Run("send_message", func(b *testing.B) {
+		// The raw side: our own ACP client over curl in the sandbox through the fake `sbx exec`, to an agent
+		// process of its own (a server id the server does not use), so the server's session is untouched.
+		sbx := sandbox.NewSbx(&sandbox.Exec{Env: e.env, Timeout: 60 * time.Second}, sandbox.SbxOptions{Binary: filepath.Join(e.bin, "sbx")})
+		rawC := &acp.Client{ServerID: "bench-raw", T: &acp.Curl{Port: e.port, Exec: func(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Result, error) {
+			return sbx.Exec(ctx, e.sandbox, spec)
+		}}}
+		ctx := context.Background()
+		defer rawC.Close(ctx)
+		if _, err := rawC.Request(ctx, 0, "initialize", map[string]any{"protocolVersion": 1, "clientCapabilities": map[string]any{}},
+			"mock", 30*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		res, err := rawC.Request(ctx, 1, "session/new", map[string]any{"cwd": e.ws, "mcpServers": []any{}}, "", 30*time.Second)
+		var sn struct {
+			SessionID string `json:"sessionId"`
+		}
+		if err != nil || json.Unmarshal(res, &sn) != nil || sn.SessionID == "" {
+			b.Fatalf("session/new: %s, %v", res, err)
+		}
+		prompt := map[string]any{"sessionId": sn.SessionID, "prompt": []map[string]string{{"type": "text", "text": script}}}
+		var ours, raw time.Duration
+		n := 0
+		for b.Loop() {
+			t0 := time.Now()
+			var t manager.TurnResult
+			e.call(b, "send_message", map[string]any{"sandbox": e.sandbox, "session": e.session, "message": script}, &t)
+			ours += time.Since(t0)
+			e.waitIdle(b, t.Cursor) // not timed: the next message needs an idle session
+
+			t1 := time.Now()
+			res, err := rawC.Request(ctx, "raw-"+strconv.Itoa(n), "session/prompt", prompt, "", 30*time.Second)
+			raw += time.Since(t1)
+			if err != nil || !strings.Contains(string(res), "end_turn") {
+				b.Fatalf("raw session/prompt: %s, %v", res, err)
+			}
+			n++
+		}
+		report(b, ours, raw, n)
+	})
+}
