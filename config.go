@@ -81,7 +81,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&capAdd, "docker-cap-add", env("DOCKER_CAP_ADD", ""), "capabilities added back after dropping all, comma-separated (env SANDBOX_MCP_DOCKER_CAP_ADD)")
 	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", env("DOCKER_READ_ONLY", "") == "true", "read-only root filesystem with tmpfs /tmp and HOME (env SANDBOX_MCP_DOCKER_READ_ONLY=true)")
 	fs.StringVar(&c.docker.User, "docker-user", env("DOCKER_USER", dd.User), "container user; default your uid:gid so workspace files stay yours (env SANDBOX_MCP_DOCKER_USER)")
-	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", dd.Transport), "how to reach sandbox-agent: exec or port (env SANDBOX_MCP_DOCKER_TRANSPORT)")
+	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", "auto"), "how to reach sandbox-agent in docker sandboxes: auto, port or exec (env SANDBOX_MCP_DOCKER_TRANSPORT)")
 	fs.StringVar(&c.autoPermission, "auto-permission", env("AUTO_PERMISSION", manager.AutoPermissionOff), "answer agents' permission requests by policy: off, edits (reads and edits inside the session's folder) or all (env SANDBOX_MCP_AUTO_PERMISSION)")
 	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -96,6 +96,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.allowedRoots = splitList(roots, string(os.PathListSeparator))
 	c.docker.CapAdd = splitList(capAdd, ",")
 	c.docker.Binary = c.dockerBin
+	if c.docker.Transport == "auto" {
+		// A published port is the default because it is measured ~500× faster per request than docker
+		// exec (0.15 ms against 83 ms for a health check; bench/run), and every event stream, send and
+		// permission answer is a request. It needs a network to publish on; with --docker-network none
+		// only exec reaches the container.
+		c.docker.Transport = "port"
+		if c.docker.Network == "none" {
+			c.docker.Transport = "exec"
+		}
+	}
 	return c, c.validate()
 }
 
@@ -106,6 +116,12 @@ func (c config) validate() error {
 	}
 	if !slices.Contains([]string{"text", "json"}, c.logFormat) {
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.logFormat))
+	}
+	if !slices.Contains([]string{"port", "exec"}, c.docker.Transport) {
+		errs = append(errs, fmt.Errorf("--docker-transport %q: use auto, port or exec", c.docker.Transport))
+	}
+	if c.docker.Transport == "port" && c.docker.Network == "none" {
+		errs = append(errs, errors.New("--docker-transport port needs a network: drop --docker-network none or use --docker-transport exec"))
 	}
 	if !slices.Contains(manager.AutoPermissionPolicies, c.autoPermission) {
 		errs = append(errs, fmt.Errorf("--auto-permission %q: use off, edits or all", c.autoPermission))

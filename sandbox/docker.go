@@ -147,7 +147,7 @@ func (d *Docker) Check(ctx context.Context) error {
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrUnavailable) && !errors.As(err, &ee):
 		return fmt.Errorf("docker version: %s is not installed or not on PATH: install Docker Engine "+
-			"(https://docs.docker.com/engine/install/) or point --docker-binary at the CLI: %w", d.opts.Binary, ErrUnavailable)
+			"(https://docs.docker.com/engine/install/) or pass --docker-bin with the CLI's path: %w", d.opts.Binary, ErrUnavailable)
 	case errors.As(err, &ee):
 		first, _, _ := strings.Cut(strings.TrimSpace(ee.Stderr), "\n")
 		return fmt.Errorf("docker version: no Docker Engine answers (%s): start Docker, set DOCKER_HOST or pass --docker-context: %w",

@@ -141,16 +141,16 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(string)
 	}
 }
 
-// sentinelSuffixes are the texts our sentinel errors append when wrapped with %w; they say nothing the
-// message before them did not, so the model gets the message without them.
-var sentinelSuffixes = []error{sandbox.ErrInvalid, sandbox.ErrNotFound, sandbox.ErrExists, sandbox.ErrUnsupportedVersion}
+// sentinelSuffixes are the texts our sentinel errors add when wrapped with %w (at every layer that wraps
+// them); they say nothing the message around them does not, so the model gets the message without them.
+var sentinelSuffixes = []error{sandbox.ErrInvalid, sandbox.ErrNotFound, sandbox.ErrExists, sandbox.ErrUnsupportedVersion, sandbox.ErrUnavailable}
 
 // Message renders an error as the one line a tool result carries.
 func Message(err error) string {
 	msg := oneLine(err)
 	for _, s := range sentinelSuffixes {
 		if errors.Is(err, s) {
-			msg = strings.TrimSuffix(msg, ": "+s.Error())
+			msg = strings.ReplaceAll(msg, ": "+s.Error(), "")
 		}
 	}
 	if errors.Is(err, context.Canceled) {

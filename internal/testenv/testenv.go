@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,12 +58,22 @@ var (
 func ScriptedAgent(t testing.TB) string {
 	t.Helper()
 	agentOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "scripted-agent-")
+		// One fixed, gitignored place: every test process rebuilds into it (go's build cache makes that
+		// quick) instead of leaving a directory per process in /tmp.
+		bin := filepath.Join(RepoRoot(), ".cache", "test-bin")
+		dir := filepath.Join(bin, "scripted-agent-"+strconv.Itoa(os.Getpid()))
+		defer os.RemoveAll(dir)
+		if agentErr = os.MkdirAll(dir, 0o755); agentErr != nil {
+			return
+		}
+		built, err := testagent.Build(dir)
 		if err != nil {
 			agentErr = err
 			return
 		}
-		agentPath, agentErr = testagent.Build(dir)
+		// Renamed into place: concurrent test processes share one file and never run a half-written one.
+		agentPath = filepath.Join(bin, "scripted-agent")
+		agentErr = os.Rename(built, agentPath)
 	})
 	if agentErr != nil {
 		t.Fatalf("build scripted agent: %v", agentErr)
