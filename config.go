@@ -27,6 +27,8 @@ type config struct {
 	sbxBin, dockerBin                      string
 	docker                                 sandbox.DockerOptions
 	workers                                int
+	httpAddr, httpTokenFile                string
+	idleTTL                                time.Duration
 	autoPermission                         string
 	version                                bool
 }
@@ -84,7 +86,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", "auto"), "how to reach sandbox-agent in docker sandboxes: auto, port or exec (env SANDBOX_MCP_DOCKER_TRANSPORT)")
 	fs.StringVar(&c.autoPermission, "auto-permission", env("AUTO_PERMISSION", manager.AutoPermissionOff), "answer agents' permission requests by policy: off, edits (reads and edits inside the session's folder) or all (env SANDBOX_MCP_AUTO_PERMISSION)")
 	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
+	fs.StringVar(&c.httpAddr, "http", env("HTTP", ""), "serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio; :PORT binds 127.0.0.1; "+
+		"needs a bearer token in SANDBOX_MCP_HTTP_TOKEN or --http-token-file (env SANDBOX_MCP_HTTP)")
+	fs.StringVar(&c.httpTokenFile, "http-token-file", env("HTTP_TOKEN_FILE", ""), "file holding the bearer token for --http; "+
+		"must not be readable by other users (env SANDBOX_MCP_HTTP_TOKEN_FILE)")
+	fs.DurationVar(&c.idleTTL, "idle-ttl", envDur("IDLE_TTL", 0), "stop sandboxes no tool call has used for this long (sandbox-agent and its agents stop with them; "+
+		"create_session starts them again); 0 turns it off (env SANDBOX_MCP_IDLE_TTL)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: sandbox-mcp [flags]          serve MCP on stdio (or --http)\n"+
+			"       sandbox-mcp doctor [flags]   check backends, image, keys and state dir\n"+
+			"       sandbox-mcp prune [--older-than 24h] [--dry-run] [flags]   remove our old sandboxes\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -131,6 +145,16 @@ func (c config) validate() error {
 	}
 	if c.stateDir == "" || !filepath.IsAbs(c.stateDir) {
 		errs = append(errs, fmt.Errorf("--state-dir %q must be an absolute path", c.stateDir))
+	}
+	if c.httpAddr != "" {
+		if _, err := httpListenAddr(c.httpAddr); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.httpTokenFile != "" {
+		errs = append(errs, errors.New("--http-token-file is only used with --http"))
+	}
+	if c.idleTTL < 0 {
+		errs = append(errs, fmt.Errorf("--idle-ttl %s is negative: use 0 to turn it off", c.idleTTL))
 	}
 	if c.workers < 1 || c.workers > 100 {
 		errs = append(errs, fmt.Errorf("--workers %d: use 1 to 100", c.workers))

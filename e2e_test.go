@@ -124,10 +124,16 @@ func waitStatus(t *testing.T, h *harness, sandbox, session string, cursor int64,
 	}
 }
 
-// summarize renders events as "kind detail" lines for comparison.
+// summarize renders events as "kind detail" lines for comparison. Text read while the agent is still
+// streaming can arrive split over two pages (a message's first chunks, then the rest): consecutive
+// agent_message events are joined, as a reader of the stream would.
 func summarize(evs []events.Event) []string {
 	var out []string
-	for _, ev := range evs {
+	for i, ev := range evs {
+		if i > 0 && ev.Kind == events.KindAgentMessage && evs[i-1].Kind == events.KindAgentMessage {
+			out[len(out)-1] += ev.Text
+			continue
+		}
 		s := ev.Kind
 		switch {
 		case ev.Kind == events.KindPermissionRequest:

@@ -32,6 +32,24 @@ type harness struct {
 	client *client.Client
 	env    map[string]string
 	calls  map[string][]time.Duration
+	state  string // the server's --state-dir
+}
+
+// serverID reads a session's sandbox-agent server id from the server's state: unique per session, it
+// picks out that session's processes on this machine.
+func (h *harness) serverID(sandbox, session string) string {
+	h.t.Helper()
+	data, err := os.ReadFile(filepath.Join(h.state, "sessions", sandbox, session+".json"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var rec struct {
+		ServerID string `json:"server_id"`
+	}
+	if err := json.Unmarshal(data, &rec); err != nil || rec.ServerID == "" {
+		h.t.Fatalf("session record %s/%s: %v", sandbox, session, err)
+	}
+	return rec.ServerID
 }
 
 // startServer starts run with args and an environment made of env only (nothing leaks from the test's).
@@ -60,6 +78,11 @@ func startServer(t *testing.T, args []string, env map[string]string) *harness {
 		t.Fatalf("initialize: %v", err)
 	}
 	h := &harness{t: t, client: c, env: env, calls: map[string][]time.Duration{}}
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--state-dir="); ok {
+			h.state = v
+		}
+	}
 	t.Cleanup(func() {
 		_ = c.Close()
 		inW.Close()

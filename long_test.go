@@ -212,7 +212,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 			h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
 			var list manager.SessionList
 			h.ok("list_sessions", map[string]any{"sandbox": s.sandbox}, &list)
-			dropStream(t, "smcp-"+s.session+"-")
+			dropStream(t, h.serverID(s.sandbox, s.session))
 			evs, _ := s.drain(t, turn.Cursor, 100, 10)
 			if got := agentText(evs); got != series("s", 20) {
 				t.Errorf("text after a dropped stream = %q, want s1..s20 once each", got)
@@ -301,7 +301,17 @@ func TestRestartMidTurn(t *testing.T) {
 	}
 	// The server's event stream (sbx exec … curl -N) must die with it: no orphans.
 	time.Sleep(300 * time.Millisecond)
-	if n := countProcs("curl", "-N", "smcp-"+s.session+"-"); n != 0 {
+	srec, err := os.ReadFile(filepath.Join(strings.TrimPrefix(args[2], "--state-dir="), "sessions", s.sandbox, s.session+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		ServerID string `json:"server_id"`
+	}
+	if err := jsonUnmarshal(srec, &rec); err != nil || rec.ServerID == "" {
+		t.Fatalf("session record: %v", err)
+	}
+	if n := countProcs("curl", "-N", rec.ServerID); n != 0 {
 		t.Errorf("%d stream process(es) outlived the killed server", n)
 	}
 

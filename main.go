@@ -1,6 +1,7 @@
 // Command sandbox-mcp is an MCP server that hands isolated coding work to coding agents (Claude Code,
 // Codex, OpenCode, Amp, …) running inside sandboxes, through Rivet's sandbox-agent. An MCP host starts it
-// over stdio.
+// over stdio (or reaches it over Streamable HTTP with --http). Subcommands: `doctor` checks the set-up,
+// `prune` removes our old sandboxes.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/lmittmann/tint"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/prompts"
+	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
@@ -41,6 +44,21 @@ func main() {
 // It serves MCP over stdin/stdout until stdin closes or ctx ends. Nothing touches a backend before the
 // first tool call: hosts give initialize only seconds.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "prune":
+			return runPrune(ctx, args[1:], getenv, stdout, stderr)
+		case "doctor":
+			cfg, err := parseConfig(args[1:], getenv, stderr)
+			if err != nil {
+				return err
+			}
+			if !runDoctor(ctx, cfg, getenv, stdout) {
+				return errNotReady
+			}
+			return nil
+		}
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -49,8 +67,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "sandbox-mcp", version)
 		return nil
 	}
-	logger := newLogger(cfg, stderr)
-	srv, mgr, err := newServer(cfg, getenv, logger)
+	// --http: the token is read and checked before anything is built, so a bad one fails at once.
+	var token string
+	if cfg.httpAddr != "" {
+		if token, err = loadHTTPToken(getenv, cfg.httpTokenFile); err != nil {
+			return err
+		}
+		if err := checkHTTPToken(token); err != nil {
+			return err
+		}
+	}
+	// The secrets' values, from our own environment, are redacted from everything we write or return;
+	// with --http, the token too.
+	red := redact.FromEnv(append(slices.Clone(cfg.passEnv), httpTokenEnv), func(n string) string {
+		if n == httpTokenEnv {
+			return token
+		}
+		return getenv(n)
+	})
+	logger := newLogger(cfg, stderr, red)
+	srv, mgr, err := newServer(cfg, getenv, logger, red)
 	if err != nil {
 		return err
 	}
@@ -60,6 +96,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	recoverCtx, stopRecover := context.WithCancel(ctx)
 	defer stopRecover()
 	go mgr.Recover(recoverCtx)
+	if cfg.idleTTL > 0 {
+		janitorCtx, stopJanitor := context.WithCancel(ctx)
+		defer stopJanitor()
+		go mgr.RunJanitor(janitorCtx, cfg.idleTTL, 0)
+	}
+	if cfg.httpAddr != "" {
+		return serveHTTP(ctx, srv, cfg.httpAddr, token, logger.With("component", "http"), nil)
+	}
 	logger.Info("serving MCP on stdio", "version", version, "backend", cfg.backend, "state_dir", cfg.stateDir)
 	stdio := server.NewStdioServer(srv)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
@@ -73,8 +117,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return err
 }
 
-// newServer wires backends, state, the manager, tools and prompts into an MCP server.
-func newServer(cfg config, getenv func(string) string, logger *slog.Logger) (*server.MCPServer, *manager.Manager, error) {
+// newServer wires backends, state, the manager, tools and prompts into an MCP server. red keeps the
+// secrets out of the event logs and out of every tool result, resource and prompt.
+func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red *redact.Redactor) (*server.MCPServer, *manager.Manager, error) {
 	store, err := state.Open(cfg.stateDir)
 	if err != nil {
 		return nil, nil, err
@@ -96,12 +141,16 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger) (*se
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
 		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
-		Version: version, Logger: logger.With("component", "manager"),
+		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),
 		server.WithPromptCapabilities(false),
 		server.WithResourceCapabilities(false, false),
+		// Outermost, so that it also sees what the recovery middleware makes of a panic.
+		server.WithToolHandlerMiddleware(tools.RedactTools(red)),
+		server.WithResourceHandlerMiddleware(tools.RedactResources(red)),
+		server.WithPromptHandlerMiddleware(tools.RedactPrompts(red)),
 		server.WithRecovery(),
 		server.WithInstructions("Delegate coding work to agents in isolated sandboxes: create_sandbox over a project folder, "+
 			"create_session with an agent, send_message (returns at once), then get_events with the cursor until the session is idle. "+
@@ -116,14 +165,14 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger) (*se
 }
 
 // newLogger logs to stderr only: stdout belongs to the protocol. Colour only on a terminal, never with
-// NO_COLOR, so host log files do not fill with escape codes.
-func newLogger(cfg config, stderr io.Writer) *slog.Logger {
+// NO_COLOR, so host log files do not fill with escape codes. Every line goes through red.
+func newLogger(cfg config, stderr io.Writer, red *redact.Redactor) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		level = slog.LevelInfo
 	}
 	if cfg.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+		return slog.New(red.Handler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})))
 	}
 	noColor := true
 	if f, ok := stderr.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
@@ -131,5 +180,5 @@ func newLogger(cfg config, stderr io.Writer) *slog.Logger {
 			noColor = false
 		}
 	}
-	return slog.New(tint.NewHandler(stderr, &tint.Options{Level: level, NoColor: noColor}))
+	return slog.New(red.Handler(tint.NewHandler(stderr, &tint.Options{Level: level, NoColor: noColor})))
 }

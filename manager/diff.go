@@ -32,6 +32,7 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 	if err != nil {
 		return DiffResult{}, err
 	}
+	defer m.use(ctx, rec.Name)() // a use, for --idle-ttl (ttl.go)
 	b, err := m.backend(rec.Backend)
 	if err != nil {
 		return DiffResult{}, err
@@ -52,7 +53,8 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 		switch {
 		case ee.Code == 126 || ee.Code == 127 || strings.Contains(ee.Stderr, "executable file not found"):
 			return res, fmt.Errorf("git is not installed in sandbox %q: use a template with git: %w", rec.Name, sandbox.ErrInvalid)
-		case strings.Contains(ee.Stderr, "not a git repository"):
+		case strings.Contains(strings.ToLower(ee.Stderr), "not a git repository"):
+			// git 2.39 outside a repo: "warning: Not a git repository. Use --no-index…", usage, exit 129.
 			return res, fmt.Errorf("workspace %s is not a git repository: run git init there (and commit a baseline) to track the agent's changes: %w", rec.Workspace, sandbox.ErrInvalid)
 		case strings.Contains(ee.Stderr, "ambiguous argument 'HEAD'") || strings.Contains(ee.Stderr, "bad revision 'HEAD'"):
 			// No commit yet: everything staged or not is new.

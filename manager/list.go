@@ -113,6 +113,7 @@ func (m *Manager) ListSessions(ctx context.Context, sandboxName string) (Session
 	if _, err := m.sandboxRecord(sandboxName); err != nil {
 		return SessionList{}, err
 	}
+	defer m.use(ctx, sandboxName)() // a use, for --idle-ttl (ttl.go)
 	entries, err := m.sessionEntries(sandboxName)
 	return SessionList{Sandbox: sandboxName, Sessions: entries}, err
 }

@@ -107,6 +107,11 @@ func (l *live) append(recs ...eventlog.Record) ([]eventlog.Record, error) {
 	if l.log == nil {
 		return nil, fmt.Errorf("session %s is closed", l.key())
 	}
+	// Redacted before anything reaches disk: no state file may hold a key an agent printed or a
+	// prompt carried, whichever direction it travelled.
+	for i := range recs {
+		recs[i].Env = l.m.cfg.Redact(recs[i].Env)
+	}
 	stored, err := l.log.Append(recs...)
 	if err != nil {
 		return nil, fmt.Errorf("append to event log of %s: %w", l.key(), err)
@@ -129,7 +134,10 @@ func statusKey(s events.State) string {
 }
 
 func (l *live) persistLocked() {
-	_ = l.log.Sync()
+	if l.log != nil {
+		_ = l.log.Sync()
+	}
+	l.rec.State.LastError = string(l.m.cfg.Redact([]byte(l.rec.State.LastError)))
 	if err := l.m.cfg.Store.PutSession(l.rec); err != nil {
 		l.m.log.Error("persist session", "session", l.key(), "err", err)
 	}
@@ -171,6 +179,12 @@ func (l *live) run(ctx context.Context) {
 			l.setState(func(s *events.State) {
 				s.Fail("the sandbox no longer exists (removed outside sandbox-mcp): destroy_sandbox, then create_sandbox again")
 			})
+			return
+		}
+		// Nothing listens on sandbox-agent's port: if health checks confirm it is down, the session's
+		// agent died with it and no reconnect can bring it back (faults.go).
+		if errors.Is(err, acp.ErrUnreachable) && l.agentServerDown(ctx) && ctx.Err() == nil {
+			l.failAgentServerDown(ctx)
 			return
 		}
 		if errors.Is(err, errGap) {

@@ -55,6 +55,10 @@ type Config struct {
 	AutoPermission string
 	// StartupTimeout bounds waiting for sandbox-agent's health check after starting it.
 	StartupTimeout time.Duration
+	// Redact removes secret values from an SSE envelope before it is appended to the durable event log,
+	// so no state file holds a key an agent printed. It must return valid JSON for valid JSON. nil keeps
+	// envelopes as they are.
+	Redact func([]byte) []byte
 }
 
 // Manager implements the tools' operations. It is safe for concurrent use.
@@ -67,6 +71,7 @@ type Manager struct {
 	sandbox  map[string]*sync.Mutex
 	closed   bool
 	wg       sync.WaitGroup
+	idle     idleTracker // last use of each sandbox, for the idle janitor (ttl.go)
 }
 
 // New builds a Manager. It runs nothing: MCP initialize must never wait on Docker.
@@ -85,6 +90,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.Getenv == nil {
 		cfg.Getenv = func(string) string { return "" }
+	}
+	if cfg.Redact == nil {
+		cfg.Redact = func(b []byte) []byte { return b }
 	}
 	return &Manager{cfg: cfg, log: cfg.Logger, sessions: map[string]*live{}, sandbox: map[string]*sync.Mutex{}}
 }

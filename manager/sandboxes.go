@@ -18,6 +18,9 @@ import (
 // CreateSandboxRequest is create_sandbox's input after binding.
 type CreateSandboxRequest struct {
 	Workspace, Name, Agent, Template, Backend string
+	// Roots are the host folders the MCP client shared (its file:// roots, as paths). When there are any,
+	// the workspace must be inside one of them.
+	Roots []string
 }
 
 // SandboxResult describes a ready sandbox.
@@ -36,7 +39,7 @@ var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
 // sure sandbox-agent runs in it and answers its health check. A sandbox created by this call is removed
 // again if sandbox-agent cannot be started, so a retry with another template starts clean.
 func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (SandboxResult, error) {
-	ws, err := m.cfg.Policy.Check(req.Workspace)
+	ws, err := m.cfg.Policy.CheckWithRoots(req.Workspace, req.Roots)
 	if err != nil {
 		return SandboxResult{}, err
 	}
@@ -57,6 +60,7 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	if err != nil {
 		return SandboxResult{}, err
 	}
+	defer m.use(ctx, name)() // a use, for --idle-ttl (ttl.go)
 	defer m.lockSandbox(name)()
 	if err := b.Check(ctx); err != nil {
 		return SandboxResult{}, err

@@ -68,6 +68,7 @@ func (m *Manager) CreateSession(ctx context.Context, req CreateSessionRequest) (
 			return SessionResult{}, invalidf("%s %q is not valid", v.name, v.value)
 		}
 	}
+	defer m.use(ctx, rec.Name)() // a use, for --idle-ttl (ttl.go)
 	defer m.lockSandbox(rec.Name)()
 	name, err := m.sessionName(rec.Name, req.Name, req.Agent)
 	if err != nil {

@@ -99,3 +99,20 @@ func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
 }
+
+// CheckWithRoots applies the workspace policy (Check), then, when the MCP client shared roots (host
+// folders given as paths), requires the workspace to be inside one of them, symlinks resolved. Errors wrap
+// ErrInvalid and name the rule.
+func (p WorkspacePolicy) CheckWithRoots(path string, roots []string) (string, error) {
+	real, err := p.Check(path)
+	if err != nil || len(roots) == 0 {
+		return real, err
+	}
+	for _, root := range roots {
+		if r := resolve(root); filepath.IsAbs(r) && within(real, r) {
+			return real, nil
+		}
+	}
+	return "", invalidf("workspace %q is outside the roots the MCP client shared (%s): pass a folder inside them",
+		real, strings.Join(roots, ", "))
+}

@@ -47,7 +47,8 @@ func reviewSandboxWork(src Source) server.ServerPrompt {
 		mcp.WithArgument("session", mcp.ArgumentDescription("Session whose transcript to include (optional).")),
 	)
 	return server.ServerPrompt{Prompt: p, Handler: func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-		args := map[string]string{"Sandbox": req.Params.Arguments["sandbox"], "Session": req.Params.Arguments["session"]}
+		// Every key the template reads is present (missingkey=error): an empty Transcript renders nothing.
+		args := map[string]string{"Sandbox": req.Params.Arguments["sandbox"], "Session": req.Params.Arguments["session"], "Transcript": ""}
 		if args["Sandbox"] == "" {
 			return nil, fmt.Errorf("review_sandbox_work needs the sandbox argument")
 		}

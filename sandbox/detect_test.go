@@ -36,6 +36,7 @@ func (s *stubBackend) Create(context.Context, Spec) (Info, error)             { 
 func (s *stubBackend) Get(context.Context, string) (Info, error)              { return Info{}, nil }
 func (s *stubBackend) Exec(context.Context, string, ExecSpec) (Result, error) { return Result{}, nil }
 func (s *stubBackend) Remove(context.Context, string) error                   { return nil }
+func (s *stubBackend) Stop(context.Context, string) error                     { return nil }
 func (s *stubBackend) List(context.Context) ([]Info, error) {
 	s.lists.Add(1)
 	return []Info{{Name: "x", Backend: s.name}}, nil

@@ -260,6 +260,10 @@ func (c dockerContainer) info() Info {
 	if c.State.Status == "running" {
 		info.Status = StatusRunning
 	}
+	// Our created label, when there is one, is when sandbox-mcp created it: prune goes by it.
+	if t, err := time.Parse(time.RFC3339, l[dockerLabelCreated]); err == nil && info.Managed {
+		info.Created = t
+	}
 	if ws := l[dockerLabelWorkspace]; ws != "" {
 		info.Workspaces = []string{ws}
 	}

@@ -55,7 +55,7 @@ type Info struct {
 	Agent      string    `json:"agent,omitempty"`
 	Workspaces []string  `json:"workspaces,omitempty"`
 	Template   string    `json:"template,omitempty"`
-	Created    time.Time `json:"created,omitzero"`
+	Created    time.Time `json:"created,omitzero"` // Docker: our org.sandbox-mcp.created label when present
 	// Managed is true when the backend can tell the sandbox was created by sandbox-mcp (Docker labels).
 	// Backends that cannot tell leave it false; the server's own state decides then.
 	Managed bool `json:"managed,omitempty"`
@@ -99,6 +99,10 @@ type Backend interface {
 	Exec(ctx context.Context, name string, spec ExecSpec) (Result, error)
 	// Remove stops and deletes the sandbox. It returns ErrNotFound if it is already gone.
 	Remove(ctx context.Context, name string) error
+	// Stop stops the sandbox without deleting it: every process in it dies (sandbox-agent and its agents
+	// with them), its filesystem stays, and Exec starts it again. Stopping a stopped sandbox is a success.
+	// It returns ErrNotFound if the sandbox is gone.
+	Stop(ctx context.Context, name string) error
 }
 
 // Endpoint is how the server reaches sandbox-agent over plain HTTP, for backends that can publish its port.

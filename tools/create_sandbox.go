@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"path/filepath"
 	"slices"
+	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
@@ -42,7 +46,7 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 		ann: annotations{idempotent: true, openWorld: true},
 	}, log, func(ctx context.Context, in CreateSandboxInput, progress func(string)) (manager.SandboxResult, error) {
 		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
-			Agent: in.Agent, Template: in.Template, Backend: in.Backend})
+			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: clientRoots(ctx, log)})
 	}, func(out manager.SandboxResult) string {
 		verb := "Created"
 		if out.Reused {
@@ -51,4 +55,42 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready. Next: create_session with sandbox=%q.",
 			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, out.Name)
 	})
+}
+
+// rootsTimeout bounds asking the client for its roots: a client that declared roots but never answers
+// must not hold create_sandbox.
+const rootsTimeout = 5 * time.Second
+
+// clientRoots returns the local folders the MCP client shared as roots, or nil when it shares none: it
+// did not declare the roots capability, or the request failed (mcp-go refuses server-to-client requests
+// in the modern protocol era). Non-file and remote-host URIs are skipped.
+func clientRoots(ctx context.Context, log *slog.Logger) []string {
+	srv := server.ServerFromContext(ctx)
+	sess, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
+	if srv == nil || !ok || sess.GetClientCapabilities().Roots == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, rootsTimeout)
+	defer cancel()
+	res, err := srv.RequestRoots(ctx, mcp.ListRootsRequest{})
+	if err != nil || res == nil {
+		log.Debug("client roots unavailable", "err", err)
+		return nil
+	}
+	var paths []string
+	for _, r := range res.Roots {
+		if p, ok := rootPath(r.URI); ok {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+// rootPath turns a file:// root URI into an absolute local path.
+func rootPath(uri string) (string, bool) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") || !filepath.IsAbs(u.Path) {
+		return "", false
+	}
+	return filepath.Clean(u.Path), true
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -61,6 +62,63 @@ func Resources(svc Service) ([]server.ServerResource, []server.ServerResourceTem
 		},
 	}
 	return []server.ServerResource{list}, []server.ServerResourceTemplate{transcript}
+}
+
+// RedactResources is the resource middleware (for resources and templates alike) that keeps secret
+// values out of what resources/read returns: text contents and errors.
+func RedactResources(r *redact.Redactor) server.ResourceHandlerMiddleware {
+	return func(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
+		if r.Empty() {
+			return next
+		}
+		return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			cs, err := next(ctx, req)
+			if err != nil {
+				return nil, redactErr(r, err)
+			}
+			out := make([]mcp.ResourceContents, len(cs))
+			for i, c := range cs {
+				switch c := c.(type) {
+				case mcp.TextResourceContents:
+					c.Text = r.String(c.Text)
+					out[i] = c
+				case *mcp.TextResourceContents:
+					cc := *c
+					cc.Text = r.String(cc.Text)
+					out[i] = cc
+				default:
+					out[i] = c
+				}
+			}
+			return out, nil
+		}
+	}
+}
+
+// RedactPrompts does the same for prompts/get: the review prompt embeds a transcript and a diff.
+func RedactPrompts(r *redact.Redactor) server.PromptHandlerMiddleware {
+	return func(next server.PromptHandlerFunc) server.PromptHandlerFunc {
+		if r.Empty() {
+			return next
+		}
+		return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			res, err := next(ctx, req)
+			if err != nil {
+				return nil, redactErr(r, err)
+			}
+			if res == nil {
+				return nil, nil
+			}
+			out := *res
+			out.Description = r.String(res.Description)
+			out.Messages = make([]mcp.PromptMessage, len(res.Messages))
+			for i, m := range res.Messages {
+				m.Content = redactContent(r, []mcp.Content{m.Content})[0]
+				out.Messages[i] = m
+			}
+			return &out, nil
+		}
+	}
 }
 
 // arg reads a URI template variable (mcp-go hands them over as a string or a one-element list).

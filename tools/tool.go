@@ -18,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -98,6 +99,85 @@ func newTool[In validator, Out any](sp spec, log *slog.Logger, run func(ctx cont
 		return mcp.NewToolResultStructured(out, text(out)), nil
 	}
 	return server.ServerTool{Tool: tool, Handler: handler}
+}
+
+// RedactTools is the server's outermost tool middleware: no secret value leaves in a result's text, its
+// structured content (marshalled, redacted as JSON, decoded again) or an error. It wraps every tool, so a
+// tool added later cannot forget it.
+func RedactTools(r *redact.Redactor) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		if r.Empty() {
+			return next
+		}
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := next(ctx, req)
+			if err != nil {
+				return nil, redactErr(r, err)
+			}
+			if res == nil {
+				return nil, nil
+			}
+			out := *res
+			out.Content = redactContent(r, res.Content)
+			if res.StructuredContent != nil {
+				sc, err := redactJSON(r, res.StructuredContent)
+				if err != nil {
+					return nil, fmt.Errorf("redact structured content: %w", err)
+				}
+				out.StructuredContent = sc
+			}
+			return &out, nil
+		}
+	}
+}
+
+// redactErr keeps err (and what errors.Is finds in it) unless its message holds a secret.
+func redactErr(r *redact.Redactor, err error) error {
+	if msg := err.Error(); r.String(msg) != msg {
+		return errors.New(r.String(msg))
+	}
+	return err
+}
+
+// redactContent redacts text content; the tools return no other kind.
+func redactContent(r *redact.Redactor, cs []mcp.Content) []mcp.Content {
+	out := make([]mcp.Content, len(cs))
+	for i, c := range cs {
+		switch c := c.(type) {
+		case mcp.TextContent:
+			c.Text = r.String(c.Text)
+			out[i] = c
+		case *mcp.TextContent:
+			cc := *c
+			cc.Text = r.String(cc.Text)
+			out[i] = cc
+		default:
+			out[i] = c
+		}
+	}
+	return out
+}
+
+// redactJSON redacts v's JSON form and, when a secret was found, decodes it again (into map[string]any
+// for an object); otherwise v is returned as it was.
+func redactJSON(r *redact.Redactor, v any) (any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	red := r.Bytes(b)
+	if bytes.Equal(red, b) {
+		return v, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(red, &m); err == nil {
+		return m, nil
+	}
+	var a any
+	if err := json.Unmarshal(red, &a); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // bind decodes the arguments strictly: an unknown argument (a typo) is an error, not silently ignored.

@@ -1,0 +1,186 @@
+package main
+
+// `sandbox-mcp prune`: remove our sandboxes (and only ours) older than an age, from a shell or a cron job.
+// The shared flags (--backend, --state-dir, --docker-*, --sbx-bin…) are the server's, parsed by
+// parseConfig, and the backends are wired by newServer, so prune sees exactly what the server would.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/redact"
+)
+
+// defaultPruneAge is --older-than's default.
+const defaultPruneAge = 24 * time.Hour
+
+// pruneOptions are prune's own flags.
+type pruneOptions struct {
+	olderThan time.Duration
+	dryRun    bool
+	help      bool
+}
+
+// runPrune runs `sandbox-mcp prune [--older-than 24h] [--dry-run] [server flags]`. It prints one line per
+// sandbox it looked at (removed, would remove, skipped: reason, failed: error) and a summary to stdout, and
+// returns an error when a sandbox could not be removed. -h prints its usage and returns flag.ErrHelp.
+func runPrune(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	opts, rest, err := parsePruneArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "sandbox-mcp prune: %v\n", err)
+		pruneUsage(stderr)
+		return fmt.Errorf("prune: %w", err)
+	}
+	if opts.help {
+		pruneUsage(stderr)
+		return flag.ErrHelp
+	}
+	cfg, err := parseConfig(rest, getenv, stderr)
+	if err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	// The lines on stdout say what happened; info logs on stderr would say it twice.
+	if !hasFlag(rest, "log-level") && getenv("SANDBOX_MCP_LOG_LEVEL") == "" {
+		cfg.logLevel = "warn"
+	}
+	red := redact.FromEnv(cfg.passEnv, getenv)
+	logger := newLogger(cfg, stderr, red)
+	_, mgr, err := newServer(cfg, getenv, logger, red)
+	if err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	defer mgr.Close()
+
+	rep, err := mgr.Prune(ctx, opts.olderThan, opts.dryRun)
+	for _, e := range rep.Entries {
+		fmt.Fprintf(stdout, "%s %s/%s: %s\n", e.Action, e.Backend, e.Name, e.Reason)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(stderr, "sandbox-mcp prune: warning: %s\n", w)
+	}
+	fmt.Fprintln(stdout, pruneSummary(rep))
+	if err != nil {
+		return err
+	}
+	if n := rep.Count(manager.PruneFailed); n > 0 {
+		return fmt.Errorf("prune: %d sandbox(es) could not be removed", n)
+	}
+	return nil
+}
+
+// pruneSummary is the last line: what was done, against which age.
+func pruneSummary(rep manager.PruneReport) string {
+	age := manager.HumanDuration(rep.OlderThan)
+	if rep.DryRun {
+		return fmt.Sprintf("dry run: %d would be removed, %d skipped (older than %s); nothing was removed",
+			rep.Count(manager.PruneWouldRemove), rep.Count(manager.PruneSkipped), age)
+	}
+	s := fmt.Sprintf("pruned: %d removed, %d skipped", rep.Count(manager.PruneRemoved), rep.Count(manager.PruneSkipped))
+	if n := rep.Count(manager.PruneFailed); n > 0 {
+		s += fmt.Sprintf(", %d failed", n)
+	}
+	return s + " (older than " + age + ")"
+}
+
+// parsePruneArgs takes prune's own flags out of args and returns the rest for parseConfig, in order. Flags
+// are accepted in the flag package's forms (-x, --x, --x=v, --x v), anywhere before a "--".
+func parsePruneArgs(args []string) (pruneOptions, []string, error) {
+	opts := pruneOptions{olderThan: defaultPruneAge}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			rest = append(rest, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "older-than":
+			if !hasValue {
+				if i+1 == len(args) {
+					return opts, nil, errors.New("--older-than needs a value, e.g. 24h or 7d")
+				}
+				i++
+				value = args[i]
+			}
+			d, err := parseAge(value)
+			if err != nil {
+				return opts, nil, err
+			}
+			opts.olderThan = d
+		case "dry-run":
+			opts.dryRun = true
+			if hasValue {
+				b, err := strconv.ParseBool(value)
+				if err != nil {
+					return opts, nil, fmt.Errorf("--dry-run=%q: use true or false", value)
+				}
+				opts.dryRun = b
+			}
+		case "h", "help":
+			opts.help = true
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return opts, rest, nil
+}
+
+// parseAge reads a Go duration ("36h", "90m") or a number of days ("7d").
+func parseAge(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok && err != nil {
+		if n, nerr := strconv.Atoi(days); nerr == nil {
+			d, err = time.Duration(n)*24*time.Hour, nil
+		}
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("--older-than %q is not a duration: use e.g. 24h, 90m or 7d", s)
+	case d < 0:
+		return 0, fmt.Errorf("--older-than %q is negative", s)
+	}
+	return d, nil
+}
+
+// hasFlag reports whether args set the flag name (in any of the flag package's forms).
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func pruneUsage(w io.Writer) {
+	fmt.Fprint(w, `Usage: sandbox-mcp prune [--older-than 24h] [--dry-run] [server flags]
+
+Removes sandboxes sandbox-mcp created more than --older-than ago: those in the state directory's records
+(their sessions are closed and their records archived, as destroy_sandbox does), and Docker containers
+labelled org.sandbox-mcp.managed=true that the records do not know (a lost state directory), by their
+org.sandbox-mcp.created label. Unlabelled containers and sbx or docker sandbox sandboxes that are not in
+the records are never touched. A sandbox with a turn running that was used within --older-than is kept.
+
+  --older-than DURATION   minimum age, e.g. 24h, 90m or 7d (default 24h)
+  --dry-run               only print what would be removed
+
+Server flags that apply: --backend (auto: every backend; or only sbx, docker-sandbox or docker),
+--state-dir, --sbx-bin, --docker-bin, --docker-context and the other --docker-* flags, --log-level
+(default warn here). See sandbox-mcp -h.
+`)
+}
