@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,7 +79,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.docker.Pull, "docker-pull", env("DOCKER_PULL", "") == "true", "pull a missing image instead of failing (env SANDBOX_MCP_DOCKER_PULL=true)")
 	fs.StringVar(&c.docker.Network, "docker-network", env("DOCKER_NETWORK", ""), "container network: empty for Docker's default, none, host or a network name (env SANDBOX_MCP_DOCKER_NETWORK)")
 	fs.StringVar(&c.docker.Memory, "docker-memory", env("DOCKER_MEMORY", dd.Memory), "memory limit, no swap (env SANDBOX_MCP_DOCKER_MEMORY)")
-	fs.StringVar(&c.docker.CPUs, "docker-cpus", env("DOCKER_CPUS", dd.CPUs), "CPU limit (env SANDBOX_MCP_DOCKER_CPUS)")
+	// Docker refuses --cpus above the host's count, so a one-CPU machine gets 1.
+	fs.StringVar(&c.docker.CPUs, "docker-cpus", env("DOCKER_CPUS", strconv.Itoa(min(2, runtime.NumCPU()))), "CPU limit (env SANDBOX_MCP_DOCKER_CPUS)")
 	fs.IntVar(&c.docker.PidsLimit, "docker-pids-limit", envInt("DOCKER_PIDS_LIMIT", dd.PidsLimit), "process limit, negative for none (env SANDBOX_MCP_DOCKER_PIDS_LIMIT)")
 	fs.StringVar(&capAdd, "docker-cap-add", env("DOCKER_CAP_ADD", ""), "capabilities added back after dropping all, comma-separated (env SANDBOX_MCP_DOCKER_CAP_ADD)")
 	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", env("DOCKER_READ_ONLY", "") == "true", "read-only root filesystem with tmpfs /tmp and HOME (env SANDBOX_MCP_DOCKER_READ_ONLY=true)")
@@ -115,8 +117,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		// exec (0.15 ms against 83 ms for a health check; bench/run), and every event stream, send and
 		// permission answer is a request. It needs a network to publish on; with --docker-network none
 		// only exec reaches the container.
+		// The published port is on the engine's host: for a remote engine (DOCKER_HOST other than a local
+		// socket, or a --docker-context) 127.0.0.1 is not there, so exec it is.
 		c.docker.Transport = "port"
-		if c.docker.Network == "none" {
+		host := getenv("DOCKER_HOST")
+		remote := c.docker.Context != "" || (host != "" && !strings.HasPrefix(host, "unix://"))
+		if c.docker.Network == "none" || remote {
 			c.docker.Transport = "exec"
 		}
 	}
@@ -130,6 +136,9 @@ func (c config) validate() error {
 	}
 	if !slices.Contains([]string{"text", "json"}, c.logFormat) {
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.logFormat))
+	}
+	if err := c.docker.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("docker options: %w", err))
 	}
 	if !slices.Contains([]string{"port", "exec"}, c.docker.Transport) {
 		errs = append(errs, fmt.Errorf("--docker-transport %q: use auto, port or exec", c.docker.Transport))

@@ -65,6 +65,16 @@ func TestDockerLifecycle(t *testing.T) {
 	if !d.AlreadyGone {
 		t.Errorf("destroy of a removed container: %+v, want already_gone", d)
 	}
+
+	// A container sandbox-mcp did not create is never touched, even when named.
+	docker(t, "run", "-d", "--init", "--pull", "never", "--network", "none", "--name", "not-ours-lifecycle", "--entrypoint", "sleep", image, "infinity")
+	t.Cleanup(func() { docker(t, "rm", "-f", "not-ours-lifecycle") })
+	if got := h.fails("destroy_sandbox", map[string]any{"name": "not-ours-lifecycle"}); !strings.Contains(got, "not created by sandbox-mcp") {
+		t.Errorf("destroy of a foreign container: %q", got)
+	}
+	if docker(t, "inspect", "--format", "{{.State.Running}}", "not-ours-lifecycle") != "true" {
+		t.Error("the foreign container was touched")
+	}
 }
 
 func dockerArgs(t *testing.T, image, transport, network string) []string {

@@ -227,6 +227,9 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		var page manager.EventsPage
 		var got []events.Event
 		for cursor := turn.Cursor; page.Status != events.StatusWaitingPermission; cursor = page.NextCursor {
+			// A fresh page each time: decoding into the old one would reuse (and rewrite) the tool
+			// calls that got already points to.
+			page = manager.EventsPage{}
 			h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			got = append(got, page.Events...)
 		}

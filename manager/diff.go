@@ -10,11 +10,14 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
-// maxDiff bounds get_diff's diff text: well under a host's tool-output limit.
-const maxDiff = 60_000
-
-// maxUntracked bounds the untracked-files list.
-const maxUntracked = 500
+// maxDiff and the untracked-list bounds keep get_diff under Claude Code's 25 k-token tool-output limit
+// with room to spare: the diff travels twice (structured content and its text rendering), so
+// 2 × (30 000 + 6 000) bytes ≈ 72 kB ≈ 20 k tokens at the worst.
+const (
+	maxDiff           = 30_000
+	maxUntracked      = 200
+	maxUntrackedBytes = 6_000
+)
 
 // DiffResult is get_diff's answer.
 type DiffResult struct {
@@ -78,14 +81,16 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 	if err != nil {
 		return res, gone(rec.Name, fmt.Errorf("git ls-files in %q: %w", rec.Name, err))
 	}
+	listed := 0
 	for _, f := range strings.Split(strings.TrimSpace(files), "\n") {
 		if f == "" {
 			continue
 		}
-		if len(res.Untracked) == maxUntracked {
+		if len(res.Untracked) == maxUntracked || listed+len(f) > maxUntrackedBytes {
 			res.Truncated = true
 			break
 		}
+		listed += len(f)
 		res.Untracked = append(res.Untracked, f)
 	}
 	return res, nil

@@ -221,7 +221,41 @@ func (l *live) streamOnce(ctx context.Context) error {
 	l.mu.Unlock()
 	l.m.log.Debug("event stream connecting", "session", l.key(), "last_event_id", last)
 	gaps := l.gaps
-	return l.client.Stream(ctx, last, streamMaxDur, func(id int64, data []byte) error {
+
+	// The reader hands envelopes to a writer goroutine that appends them in batches: reading never waits
+	// on the disk, because sandbox-agent drops envelopes for an SSE client that falls behind.
+	queue := make(chan sseItem, 8192)
+	written := make(chan error, 1)
+	var ended bool
+	go func() {
+		var err error
+		for it := range queue {
+			batch := []sseItem{it}
+		drain:
+			for len(batch) < 1024 {
+				select {
+				case next, ok := <-queue:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, next)
+				default:
+					break drain
+				}
+			}
+			if err != nil || ended {
+				continue // keep draining so the reader never blocks
+			}
+			if err = l.ingestBatch(ctx, batch); err == nil {
+				if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
+					ended = true
+					cancel()
+				}
+			}
+		}
+		written <- err
+	}()
+	serr := l.client.Stream(ctx, last, streamMaxDur, func(id int64, data []byte) error {
 		stall.Reset(stallAfter)
 		if id <= last {
 			return nil
@@ -238,34 +272,48 @@ func (l *live) streamOnce(ctx context.Context) error {
 			l.m.log.Error("events lost: sandbox-agent no longer holds them", "session", l.key(), "from", last+1, "to", id-1)
 			lost, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "sandbox-mcp-gap", "error": map[string]any{
 				"code": -32001, "message": fmt.Sprintf("%d events (sandbox-agent ids %d-%d) were lost: sandbox-agent replays only its last 1024", id-1-last, last+1, id-1)}})
-			l.ingest.Lock()
-			_, _ = l.append(eventlog.Record{Dir: "in", Env: lost})
-			l.ingest.Unlock()
+			queue <- sseItem{data: lost}
 		}
 		gaps = 0
 		l.gaps = 0
+		last = id
 		if !json.Valid(data) {
 			l.m.log.Warn("dropping invalid envelope", "session", l.key(), "sse_id", id)
-			last = id
 			return nil
 		}
-		l.ingest.Lock()
-		recs := []eventlog.Record{{Dir: "in", SSEID: id, Env: data}}
-		if reply := l.autoAnswer(ctx, data); reply != nil {
-			recs = append(recs, eventlog.Record{Dir: "out", Env: reply})
-		}
-		// One append for a request and its automatic answer: readers never see it waiting.
-		_, err := l.append(recs...)
-		l.ingest.Unlock()
-		if err != nil {
-			return err
-		}
-		last = id
-		if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
-			return errStreamDone
-		}
+		queue <- sseItem{id: id, data: data}
 		return nil
 	}, func() { stall.Reset(stallAfter) }, func() { l.setUp(true) })
+	close(queue)
+	if err := <-written; err != nil {
+		return err
+	}
+	if ended {
+		return errStreamDone
+	}
+	return serr
+}
+
+// sseItem is one envelope on its way from the stream reader to the log (id 0: our own record).
+type sseItem struct {
+	id   int64
+	data []byte
+}
+
+// ingestBatch appends envelopes to the log in one write, answering permission requests by policy on the
+// way so a request and its automatic answer land together (readers never see it waiting).
+func (l *live) ingestBatch(ctx context.Context, batch []sseItem) error {
+	l.ingest.Lock()
+	defer l.ingest.Unlock()
+	recs := make([]eventlog.Record, 0, len(batch))
+	for _, it := range batch {
+		recs = append(recs, eventlog.Record{Dir: "in", SSEID: it.id, Env: it.data})
+		if reply := l.autoAnswer(ctx, it.data); reply != nil {
+			recs = append(recs, eventlog.Record{Dir: "out", Env: reply})
+		}
+	}
+	_, err := l.append(recs...)
+	return err
 }
 
 var errStreamDone = errors.New("session ended")

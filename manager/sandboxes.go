@@ -201,8 +201,12 @@ func (m *Manager) agentVersion(ctx context.Context, b sandbox.Backend, rec state
 	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: []string{"sandbox-agent", "--version"}, Timeout: 30 * time.Second})
 	var ee *sandbox.ExitError
 	if errors.As(err, &ee) && (ee.Code == 126 || ee.Code == 127) {
-		return "", fmt.Errorf("sandbox-agent is not installed in sandbox %q (template %q): use a template or image with sandbox-agent 0.4 (README: images/Dockerfile; or run `npm install -g @sandbox-agent/cli@0.4.2` in it): %w",
-			rec.Name, rec.Template, sandbox.ErrUnsupportedVersion)
+		tmpl := rec.Template
+		if tmpl == "" {
+			tmpl = "the backend's default (--template, or --docker-image for docker)"
+		}
+		return "", fmt.Errorf("sandbox-agent is not installed in sandbox %q (template %s): use a template or image with sandbox-agent 0.4 (README: images/Dockerfile; or run `npm install -g @sandbox-agent/cli@0.4.2` in it): %w",
+			rec.Name, tmpl, sandbox.ErrUnsupportedVersion)
 	}
 	if err != nil {
 		return "", fmt.Errorf("check sandbox-agent version in %q: %w", rec.Name, err)
@@ -268,8 +272,7 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResul
 	res := DestroyResult{Name: name}
 	rec, err := m.cfg.Store.GetSandbox(name)
 	if errors.Is(err, state.ErrNotFound) {
-		res.AlreadyGone = true
-		return res, nil
+		return m.destroyUnrecorded(ctx, name)
 	}
 	if err != nil {
 		return res, err
@@ -292,5 +295,30 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResul
 		return res, err
 	}
 	m.log.Info("sandbox destroyed", slog.String("sandbox", name), slog.Bool("already_gone", res.AlreadyGone))
+	return res, nil
+}
+
+// destroyUnrecorded handles a name we have no record of: already destroyed, created by someone else, or
+// ours from a lost state directory. Only the last is removed (the Docker backend can tell by its labels);
+// a sandbox we did not create is refused, never touched.
+func (m *Manager) destroyUnrecorded(ctx context.Context, name string) (DestroyResult, error) {
+	res := DestroyResult{Name: name, AlreadyGone: true}
+	b, err := m.backend("")
+	if err != nil {
+		return res, nil
+	}
+	info, err := b.Get(ctx, name)
+	if err != nil {
+		return res, nil // gone, or no backend answers: nothing of ours to remove
+	}
+	if !info.Managed {
+		return DestroyResult{}, fmt.Errorf("sandbox %q exists on %s but was not created by sandbox-mcp (not in its records): refusing to destroy it; remove it with the backend's own CLI if you mean to: %w",
+			name, b.Name(), sandbox.ErrInvalid)
+	}
+	if err := b.Remove(ctx, name); err != nil && !errors.Is(err, sandbox.ErrNotFound) {
+		return DestroyResult{}, fmt.Errorf("destroy sandbox %q: %w", name, err)
+	}
+	res.AlreadyGone, res.Destroyed = false, true
+	m.log.Info("sandbox destroyed (ours by its labels, not in our records)", slog.String("sandbox", name))
 	return res, nil
 }

@@ -154,7 +154,9 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	}
 	a = append(a, "--pull", map[bool]string{false: "never", true: "missing"}[o.Pull])
 	if o.ReadOnlyRoot {
-		a = append(a, "--read-only", "--tmpfs", "/tmp", "--tmpfs", o.Home)
+		// HOME is where sandbox-agent installs agents and their launchers, so its tmpfs must allow exec
+		// (Docker's tmpfs default is noexec) and be writable whatever uid runs the container.
+		a = append(a, "--read-only", "--tmpfs", "/tmp", "--tmpfs", o.Home+":exec,mode=1777")
 	}
 	if o.Transport != "port" {
 		// sleep(1) of busybox and of coreutils both accept "infinity"; --init makes it stop at once.

@@ -200,7 +200,7 @@ func (d *Docker) loadToken(name string) (string, error) {
 			return "", fmt.Errorf("reading sandbox-agent token: %w", err)
 		}
 	}
-	return "", fmt.Errorf("the sandbox-agent token of %s is lost (tokens outlive a restart only with --docker-state-dir): "+
+	return "", fmt.Errorf("the sandbox-agent token of %s is lost (its token file under the state directory is gone): "+
 		"remove and recreate the sandbox: %w", name, ErrUnavailable)
 }
 

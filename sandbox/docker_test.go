@@ -129,7 +129,7 @@ func TestDockerCreateArgv(t *testing.T) {
 				"--mount type=bind,source=/ws,target=/ws -w /ws -e HOME=/root --cap-drop ALL " +
 				"--cap-add NET_BIND_SERVICE --cap-add CHOWN --security-opt no-new-privileges " +
 				"--memory 512m --memory-swap 512m --cpus 0.5 --network none --pull missing " +
-				"--read-only --tmpfs /tmp --tmpfs /root --entrypoint sleep registry.example:5000/team/img:v1 infinity",
+				"--read-only --tmpfs /tmp --tmpfs /root:exec,mode=1777 --entrypoint sleep registry.example:5000/team/img:v1 infinity",
 		},
 	}
 	for _, tt := range tests {

@@ -49,10 +49,11 @@ func Resources(svc Service) ([]server.ServerResource, []server.ServerResourceTem
 			mcp.WithTemplateMIMEType("text/markdown")),
 		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			sb, sess := arg(req, "sandbox"), arg(req, "session")
-			for kind, name := range map[string]string{"sandbox": sb, "session": sess} {
-				if err := sandbox.ValidateName(kind, name); err != nil {
-					return nil, err
-				}
+			if err := sandbox.ValidateName("sandbox", sb); err != nil {
+				return nil, err
+			}
+			if err := sandbox.ValidateName("session", sess); err != nil {
+				return nil, err
 			}
 			text, err := Transcript(ctx, svc, sb, sess)
 			if err != nil {
@@ -163,7 +164,12 @@ func Transcript(ctx context.Context, svc Service, sandboxName, session string) (
 			return "", err
 		}
 		for _, ev := range page.Events {
-			b.WriteString(transcriptLine(ev))
+			line := transcriptLine(ev)
+			// A paragraph right after a list item would render as part of it: close the list first.
+			if listOpen(&b) && !strings.HasPrefix(line, "- ") {
+				b.WriteString("\n")
+			}
+			b.WriteString(line)
 		}
 		status, cursor = page.Status, page.NextCursor
 		if !page.More {
@@ -192,4 +198,11 @@ func transcriptLine(ev events.Event) string {
 		return fmt.Sprintf("— turn %s ended: %s\n\n", ev.Turn, ev.StopReason)
 	}
 	return "- " + renderEvent(ev) + "\n"
+}
+
+// listOpen reports whether the transcript so far ends with a list item.
+func listOpen(b *strings.Builder) bool {
+	s := b.String()
+	i := strings.LastIndex(strings.TrimSuffix(s, "\n"), "\n")
+	return strings.HasPrefix(s[i+1:], "- ")
 }
