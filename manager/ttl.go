@@ -94,12 +94,20 @@ func (m *Manager) use(ctx context.Context, name string) (done func()) {
 			u.persisted = now // claimed, so concurrent calls do not write too
 		}
 		t.mu.Unlock()
-		if persist && !m.persistLastUsed(name, now) {
-			t.mu.Lock()
-			if u.persisted.Equal(now) {
-				u.persisted = prev // the next call tries again
-			}
-			t.mu.Unlock()
+		if persist {
+			// In the background: the write waits for the sandbox's lock (a create_session may hold it for
+			// its whole initialize), and the call that triggered it must not.
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				if !m.persistLastUsed(name, now) {
+					t.mu.Lock()
+					if u.persisted.Equal(now) {
+						u.persisted = prev // the next call tries again
+					}
+					t.mu.Unlock()
+				}
+			}()
 		}
 		return sync.OnceFunc(func() {
 			t.mu.Lock()
@@ -114,11 +122,7 @@ func (m *Manager) use(ctx context.Context, name string) (done func()) {
 // it (create, destroy, create_session, the janitor) is writing the record or about to; it reports false then,
 // and on any failure.
 func (m *Manager) persistLastUsed(name string, at time.Time) bool {
-	unlock, ok := m.tryLockSandbox(name)
-	if !ok {
-		return false
-	}
-	defer unlock()
+	defer m.lockSandbox(name)()
 	rec, err := m.cfg.Store.GetSandbox(name)
 	if err != nil {
 		return false

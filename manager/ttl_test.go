@@ -248,6 +248,7 @@ func TestTTLLastUsedPersistedAtMostOncePerMinute(t *testing.T) {
 	w := newFakeWorld(t)
 	ctx := t.Context()
 	s := w.sandboxWithSession(t, "ttl-persist")
+	time.Sleep(200 * time.Millisecond) // create_session's own background write of LastUsed lands first
 	created, err := w.store.GetSandbox("ttl-persist")
 	if err != nil {
 		t.Fatal(err)
@@ -264,9 +265,16 @@ func TestTTLLastUsedPersistedAtMostOncePerMinute(t *testing.T) {
 	w.m.idle.m["ttl-persist"].persisted = time.Now().Add(-lastUsedPersistEvery)
 	w.m.idle.mu.Unlock()
 	get()
-	first, _ := w.store.GetSandbox("ttl-persist")
-	if !first.LastUsed.After(created.LastUsed) {
-		t.Fatalf("LastUsed %v not advanced past %v by a call a minute after the last write", first.LastUsed, created.LastUsed)
+	// The write happens in the background, once the sandbox's lock is free.
+	var first state.Sandbox
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		first, _ = w.store.GetSandbox("ttl-persist")
+		if first.LastUsed.After(created.LastUsed) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("LastUsed %v not advanced past %v by a call a minute after the last write", first.LastUsed, created.LastUsed)
+		}
 	}
 	for range 5 {
 		time.Sleep(5 * time.Millisecond)
