@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
@@ -24,42 +25,58 @@ const (
 // session/new) produce no event; they stay in the log. When raw is true each event carries its envelopes.
 func Normalize(recs []eventlog.Record, raw bool) []Event {
 	var out []Event
-	// A run of chunks is joined once, at its end: appending chunk by chunk to a string would copy the
-	// text so far for every chunk (3 s for 40k chunks, measured).
-	var run strings.Builder
-	inRun := false
-	flush := func() {
-		if inRun {
-			out[len(out)-1].Text = run.String()
-			run.Reset()
-			inRun = false
-		}
-	}
-	for _, r := range recs {
-		ev, ok := normalizeOne(r)
-		if !ok {
-			continue
-		}
-		ev.Seq, ev.Time = r.Seq, r.Time
-		if raw {
-			ev.Raw = []json.RawMessage{r.Env}
-		}
-		if n := len(out); n > 0 && mergeable(out[n-1], ev) {
-			prev := &out[n-1]
-			if !inRun {
-				run.WriteString(prev.Text)
-				inRun = true
-			}
-			run.WriteString(ev.Text)
-			ev.Text = "" // joined at flush; Merge then only moves seq and raw
-			Merge(prev, ev)
-			continue
-		}
-		flush()
+	for ev := range NormalizeSeq(recs, raw) {
 		out = append(out, ev)
 	}
-	flush()
 	return out
+}
+
+// NormalizeSeq yields Normalize's events one by one, each complete (its run of chunks merged) when it is
+// yielded: a caller that stops early (a page that is full) does not pay for decoding the records after
+// the last event it takes.
+func NormalizeSeq(recs []eventlog.Record, raw bool) iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		// A run of chunks is joined once, at its end: appending chunk by chunk to a string would copy the
+		// text so far for every chunk (3 s for 40k chunks, measured).
+		var run strings.Builder
+		var cur Event // the event being built; valid when have
+		have, inRun := false, false
+		finish := func() Event {
+			if inRun {
+				cur.Text = run.String()
+				run.Reset()
+				inRun = false
+			}
+			return cur
+		}
+		for _, r := range recs {
+			ev, ok := normalizeOne(r)
+			if !ok {
+				continue
+			}
+			ev.Seq, ev.Time = r.Seq, r.Time
+			if raw {
+				ev.Raw = []json.RawMessage{r.Env}
+			}
+			if have && mergeable(cur, ev) {
+				if !inRun {
+					run.WriteString(cur.Text)
+					inRun = true
+				}
+				run.WriteString(ev.Text)
+				ev.Text = "" // joined in finish; Merge then only moves seq and raw
+				Merge(&cur, ev)
+				continue
+			}
+			if have && !yield(finish()) {
+				return
+			}
+			cur, have = ev, true
+		}
+		if have {
+			yield(finish())
+		}
+	}
 }
 
 // Merge appends next to prev when both are chunks of the same text run (agent message or thought),
@@ -127,7 +144,20 @@ type permissionResult struct {
 	} `json:"outcome"`
 }
 
+// normalizeOne maps one record to its event, if it makes one. The records a page is made of (session
+// updates and replies from the agent) take the single-pass decoder below; everything else, and anything
+// that decoder is unsure of, takes normalizeSlow. Both give the same result for every input.
 func normalizeOne(r eventlog.Record) (Event, bool) {
+	if r.Dir == eventlog.DirIn {
+		if ev, ok, handled := normalizeFast(r.Env); handled {
+			return ev, ok
+		}
+	}
+	return normalizeSlow(r)
+}
+
+// normalizeSlow decodes with encoding/json, one shape at a time: the reference for normalizeFast.
+func normalizeSlow(r eventlog.Record) (Event, bool) {
 	var env acp.Envelope
 	if json.Unmarshal(r.Env, &env) != nil {
 		return Event{}, false

@@ -78,23 +78,31 @@ func (m *Manager) CreateSession(ctx context.Context, req CreateSessionRequest) (
 	if err != nil {
 		return SessionResult{}, err
 	}
-	// sandbox-agent may have died (or the sandbox restarted) since create_sandbox: start it again.
-	if _, err := m.ensureAgent(ctx, b, rec); err != nil {
-		return SessionResult{}, err
-	}
 	t, _, err := m.transport(ctx, b, rec)
 	if err != nil {
-		return SessionResult{}, err
+		return SessionResult{}, gone(rec.Name, err)
 	}
 	client := &acp.Client{T: t, ServerID: "smcp-" + name + "-" + randomHex(4)}
 	srec := state.Session{Sandbox: rec.Name, Name: name, Agent: req.Agent, ServerID: client.ServerID, Cwd: cwd,
 		Model: req.Model, Mode: req.Mode, Created: time.Now().UTC(), State: events.NewState()}
 
-	initRes, err := client.Request(ctx, 0, "initialize", map[string]any{
-		"protocolVersion":    1,
-		"clientCapabilities": map[string]any{"fs": map[string]bool{"readTextFile": false, "writeTextFile": false}, "terminal": false},
-		"clientInfo":         map[string]string{"name": "sandbox-mcp", "version": m.cfg.Version},
-	}, req.Agent, initTimeout)
+	initialize := func() (json.RawMessage, error) {
+		return client.Request(ctx, 0, "initialize", map[string]any{
+			"protocolVersion":    1,
+			"clientCapabilities": map[string]any{"fs": map[string]bool{"readTextFile": false, "writeTextFile": false}, "terminal": false},
+			"clientInfo":         map[string]string{"name": "sandbox-mcp", "version": m.cfg.Version},
+		}, req.Agent, initTimeout)
+	}
+	initRes, err := initialize()
+	if errors.Is(err, acp.ErrUnreachable) || errors.Is(err, acp.ErrNoClient) {
+		// sandbox-agent died, or the sandbox was stopped (idle TTL) since create_sandbox: start it again
+		// and retry. Checked only on failure: the version check and health probe would cost two more
+		// execs (~40 ms on the sbx double) on every session.
+		if _, err := m.ensureAgent(ctx, b, rec); err != nil {
+			return SessionResult{}, gone(rec.Name, err)
+		}
+		initRes, err = initialize()
+	}
 	if err != nil {
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, agentStartError(req.Agent, err)

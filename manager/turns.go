@@ -53,6 +53,7 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 	if strings.TrimSpace(message) == "" {
 		return TurnResult{}, invalidf("message is empty: say what the agent should do")
 	}
+	defer m.use(ctx, sandboxName)() // a use, for --idle-ttl (ttl.go)
 	l, err := m.session(ctx, sandboxName, sessionName)
 	if err != nil {
 		return TurnResult{}, err
@@ -109,7 +110,9 @@ func (m *Manager) startTurn(ctx context.Context, l *live, turn string, env []byt
 		defer cancel()
 		_, _, err := l.client.Start(pctx, turn, events.MethodPrompt, json.RawMessage(mustParams(env)), promptWait)
 		var rpcErr *acp.RPCError
-		if err == nil || errors.As(err, &rpcErr) {
+		if err == nil || errors.As(err, &rpcErr) || l.reacted(seq, turn) {
+			// Delivered: the agent answered, or already streams this turn (the POST can still fail
+			// after that, e.g. when sandbox-agent dies mid-turn; the stream reports that).
 			failed <- nil
 			return
 		}
@@ -191,6 +194,7 @@ func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (EventsPage,
 	if req.Wait > MaxWait {
 		return EventsPage{}, invalidf("wait_seconds %d is over the %d-second limit (hosts cut calls at about 60 s): wait less and call again", int(req.Wait.Seconds()), int(MaxWait.Seconds()))
 	}
+	defer m.use(ctx, req.Sandbox)() // a use, for --idle-ttl (ttl.go)
 	l, err := m.session(ctx, req.Sandbox, req.Session)
 	if err != nil {
 		return EventsPage{}, err
@@ -244,9 +248,9 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 		if len(recs) == 0 {
 			break
 		}
-		evs := events.Normalize(recs, req.Raw)
-		for i := range evs {
-			ev := clip(evs[i])
+		// Events are normalised as the page takes them: a full page leaves the rest of the batch undecoded.
+		for ev := range events.NormalizeSeq(recs, req.Raw) {
+			ev = clip(ev)
 			b, _ := json.Marshal(ev)
 			if size+len(b) > maxBytes && len(page.Events) > 0 {
 				page.Truncated = true
@@ -300,6 +304,7 @@ type PermissionResult struct {
 // RespondPermission answers a pending session/request_permission with one of its option ids, or
 // "cancelled".
 func (m *Manager) RespondPermission(ctx context.Context, sandboxName, sessionName, requestID, option string) (PermissionResult, error) {
+	defer m.use(ctx, sandboxName)() // a use, for --idle-ttl (ttl.go)
 	l, err := m.session(ctx, sandboxName, sessionName)
 	if err != nil {
 		return PermissionResult{}, err
@@ -350,6 +355,7 @@ type CancelResult struct {
 // CancelTurn sends session/cancel for the running turn. The agent ends the turn with stop reason
 // "cancelled", which arrives on the stream like any turn end.
 func (m *Manager) CancelTurn(ctx context.Context, sandboxName, sessionName string) (CancelResult, error) {
+	defer m.use(ctx, sandboxName)() // a use, for --idle-ttl (ttl.go)
 	l, err := m.session(ctx, sandboxName, sessionName)
 	if err != nil {
 		return CancelResult{}, err

@@ -1,0 +1,75 @@
+package manager
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
+)
+
+// benchLive is a session whose log holds n records made by env(i), i = 1…n, with no stream running.
+func benchLive(b *testing.B, n int, env func(i int) string) *live {
+	b.Helper()
+	lg, err := eventlog.Open(filepath.Join(b.TempDir(), "log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lg.Close() })
+	batch := make([]eventlog.Record, 0, 1000)
+	for i := 1; i <= n; i++ {
+		batch = append(batch, eventlog.Record{Dir: eventlog.DirIn, SSEID: int64(i), Env: json.RawMessage(env(i))})
+		if len(batch) == cap(batch) || i == n {
+			if _, err := lg.Append(batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return &live{rec: state.Session{Sandbox: "bench", Name: "mock-1", State: events.NewState()}, log: lg, changed: make(chan struct{})}
+}
+
+func chunkEnv(int) string {
+	return `{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s-0123456789abcdef","update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Reading the package layout before editing the file."}}}}`
+}
+
+func toolEnv(i int) string {
+	return fmt.Sprintf(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s-0123456789abcdef","update":{"sessionUpdate":"tool_call_update","toolCallId":"call-%d","title":"Run go test ./...","kind":"execute","status":"completed","content":[{"type":"content","content":{"type":"text","text":"ok  \tgithub.com/example/pkg\t0.012s\n"}}]}}}`, i)
+}
+
+// benchmarkReadPage times readPage (a get_events page of limit 100 without the MCP layer) at the end of
+// a log of n records, against the eventlog.Read of its first batch.
+func benchmarkReadPage(b *testing.B, n int, env func(int) string, cursor int64) {
+	l := benchLive(b, n, env)
+	m := &Manager{}
+	req := EventsRequest{Sandbox: "bench", Session: "mock-1", Cursor: cursor, Limit: DefaultLimit}
+	var ours, raw int64
+	for b.Loop() {
+		page, err := m.readPage(l, req)
+		if err != nil || len(page.Events) == 0 {
+			b.Fatalf("readPage: %d events, %v", len(page.Events), err)
+		}
+		_ = ours
+		_ = raw
+	}
+}
+
+// BenchmarkReadPageChunks: the last 100 records of 100 k message chunks (one merged event).
+func BenchmarkReadPageChunks(b *testing.B) { benchmarkReadPage(b, 100_000, chunkEnv, 100_000-100) }
+
+// BenchmarkReadPageTools: 100 distinct tool-call events from 10 k (each record is an event, so the page
+// ends long before its 400-record batch does).
+func BenchmarkReadPageTools(b *testing.B) { benchmarkReadPage(b, 10_000, toolEnv, 5_000) }
+
+// BenchmarkReadBatch: the raw log read behind each page, 400 records.
+func BenchmarkReadBatch(b *testing.B) {
+	l := benchLive(b, 10_000, toolEnv)
+	for b.Loop() {
+		if recs, err := l.log.Read(5_000, 4*DefaultLimit); err != nil || len(recs) != 4*DefaultLimit {
+			b.Fatalf("Read: %d, %v", len(recs), err)
+		}
+	}
+}
