@@ -264,8 +264,21 @@ func decode(t *testing.T, res *mcp.CallToolResult, out any) {
 // this test started match (the words include a server id with a random part).
 func killProcs(t *testing.T, words ...string) {
 	t.Helper()
-	entries, _ := os.ReadDir("/proc")
 	killed := 0
+	for _, pid := range matchProcs(words...) {
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatalf("no process matched %q", words)
+	}
+}
+
+// matchProcs lists the processes whose command line holds all the words.
+func matchProcs(words ...string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
 	for _, e := range entries {
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
 		if err != nil {
@@ -276,17 +289,12 @@ func killProcs(t *testing.T, words ...string) {
 		for _, w := range words {
 			match = match && strings.Contains(line, w)
 		}
-		if match {
-			var pid int
-			fmt.Sscan(e.Name(), &pid)
-			if syscall.Kill(pid, syscall.SIGKILL) == nil {
-				killed++
-			}
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); match && err == nil {
+			pids = append(pids, pid)
 		}
 	}
-	if killed == 0 {
-		t.Fatalf("no process matched %q", words)
-	}
+	return pids
 }
 
 // TestRestartMidTurn kills the server with SIGKILL in the middle of a turn, starts a new one on the same
@@ -410,22 +418,4 @@ func startProc(t *testing.T, bin string, args []string, env map[string]string) (
 	return c, kill
 }
 
-func countProcs(words ...string) int {
-	entries, _ := os.ReadDir("/proc")
-	n := 0
-	for _, e := range entries {
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		match := true
-		for _, w := range words {
-			match = match && strings.Contains(line, w)
-		}
-		if match {
-			n++
-		}
-	}
-	return n
-}
+func countProcs(words ...string) int { return len(matchProcs(words...)) }
