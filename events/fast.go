@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/jsonscan"
 )
 
 // The fast path. Decoding an envelope with encoding/json costs a validation pass and a decoding pass per
@@ -18,9 +19,9 @@ import (
 
 // normalizeFast maps an envelope the agent sent. handled=false: use normalizeSlow.
 func normalizeFast(env []byte) (ev Event, ok, handled bool) {
-	s := jsonScan{b: env}
+	s := jsonscan.Scanner{B: env}
 	var e fastEnvelope
-	if !e.decode(&s) || !s.end() {
+	if !e.decode(&s) || !s.End() {
 		return Event{}, false, false
 	}
 	switch {
@@ -59,13 +60,13 @@ var envelopeKeys = []string{"jsonrpc", "id", "method", "params", "result", "erro
 
 // decode reads an envelope object. False: invalid, or not decoded here as encoding/json would decode it
 // into acp.Envelope.
-func (e *fastEnvelope) decode(s *jsonScan) bool {
-	if !s.beginObject() {
+func (e *fastEnvelope) decode(s *jsonscan.Scanner) bool {
+	if !s.BeginObject() {
 		return false
 	}
 	var seen uint8
 	for first := true; ; first = false {
-		key, plain, more, ok := s.member(first)
+		key, plain, more, ok := s.Member(first)
 		if !ok {
 			return false
 		}
@@ -77,26 +78,26 @@ func (e *fastEnvelope) decode(s *jsonScan) bool {
 		case !plain:
 			return false // may unescape to a field's name
 		case string(key) == "jsonrpc":
-			bit, ok = 1, s.stringOrNull(nil)
+			bit, ok = 1, s.StringOrNull(nil)
 		case string(key) == "id":
 			bit = 2
-			e.id, ok = s.span()
+			e.id, ok = s.Span()
 		case string(key) == "method":
-			bit, ok = 4, s.stringOrNull(&e.method)
+			bit, ok = 4, s.StringOrNull(&e.method)
 		case string(key) == "params" && seen&4 != 0 && e.method == MethodUpdate:
 			bit = 8
 			ok = e.update.decodeParams(s)
 			e.updateDone = ok
 		case string(key) == "params":
 			bit = 8
-			e.params, ok = s.span()
+			e.params, ok = s.Span()
 		case string(key) == "result":
 			bit = 16
-			e.result, ok = s.span()
+			e.result, ok = s.Span()
 		case string(key) == "error":
-			bit, ok = 32, s.null() // a JSON-RPC error becomes an *acp.RPCError: left to encoding/json
+			bit, ok = 32, s.Null() // a JSON-RPC error becomes an *acp.RPCError: left to encoding/json
 		default:
-			ok = !foldsToAny(key, envelopeKeys) && s.skip()
+			ok = !foldsToAny(key, envelopeKeys) && s.Skip()
 		}
 		if !ok || seen&bit != 0 {
 			return false // repeated keys: encoding/json's last-one-wins and merging are not reproduced
@@ -121,9 +122,9 @@ type fastUpdate struct {
 
 // normalizeUpdateFast is normalizeUpdate in one pass over params.
 func normalizeUpdateFast(params []byte) (Event, bool, bool) {
-	s := jsonScan{b: params}
+	s := jsonscan.Scanner{B: params}
 	var u fastUpdate
-	if !u.decodeParams(&s) || !s.end() {
+	if !u.decodeParams(&s) || !s.End() {
 		return Event{}, false, false
 	}
 	ev, ok := updateEvent(&u)
@@ -131,13 +132,13 @@ func normalizeUpdateFast(params []byte) (Event, bool, bool) {
 }
 
 // decodeParams reads a session/update's params object ({"sessionId":…,"update":{…}}).
-func (u *fastUpdate) decodeParams(s *jsonScan) bool {
-	if !s.beginObject() {
+func (u *fastUpdate) decodeParams(s *jsonscan.Scanner) bool {
+	if !s.BeginObject() {
 		return false
 	}
 	seenUpdate := false
 	for first := true; ; first = false {
-		key, plain, more, ok := s.member(first)
+		key, plain, more, ok := s.Member(first)
 		if !ok || (more && !plain) {
 			return false
 		}
@@ -146,12 +147,12 @@ func (u *fastUpdate) decodeParams(s *jsonScan) bool {
 		}
 		switch {
 		case string(key) != "update":
-			ok = !foldsToAny(key, updateParamsKeys) && s.skip()
+			ok = !foldsToAny(key, updateParamsKeys) && s.Skip()
 		case seenUpdate:
 			ok = false
 		default:
 			seenUpdate = true
-			ok = s.null() || u.decode(s)
+			ok = s.Null() || u.decode(s)
 		}
 		if !ok {
 			return false
@@ -185,13 +186,13 @@ func updateEvent(u *fastUpdate) (Event, bool) {
 }
 
 // decode reads the update object.
-func (u *fastUpdate) decode(s *jsonScan) bool {
-	if !s.beginObject() {
+func (u *fastUpdate) decode(s *jsonscan.Scanner) bool {
+	if !s.BeginObject() {
 		return false
 	}
 	var seen uint8
 	for first := true; ; first = false {
-		key, plain, more, ok := s.member(first)
+		key, plain, more, ok := s.Member(first)
 		if !ok || (more && !plain) {
 			return false
 		}
@@ -201,33 +202,33 @@ func (u *fastUpdate) decode(s *jsonScan) bool {
 		var bit uint8
 		switch string(key) {
 		case "sessionUpdate":
-			bit, ok = 1, s.stringOrNull(&u.sessionUpdate)
+			bit, ok = 1, s.StringOrNull(&u.sessionUpdate)
 		case "toolCallId":
-			bit, ok = 2, s.stringOrNull(&u.toolCallID)
+			bit, ok = 2, s.StringOrNull(&u.toolCallID)
 		case "title":
-			bit, ok = 4, s.stringOrNull(&u.title)
+			bit, ok = 4, s.StringOrNull(&u.title)
 		case "kind":
-			bit, ok = 8, s.stringOrNull(&u.kind)
+			bit, ok = 8, s.StringOrNull(&u.kind)
 		case "status":
-			bit, ok = 16, s.stringOrNull(&u.status)
+			bit, ok = 16, s.StringOrNull(&u.status)
 		case "currentModeId":
-			bit, ok = 32, s.stringOrNull(&u.currentModeID)
+			bit, ok = 32, s.StringOrNull(&u.currentModeID)
 		case "content":
 			bit = 64
 			// A content block is decoded here; anything else (null, a list of tool-call content items, a
 			// block this scanner leaves alone) is skipped and given to contentText.
-			s.ws()
-			start, depth := s.i, s.depth
-			u.text, u.textOK = s.content()
+			s.WS()
+			start := *s
+			u.text, u.textOK = fastContent(s)
 			if !u.textOK {
-				s.i, s.depth = start, depth
-				ok = s.skip()
+				*s = start
+				ok = s.Skip()
 			}
-			u.content = s.b[start:s.i:s.i]
+			u.content = s.B[start.I:s.I:s.I]
 		case "entries":
 			return false // a plan's []PlanEntry: left to encoding/json
 		default:
-			ok = !foldsToAny(key, updateKeys) && s.skip()
+			ok = !foldsToAny(key, updateKeys) && s.Skip()
 		}
 		if !ok || seen&bit != 0 {
 			return false
@@ -236,29 +237,27 @@ func (u *fastUpdate) decode(s *jsonScan) bool {
 	}
 }
 
-// content decodes a content member into its text as contentText would: a content block, or a list of
-// tool-call content items ([{"type":"content","content":{block}}, {"type":"diff",…}, …]). False: neither,
-// or not in a way decoded here; s is then left anywhere.
-func (s *jsonScan) content() (string, bool) {
-	if s.i < len(s.b) && s.b[s.i] == '{' {
-		return s.contentBlock()
+// fastContent decodes a content member into its text as contentText would: a content block, or a list
+// of tool-call content items ([{"type":"content","content":{block}}, {"type":"diff",…}, …]). False:
+// neither, or not in a way decoded here; s is then left anywhere.
+func fastContent(s *jsonscan.Scanner) (string, bool) {
+	if s.I < len(s.B) && s.B[s.I] == '{' {
+		return fastContentBlock(s)
 	}
-	if s.i >= len(s.b) || s.b[s.i] != '[' || s.depth >= maxScanDepth {
+	if s.I >= len(s.B) || s.B[s.I] != '[' || !s.BeginArray() {
 		return "", false // null, a string, …: contentText gives ""
 	}
-	s.i++
-	s.depth++
 	var parts []string
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		s.depth--
-		return "", true
-	}
-	for {
-		s.ws()
-		if !s.null() { // a null item is a zero item: no text
-			text, ok := s.contentItem()
+	for first := true; ; first = false {
+		more, ok := s.Element(first)
+		if !ok {
+			return "", false
+		}
+		if !more {
+			return strings.Join(parts, "\n"), true
+		}
+		if !s.Null() { // a null item is a zero item: no text
+			text, ok := fastContentItem(s)
 			if !ok {
 				return "", false
 			}
@@ -266,33 +265,19 @@ func (s *jsonScan) content() (string, bool) {
 				parts = append(parts, text)
 			}
 		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return "", false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return strings.Join(parts, "\n"), true
-		default:
-			return "", false
-		}
 	}
 }
 
 var contentItemKeys = []string{"content"}
 
-// contentItem reads one tool-call content item and returns the text of its content block.
-func (s *jsonScan) contentItem() (text string, ok bool) {
-	if !s.beginObject() {
+// fastContentItem reads one tool-call content item and returns the text of its content block.
+func fastContentItem(s *jsonscan.Scanner) (text string, ok bool) {
+	if !s.BeginObject() {
 		return "", false
 	}
 	seen := false
 	for first := true; ; first = false {
-		key, plain, more, ok := s.member(first)
+		key, plain, more, ok := s.Member(first)
 		if !ok || (more && !plain) {
 			return "", false
 		}
@@ -301,14 +286,14 @@ func (s *jsonScan) contentItem() (text string, ok bool) {
 		}
 		switch {
 		case string(key) != "content":
-			ok = !foldsToAny(key, contentItemKeys) && s.skip()
+			ok = !foldsToAny(key, contentItemKeys) && s.Skip()
 		case seen:
 			ok = false
 		default:
 			seen = true
-			s.ws()
-			if !s.null() {
-				text, ok = s.contentBlock()
+			s.WS()
+			if !s.Null() {
+				text, ok = fastContentBlock(s)
 			}
 		}
 		if !ok {
@@ -317,15 +302,15 @@ func (s *jsonScan) contentItem() (text string, ok bool) {
 	}
 }
 
-// contentBlock decodes a content block ({"type":"text","text":…}) into its text as contentText would.
-// False: not an object of that shape; s is then left anywhere.
-func (s *jsonScan) contentBlock() (text string, ok bool) {
-	if s.i >= len(s.b) || s.b[s.i] != '{' || !s.beginObject() {
+// fastContentBlock decodes a content block ({"type":"text","text":…}) into its text as contentText
+// would. False: not an object of that shape; s is then left anywhere.
+func fastContentBlock(s *jsonscan.Scanner) (text string, ok bool) {
+	if s.I >= len(s.B) || s.B[s.I] != '{' || !s.BeginObject() {
 		return "", false
 	}
 	var seen uint8
 	for first := true; ; first = false {
-		key, plain, more, ok := s.member(first)
+		key, plain, more, ok := s.Member(first)
 		if !ok || (more && !plain) {
 			return "", false
 		}
@@ -335,11 +320,11 @@ func (s *jsonScan) contentBlock() (text string, ok bool) {
 		var bit uint8
 		switch string(key) {
 		case "type":
-			bit, ok = 1, s.stringOrNull(nil)
+			bit, ok = 1, s.StringOrNull(nil)
 		case "text":
-			bit, ok = 2, s.stringOrNull(&text)
+			bit, ok = 2, s.StringOrNull(&text)
 		default:
-			ok = !foldsToAny(key, contentKeys) && s.skip()
+			ok = !foldsToAny(key, contentKeys) && s.Skip()
 		}
 		if !ok || seen&bit != 0 {
 			return "", false
