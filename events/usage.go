@@ -219,3 +219,30 @@ func (s *UsageState) TurnTotals(turn string) (TurnUsage, bool) {
 	}
 	return TurnUsage{}, false
 }
+
+// Enrich completes a turn_end event with what only the whole log tells: the turn's cost and context
+// growth, and the budget limit that stopped it (its stop reason is then budget_exceeded).
+func (s *UsageState) Enrich(ev Event) Event {
+	if ev.Kind != KindTurnEnd {
+		return ev
+	}
+	t, ok := s.TurnTotals(ev.Turn)
+	if !ok {
+		return ev
+	}
+	u := t.Usage
+	if ev.Usage != nil { // the tokens as the agent reported them in this very envelope
+		u.InputTokens, u.OutputTokens, u.TotalTokens = ev.Usage.InputTokens, ev.Usage.OutputTokens, ev.Usage.TotalTokens
+		u.CachedReadTokens, u.CachedWriteTokens, u.ThoughtTokens = ev.Usage.CachedReadTokens, ev.Usage.CachedWriteTokens, ev.Usage.ThoughtTokens
+	}
+	if u != (Usage{}) {
+		ev.Usage = &u
+	}
+	if t.Budget != nil {
+		ev.Budget = t.Budget
+		if ev.StopReason == "cancelled" {
+			ev.StopReason = StopBudgetExceeded
+		}
+	}
+	return ev
+}
