@@ -59,6 +59,8 @@ type Config struct {
 	// so no state file holds a key an agent printed. It must return valid JSON for valid JSON. nil keeps
 	// envelopes as they are.
 	Redact func([]byte) []byte
+	// DefaultBudget limits every turn, and caps what create_session may ask for (budget.go).
+	DefaultBudget state.Budget
 }
 
 // Manager implements the tools' operations. It is safe for concurrent use.

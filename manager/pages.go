@@ -107,7 +107,7 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 		}
 		// Events are normalised as the page takes them: a full page leaves the rest of the batch undecoded.
 		for ev := range events.NormalizeSeq(recs, req.Raw) {
-			ev = clip(ev)
+			ev = clip(s.State.Usage.Enrich(ev))
 			b, _ := json.Marshal(ev)
 			if size+len(b) > maxBytes && len(page.Events) > 0 {
 				page.Truncated = true

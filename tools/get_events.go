@@ -91,7 +91,13 @@ func renderEvent(ev events.Event) string {
 		if ev.Error != "" {
 			return fmt.Sprintf("[%d] turn_end %s failed: %s", ev.Seq, ev.Turn, ev.Error)
 		}
-		return fmt.Sprintf("[%d] turn_end %s: %s", ev.Seq, ev.Turn, ev.StopReason)
+		return fmt.Sprintf("[%d] turn_end %s: %s%s", ev.Seq, ev.Turn, ev.StopReason, turnExtras(ev))
+	case events.KindUsage:
+		return fmt.Sprintf("[%d] usage: %s", ev.Seq, usageText(*ev.Usage))
+	case events.KindCancel:
+		if ev.Budget != nil {
+			return fmt.Sprintf("[%d] cancel_requested: %s", ev.Seq, budgetText(ev.Budget))
+		}
 	case events.KindPlan:
 		var steps []string
 		for _, e := range ev.Plan {
@@ -110,4 +116,20 @@ func optionList(opts []events.Option) string {
 		s = append(s, o.ID+" ("+o.Kind+")")
 	}
 	return strings.Join(s, ", ")
+}
+
+// turnExtras renders a turn_end's usage and budget, if any.
+func turnExtras(ev events.Event) string {
+	var s string
+	if ev.Budget != nil {
+		s += " (" + budgetText(ev.Budget) + ")"
+	}
+	if ev.Usage != nil {
+		s += "; turn usage: " + usageText(*ev.Usage)
+	}
+	return s
+}
+
+func budgetText(b *events.BudgetHit) string {
+	return fmt.Sprintf("over budget: %s %g > max %g", b.Limit, b.Used, b.Max)
 }

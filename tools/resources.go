@@ -195,7 +195,7 @@ func transcriptLine(ev events.Event) string {
 		if ev.Error != "" {
 			return fmt.Sprintf("— turn %s failed: %s\n\n", ev.Turn, ev.Error)
 		}
-		return fmt.Sprintf("— turn %s ended: %s\n\n", ev.Turn, ev.StopReason)
+		return fmt.Sprintf("— turn %s ended: %s%s\n\n", ev.Turn, ev.StopReason, turnExtras(ev))
 	}
 	return "- " + renderEvent(ev) + "\n"
 }

@@ -29,12 +29,17 @@ const (
 	OpEcho     Op = "echo"
 	OpCalls    Op = "calls"
 	OpPermEdit Op = "perm-edit"
+	OpUsage    Op = "usage"
+	OpTokens   Op = "tokens"
+	OpHistory  Op = "history"
+	OpMCP      Op = "mcp"
 )
 
 var commandWords = map[Op]bool{
 	OpSay: true, OpThink: true, OpPlan: true, OpTool: true, OpWrite: true,
 	OpPerm: true, OpSleep: true, OpEvents: true, OpStream: true, OpStop: true,
 	OpFail: true, OpExit: true, OpEchoEnv: true, OpCalls: true, OpPermEdit: true,
+	OpUsage: true, OpTokens: true, OpHistory: true, OpMCP: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -48,6 +53,8 @@ type Command struct {
 	Items []string // plan
 	N     int      // events, stream count, exit code
 	MS    int      // sleep, stream interval (milliseconds)
+	Nums  []int    // usage: used, size; tokens: input, output, cache read, cache write
+	Cost  *float64 // usage: the session's cumulative cost in USD, when given
 }
 
 const maxCount = 1_000_000
@@ -143,6 +150,30 @@ func parseCommand(seg string) (Command, error) {
 		c.Text = arg
 		if c.Text == "" {
 			c.Text = "scripted failure"
+		}
+	case OpUsage:
+		f := strings.Fields(arg)
+		if len(f) == 3 {
+			v, perr := strconv.ParseFloat(f[2], 64)
+			if perr != nil || v < 0 {
+				return c, fmt.Errorf("usage: invalid cost %q", f[2])
+			}
+			c.Cost = &v
+			f = f[:2]
+		}
+		c.Nums = make([]int, 2)
+		_, err = intArgs(w, strings.Join(f, " "), 2, maxCount*1000, &c.Nums[0], &c.Nums[1])
+	case OpTokens:
+		f := strings.Fields(arg)
+		if len(f) < 2 || len(f) > 4 {
+			return c, fmt.Errorf("tokens: want 2 to 4 integer arguments, got %q", arg)
+		}
+		c.Nums = make([]int, 4)
+		dst := []*int{&c.Nums[0], &c.Nums[1], &c.Nums[2], &c.Nums[3]}
+		_, err = intArgs(w, arg, len(f), maxCount*1000, dst[:len(f)]...)
+	case OpHistory, OpMCP:
+		if arg != "" {
+			return c, fmt.Errorf("%s: takes no argument, got %q", w, arg)
 		}
 	case OpEchoEnv:
 		if arg == "" || strings.ContainsFunc(arg, unicode.IsSpace) {
