@@ -141,7 +141,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
 		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
-		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
+		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),

@@ -58,7 +58,7 @@ func (s *State) Apply(r eventlog.Record) {
 			s.Turn, s.Status = acp.IDString(env.ID), StatusRunning
 			s.LastError, s.LastStopReason, s.TurnStartSeq = "", "", r.Seq
 		case env.IsResponse():
-			s.answer(acp.IDString(env.ID))
+			s.answer(BoundID(acp.IDString(env.ID)))
 		}
 		return
 	}
@@ -66,6 +66,8 @@ func (s *State) Apply(r eventlog.Record) {
 	case env.Method == MethodPermission && env.IsRequest():
 		if ev, ok := normalizeOne(r); ok {
 			ev.Seq, ev.Time = r.Seq, r.Time
+			// Kept cut to size: every result lists the pending requests, and the agent writes them.
+			ev = Bound(ev, PendingLimits)
 			s.Pending = append(s.Pending, ev)
 			if s.PendingIDs == nil {
 				s.PendingIDs = map[string]json.RawMessage{}
@@ -88,6 +90,7 @@ func (s *State) Apply(r eventlog.Record) {
 	case env.IsResponse() && s.Turn != "" && acp.IDString(env.ID) == s.Turn:
 		ev, _ := normalizeOne(r)
 		s.Turn, s.Pending, s.PendingIDs, s.Status = "", nil, nil, StatusIdle
+		ev = Bound(ev, EventLimits)
 		s.LastStopReason, s.LastError = ev.StopReason, ev.Error
 	}
 }

@@ -236,6 +236,7 @@ func (m *Manager) CancelTurn(ctx context.Context, sandboxName, sessionName strin
 		end, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "result": map[string]any{"stopReason": "cancelled"},
 			"_meta": map[string]any{"sandbox-mcp/local": "the agent did not answer session/cancel"}})
 		l.ingest.Lock()
+		l.flushChunks()
 		_, err := l.append(eventlog.Record{Dir: "in", Env: end})
 		l.ingest.Unlock()
 		if err != nil {
