@@ -124,6 +124,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	if err != nil {
 		return nil, nil, err
 	}
+	store.Redact = red.Bytes // no record on disk holds a key, whatever the agent reported
 	runner := &sandbox.Exec{Env: cfg.childEnv(getenv), Timeout: cfg.execTimeout, Logger: logger.With("component", "exec")}
 	dockerOpts := cfg.docker
 	dockerOpts.ServerVersion = version

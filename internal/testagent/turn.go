@@ -187,6 +187,18 @@ func (t *turn) exec(c Command) result {
 		return result{fail: c.Text}
 	case OpExit:
 		return result{exit: true, code: c.N}
+	case OpSpell:
+		return t.spell("agent_message_chunk", c.Text, c.N, c.MS)
+	case OpSpellTh:
+		return t.spell("agent_thought_chunk", c.Text, c.N, c.MS)
+	case OpSayBig:
+		t.say(filler(c.N))
+	case OpPerms:
+		return t.perms(c.N, c.Sizes[0], c.Sizes[1], c.Sizes[2])
+	case OpPlanBig:
+		t.planBig(c.N, c.Sizes[0])
+	case OpFailBig:
+		return result{fail: filler(c.N)}
 	case OpEchoEnv:
 		v, ok := os.LookupEnv(c.Text)
 		if !ok {
