@@ -121,6 +121,13 @@ func TestSecurityStreamedKey(t *testing.T) {
 	}
 
 	channels := map[string][]byte{"the MCP stream (results, notifications, resources, prompts)": stdout.Bytes(), "the debug log": stderr.Bytes()}
+	var notes []byte
+	for _, line := range strings.Split(string(stdout.Bytes()), "\n") {
+		if strings.Contains(line, `"notifications/progress"`) {
+			notes = append(notes, line+"\n"...)
+		}
+	}
+	channels["the progress notifications"] = notes
 	files := 0
 	err = filepath.WalkDir(stateDir, func(path string, de fs.DirEntry, err error) error {
 		if err != nil || !de.Type().IsRegular() {
