@@ -7,7 +7,7 @@ import "github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 // that escapes to six times its size. The text forms quote agent strings the same way, so they are
 // bounded by the same figures.
 type Limits struct {
-	Text  int // message, thought and tool output text
+	Text  int // message, thought and tool output text, in bytes as written; twice that as JSON
 	Title int // tool call titles and option names
 	Field int // ids, kinds, statuses, stop reasons, plan priorities
 	Error int
@@ -15,7 +15,7 @@ type Limits struct {
 	Options, PlanEntries, PlanEntry int
 }
 
-// EventLimits bound one event of a get_events page: at most about 10 kB of JSON whatever the agent
+// EventLimits bound one event of a get_events page: at most about 20 kB of JSON whatever the agent
 // sends (the page itself is bounded to 40 kB by adding events up).
 var EventLimits = Limits{Text: 8_000, Title: 1_000, Field: 256, Error: 2_000, Options: 16, PlanEntries: 24, PlanEntry: 300}
 
@@ -37,14 +37,25 @@ func Bound(ev Event, l Limits) Event {
 		return out
 	}
 	field := func(s string) string { return clip(s, l.Field, textcut.MoreBytes) }
-	ev.Text = clip(ev.Text, l.Text, func(n int) string { return "… [" + itoa(n) + " more bytes; use raw=true to see all]" })
+	// Text is cut at l.Text bytes (what a reader expects of "8,000 bytes"), and at twice that as JSON,
+	// so text that escapes to six times its size is cut sooner.
+	text := func(s, more string) string {
+		note := func(n int) string { return "… [" + itoa(n) + " more bytes" + more + "]" }
+		h := textcut.JSONHead(textcut.Head(s, l.Text), 2*l.Text)
+		if len(h) == len(s) {
+			return s
+		}
+		cut = true
+		return h + note(len(s)-len(h))
+	}
+	ev.Text = text(ev.Text, "; use raw=true to see all")
 	ev.Turn, ev.StopReason = field(ev.Turn), field(ev.StopReason)
 	ev.Error = clip(ev.Error, l.Error, textcut.MoreBytes)
 	if tc := ev.ToolCall; tc != nil {
 		b := *tc
 		b.ID, b.Kind, b.Status = field(b.ID), field(b.Kind), field(b.Status)
 		b.Title = clip(b.Title, l.Title, textcut.MoreBytes)
-		b.Output = clip(b.Output, l.Text, textcut.MoreBytes)
+		b.Output = text(b.Output, "")
 		ev.ToolCall = &b
 	}
 	if p := ev.Permission; p != nil {

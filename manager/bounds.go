@@ -8,7 +8,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 )
 
-// maxEventText is how much of one event's text a page shows (as JSON), and turnText twice that.
+// maxEventText is how much of one event's text a page shows, and turnText twice that.
 var maxEventText = events.EventLimits.Text
 
 // maxRunText bounds the text of a run of chunks that a page keeps while merging it across batches of
@@ -50,7 +50,7 @@ func (m *Manager) bound(ev events.Event, dropped int) events.Event {
 	ev.Error = m.cfg.Secrets.String(ev.Error)
 	b := events.Bound(ev, events.EventLimits)
 	if dropped > 0 {
-		head := textcut.JSONHead(ev.Text, events.EventLimits.Text)
+		head := textcut.JSONHead(textcut.Head(ev.Text, events.EventLimits.Text), 2*events.EventLimits.Text)
 		b.Text = head + "… [" + strconv.Itoa(len(ev.Text)-len(head)+dropped) + " more bytes; use raw=true to see all]"
 		b.Truncated = true
 	}

@@ -35,10 +35,8 @@ type chunkEnvelope struct {
 	Params struct {
 		SessionID string `json:"sessionId"`
 		Update    struct {
-			SessionUpdate string `json:"sessionUpdate"`
-			Content       struct {
-				Text *string `json:"text"`
-			} `json:"content"`
+			SessionUpdate string          `json:"sessionUpdate"`
+			Content       json.RawMessage `json:"content"`
 		} `json:"update"`
 	} `json:"params"`
 }
@@ -62,11 +60,14 @@ func (c *chunkRedactor) in(env []byte) (flush [][]byte, out []byte) {
 	kind := ce.Params.Update.SessionUpdate
 	switch {
 	// Any block with text counts, whatever its type: the reader shows its text (events.contentText).
-	case isUpdate && slices.Contains(streamedKinds, kind) && ce.Params.Update.Content.Text != nil:
+	case isUpdate && slices.Contains(streamedKinds, kind):
+		text, spellings, ok := chunkText(ce.Params.Update.Content)
+		if !ok {
+			return c.flush(), env
+		}
 		if ce.Params.SessionID != "" {
 			c.session = ce.Params.SessionID
 		}
-		text := *ce.Params.Update.Content.Text
 		s := c.streams[kind]
 		if s == nil {
 			if c.streams == nil {
@@ -75,7 +76,8 @@ func (c *chunkRedactor) in(env []byte) (flush [][]byte, out []byte) {
 			s = c.red.Stream()
 			c.streams[kind] = s
 		}
-		if red := s.Write(text); red != text {
+		// A second spelling of "text" (which decoders read case-insensitively) is rewritten away too.
+		if red := s.Write(text); red != text || spellings > 1 {
 			return nil, withText(env, kind, c.session, red)
 		}
 		return nil, env
@@ -83,6 +85,33 @@ func (c *chunkRedactor) in(env []byte) (flush [][]byte, out []byte) {
 		return nil, env
 	}
 	return c.flush(), env
+}
+
+// chunkText reads a chunk's text as encoding/json does (keys matched in any case, escapes decoded, the
+// last of several spellings winning), and counts how many keys spell "text".
+func chunkText(content json.RawMessage) (text string, spellings int, ok bool) {
+	var block struct {
+		Text *string `json:"text"`
+	}
+	if json.Unmarshal(content, &block) != nil || block.Text == nil {
+		return "", 0, false
+	}
+	// Every key of the block, duplicates included (a map would fold them into one).
+	dec := json.NewDecoder(bytes.NewReader(content))
+	if _, err := dec.Token(); err != nil { // {
+		return "", 0, false
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		var v json.RawMessage
+		if err != nil || dec.Decode(&v) != nil {
+			return "", 0, false
+		}
+		if key, _ := k.(string); strings.EqualFold(key, "text") {
+			spellings++
+		}
+	}
+	return *block.Text, spellings, true
 }
 
 // flush returns a chunk envelope for the text each stream holds back, and empties the streams.

@@ -110,7 +110,7 @@ func (m *Manager) turnText(l *live, startSeq int64) string {
 	}
 	// Redacted whole before it is cut, so the cut never keeps the end of a key.
 	text := m.cfg.Secrets.String(b.String())
-	if tail := textcut.JSONTail(text, maxEventText*2); len(tail) < len(text) {
+	if tail := textcut.JSONTail(textcut.Tail(text, maxEventText*2), maxEventText*4); len(tail) < len(text) {
 		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", len(text)-len(tail)) + tail
 	}
 	return text
