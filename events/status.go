@@ -74,7 +74,7 @@ func (s *State) Apply(r eventlog.Record) {
 				s.Budget = hit
 			}
 		case env.IsResponse():
-			s.answer(acp.IDString(env.ID))
+			s.answer(BoundID(acp.IDString(env.ID)))
 		}
 		return
 	}
@@ -92,6 +92,8 @@ func (s *State) Apply(r eventlog.Record) {
 	case env.Method == MethodPermission && env.IsRequest():
 		if ev, ok := normalizeOne(r); ok {
 			ev.Seq, ev.Time = r.Seq, r.Time
+			// Kept cut to size: every result lists the pending requests, and the agent writes them.
+			ev = Bound(ev, PendingLimits)
 			s.Pending = append(s.Pending, ev)
 			if s.PendingIDs == nil {
 				s.PendingIDs = map[string]json.RawMessage{}
@@ -123,6 +125,7 @@ func (s *State) Apply(r eventlog.Record) {
 			s.Usage.endTurn(s.Turn, ev.Usage, s.Budget)
 		}
 		s.Turn, s.Pending, s.PendingIDs, s.Status = "", nil, nil, StatusIdle
+		ev = Bound(ev, EventLimits)
 		s.LastStopReason, s.LastError = ev.StopReason, ev.Error
 	}
 }

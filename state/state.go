@@ -98,6 +98,10 @@ type MCPServer struct {
 // two goroutines write the same record at once (the server serialises per session).
 type Store struct {
 	dir string
+	// Redact, when set, removes secret values from every record before it is written: a session record
+	// holds what the agent reported (agent info, modes, models, pending requests, errors), and no state
+	// file may hold a key. It must keep valid JSON valid.
+	Redact func([]byte) []byte
 }
 
 // Open creates the directory layout if needed.
@@ -129,7 +133,7 @@ func (s *Store) LogPath(sandbox, name string) string {
 }
 
 // PutSandbox writes a sandbox record.
-func (s *Store) PutSandbox(r Sandbox) error { return writeJSON(s.sandboxPath(r.Name), r) }
+func (s *Store) PutSandbox(r Sandbox) error { return s.writeJSON(s.sandboxPath(r.Name), r) }
 
 // GetSandbox reads one sandbox record, or ErrNotFound.
 func (s *Store) GetSandbox(name string) (Sandbox, error) {
@@ -172,7 +176,7 @@ func (s *Store) PutSession(r Session) error {
 	if err := os.MkdirAll(s.sessionDir(r.Sandbox), 0o700); err != nil {
 		return err
 	}
-	return writeJSON(s.sessionPath(r.Sandbox, r.Name), r)
+	return s.writeJSON(s.sessionPath(r.Sandbox, r.Name), r)
 }
 
 // GetSession reads one session record, or ErrNotFound.
@@ -236,10 +240,13 @@ func readJSON(path string, v any) error {
 
 // writeJSON replaces path atomically: a reader, or the next start after a crash, sees the old or the new
 // content, never a mix.
-func writeJSON(path string, v any) error {
+func (s *Store) writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
+	}
+	if s.Redact != nil {
+		data = s.Redact(data)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {

@@ -64,6 +64,24 @@
 // survives the agent process (a sandbox-agent restart, a stopped sandbox).
 // Session ids then skip ids that have a history file already.
 //
+//	spell <n> <NAME> [ms] "NAME=<value>" (or "NAME=unset") as agent_message_chunks
+//	                      of n runes each, ms apart: a key spoken in pieces
+//	spell-think <n> <NAME> [ms]  the same as agent_thought_chunks
+//
+// Hostile output, for bound tests. Filler text mixes characters JSON escapes
+// (quotes, <, &, control characters, newlines) with multi-byte ones, cut on a
+// character boundary to the size asked (bytes):
+//
+//	say-big <bytes>       one agent_message_chunk of filler
+//	perms <n> <title> <options> <name>
+//	                      n permission requests at once (ids "perm-<k>"), each
+//	                      for a tool call titled with <title> bytes of filler and
+//	                      offering <options> options (ids "o1".., kind
+//	                      allow_once) named with <name> bytes of filler; waits
+//	                      for every answer, or ends "cancelled" on session/cancel
+//	plan-big <n> <bytes>  a plan of n entries of filler
+//	fail-big <bytes>      end now with JSON-RPC error -32603 and a filler message
+//
 // Tool call ids ("call-<n>"), permission ids ("perm-<n>") and session ids
 // count from 1 per process. A session/cancel makes the running prompt end
 // with stopReason "cancelled" at its next step.

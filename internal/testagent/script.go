@@ -33,6 +33,12 @@ const (
 	OpTokens   Op = "tokens"
 	OpHistory  Op = "history"
 	OpMCP      Op = "mcp"
+	OpSpell    Op = "spell"
+	OpSpellTh  Op = "spell-think"
+	OpPerms    Op = "perms"
+	OpPlanBig  Op = "plan-big"
+	OpFailBig  Op = "fail-big"
+	OpSayBig   Op = "say-big"
 )
 
 var commandWords = map[Op]bool{
@@ -40,6 +46,7 @@ var commandWords = map[Op]bool{
 	OpPerm: true, OpSleep: true, OpEvents: true, OpStream: true, OpStop: true,
 	OpFail: true, OpExit: true, OpEchoEnv: true, OpCalls: true, OpPermEdit: true,
 	OpUsage: true, OpTokens: true, OpHistory: true, OpMCP: true,
+	OpSpell: true, OpSpellTh: true, OpPerms: true, OpPlanBig: true, OpFailBig: true, OpSayBig: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -51,10 +58,11 @@ type Command struct {
 	Text  string   // say, think, tool/perm title, write content, stop reason, fail message, echo-env name, echo text
 	Path  string   // write
 	Items []string // plan
-	N     int      // events, stream count, exit code
+	N     int      // events, stream count, exit code, spell chunk size, perms count, plan-big entries, *-big bytes
 	MS    int      // sleep, stream interval (milliseconds)
 	Nums  []int    // usage: used, size; tokens: input, output, cache read, cache write
 	Cost  *float64 // usage: the session's cumulative cost in USD, when given
+	Sizes []int    // perms: title bytes, options, option name bytes; plan-big: entry bytes
 }
 
 const maxCount = 1_000_000
@@ -175,6 +183,28 @@ func parseCommand(seg string) (Command, error) {
 		if arg != "" {
 			return c, fmt.Errorf("%s: takes no argument, got %q", w, arg)
 		}
+	case OpSpell, OpSpellTh:
+		f := strings.Fields(arg)
+		if len(f) != 2 && len(f) != 3 {
+			return c, fmt.Errorf("%s: want a chunk size, one variable name and an optional pause in ms, got %q", w, arg)
+		}
+		c.Text = f[1]
+		nums := f[0]
+		if len(f) == 3 {
+			nums += " " + f[2]
+		}
+		_, err = intArgs(w, nums, len(f)-1, maxCount, &c.N, &c.MS)
+		if err == nil && c.N == 0 {
+			err = fmt.Errorf("%s: the chunk size must be at least 1", w)
+		}
+	case OpPerms:
+		c.Sizes = make([]int, 3)
+		_, err = intArgs(w, arg, 4, maxCount, &c.N, &c.Sizes[0], &c.Sizes[1], &c.Sizes[2])
+	case OpPlanBig:
+		c.Sizes = make([]int, 1)
+		_, err = intArgs(w, arg, 2, maxCount, &c.N, &c.Sizes[0])
+	case OpFailBig, OpSayBig:
+		c.N, err = intArgs(w, arg, 1, maxCount, &c.N)
 	case OpEchoEnv:
 		if arg == "" || strings.ContainsFunc(arg, unicode.IsSpace) {
 			return c, fmt.Errorf("echo-env: want exactly one variable name, got %q", arg)

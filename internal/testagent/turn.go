@@ -213,6 +213,18 @@ func (t *turn) exec(c Command) result {
 			servers = "null"
 		}
 		t.say("mcp: " + servers)
+	case OpSpell:
+		return t.spell("agent_message_chunk", c.Text, c.N, c.MS)
+	case OpSpellTh:
+		return t.spell("agent_thought_chunk", c.Text, c.N, c.MS)
+	case OpSayBig:
+		t.say(filler(c.N))
+	case OpPerms:
+		return t.perms(c.N, c.Sizes[0], c.Sizes[1], c.Sizes[2])
+	case OpPlanBig:
+		t.planBig(c.N, c.Sizes[0])
+	case OpFailBig:
+		return result{fail: filler(c.N)}
 	case OpEchoEnv:
 		v, ok := os.LookupEnv(c.Text)
 		if !ok {
