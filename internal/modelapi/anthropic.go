@@ -16,6 +16,8 @@ func NewAnthropic(t testing.TB) *Server {
 		mux.HandleFunc("POST /v1/messages/count_tokens", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]any{"input_tokens": 100})
 		})
+		// Claude Code probes the base URL with HEAD / before its first request.
+		mux.HandleFunc("HEAD /{$}", func(w http.ResponseWriter, r *http.Request) {})
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			s.t.Logf("modelapi: unexpected %s %s", r.Method, r.URL.Path)
 			writeJSON(w, http.StatusNotFound, anthropicError(http.StatusNotFound, "not_found_error", "no such route in the scripted API"))
@@ -51,7 +53,7 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, anthropicError(400, "invalid_request_error", err.Error()))
 		return
 	}
-	st, _, err := s.take(r, req)
+	st, _, err := s.take(r, &req)
 	if err != nil {
 		s.t.Logf("modelapi: %v", err)
 		writeJSON(w, http.StatusInternalServerError, anthropicError(500, "api_error", err.Error()))

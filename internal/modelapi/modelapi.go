@@ -110,15 +110,15 @@ func (s *Server) Pending() int {
 
 // take records r and returns the step that answers it; ok=false for an aside. With no step queued, the
 // request waits up to 30 s for a Push (an agent may ask before the test has queued the answer), then fails.
-func (s *Server) take(r *http.Request, req Request) (Step, bool, error) {
-	aside := s.Aside != nil && s.Aside(req)
+func (s *Server) take(r *http.Request, req *Request) (Step, bool, error) {
+	aside := s.Aside != nil && s.Aside(*req)
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
 		if aside {
 			req.Aside, req.Step = true, -1
-			s.reqs = append(s.reqs, req)
+			s.reqs = append(s.reqs, *req)
 			s.mu.Unlock()
 			s.t.Logf("modelapi: %s %s (aside)", req.Path, req.Model)
 			return Step{Text: s.AsideText}, false, nil
@@ -127,7 +127,7 @@ func (s *Server) take(r *http.Request, req Request) (Step, bool, error) {
 			st := s.steps[s.next]
 			req.Step = s.next
 			s.next++
-			s.reqs = append(s.reqs, req)
+			s.reqs = append(s.reqs, *req)
 			s.mu.Unlock()
 			s.t.Logf("modelapi: %s %s stream=%v: step %d", req.Path, req.Model, req.Stream, req.Step)
 			return st, true, nil
@@ -139,7 +139,7 @@ func (s *Server) take(r *http.Request, req Request) (Step, bool, error) {
 		case <-deadline.C:
 			req.Step = -1
 			s.mu.Lock()
-			s.reqs = append(s.reqs, req)
+			s.reqs = append(s.reqs, *req)
 			s.mu.Unlock()
 			return Step{}, false, fmt.Errorf("no scripted step for request %d to %s", len(s.reqs), req.Path)
 		case <-r.Context().Done():
