@@ -188,6 +188,9 @@ func (h *harness) waitStatus(sandbox, session string, cursor int64, got *[]event
 		if page.Status == want && !page.More {
 			return page
 		}
+		if want == events.StatusWaitingPermission && page.Status == events.StatusIdle && !page.More {
+			h.t.Fatalf("the turn ended without asking for permission: %v", summarize(*got))
+		}
 		if time.Now().After(deadline) {
 			h.t.Fatalf("status %s after 90 s, want %s; events so far: %v", page.Status, want, summarize(*got))
 		}

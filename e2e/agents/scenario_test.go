@@ -32,7 +32,13 @@ type agentRun struct {
 // newRun starts sandbox-mcp, a sandbox on ws and a session with agent; args go to create_session.
 func newRun(t *testing.T, h *harness, api *modelapi.Server, agent string, args map[string]any) *agentRun {
 	t.Helper()
-	r := &agentRun{t: t, h: h, api: api, ws: t.TempDir()}
+	return newRunIn(t, h, api, t.TempDir(), agent, args)
+}
+
+// newRunIn is newRun on a workspace of the caller's.
+func newRunIn(t *testing.T, h *harness, api *modelapi.Server, ws, agent string, args map[string]any) *agentRun {
+	t.Helper()
+	r := &agentRun{t: t, h: h, api: api, ws: ws}
 	var sb manager.SandboxResult
 	h.ok("create_sandbox", map[string]any{"workspace": r.ws}, &sb)
 	r.sandbox = sb.Name
