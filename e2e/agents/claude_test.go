@@ -1,8 +1,6 @@
 package agents
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,12 +63,6 @@ func TestClaudeWriteWithPermission(t *testing.T) {
 	}
 	r.fileIs("hello.txt", "hello from claude\n")
 	golden(t, "claude-write", got, r.ws)
-	if d := os.Getenv("AGENTS_RAW_DUMP"); d != "" {
-		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "cursor": 0, "raw": true, "limit": 500}, &page)
-		b, _ := json.MarshalIndent(page, "", " ")
-		os.WriteFile(d, b, 0o644)
-	}
 }
 
 // TestClaudeAutoPermissionEdits: with --auto-permission edits the server allows Claude Code's write inside the

@@ -1,7 +1,6 @@
 package agents
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,12 +97,6 @@ func TestCodexModelAPIError(t *testing.T) {
 	if n := api.Pending(); n != 0 {
 		t.Fatalf("%d scripted steps left after the failed turn", n)
 	}
-	if d := os.Getenv("AGENTS_RAW_DUMP"); d != "" {
-		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "cursor": 0, "raw": true, "limit": 500}, &page)
-		b, _ := json.MarshalIndent(page, "", " ")
-		os.WriteFile(d, b, 0o644)
-	}
 	r.usableAfter("recovered")
 }
 
@@ -126,4 +119,23 @@ func TestCodexModes(t *testing.T) {
 		t.Errorf("full-access mode still asked for permission: %v", summarize(got))
 	}
 	r.fileIs("mode.txt", "full access")
+}
+
+// TestCodexAuthenticate: with Codex's own OpenAI provider (no custom provider configured), codex-acp answers
+// session/new with "Authentication required" unless the client first sends ACP authenticate; sandbox-mcp does
+// (openai-api-key, because OPENAI_API_KEY is passed). No turn runs, and the container has no network at all
+// (exec transport), so nothing can try to reach OpenAI.
+func TestCodexAuthenticate(t *testing.T) {
+	image := agentsImage(t)
+	ws := t.TempDir()
+	home := filepath.Join(ws, ".codex-home")
+	if err := os.MkdirAll(home, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, image, map[string]string{"OPENAI_API_KEY": "sk-test-dummy", "CODEX_HOME": home},
+		"--pass-env=CODEX_HOME", "--docker-network=none", "--docker-transport=exec")
+	r := newRunIn(t, h, nil, ws, "codex", nil)
+	if !strings.Contains(string(r.sess.Modes), `"read-only"`) {
+		t.Errorf("modes = %s", r.sess.Modes)
+	}
 }
