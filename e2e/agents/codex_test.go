@@ -8,7 +8,6 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
-	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
 // codexModel is the scripted provider's model. Codex has no metadata for it and says so in the agent's text
