@@ -18,12 +18,12 @@ import (
 // CLAUDE_CODE_MAX_RETRIES=0 makes a scripted API error final instead of retried with back-off.
 func claudeEnv(api *modelapi.Server) (map[string]string, []string) {
 	return map[string]string{
-			"ANTHROPIC_API_KEY":                        "sk-ant-test-dummy",
-			"ANTHROPIC_BASE_URL":                       api.URL,
-			"IS_SANDBOX":                               "1",
-			"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-			"CLAUDE_CODE_MAX_RETRIES":                  "0",
-		}, []string{"--pass-env=ANTHROPIC_BASE_URL,IS_SANDBOX,CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC,CLAUDE_CODE_MAX_RETRIES"}
+		"ANTHROPIC_API_KEY":  "sk-ant-test-dummy",
+		"ANTHROPIC_BASE_URL": api.URL,
+		"IS_SANDBOX":         "1",
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+		"CLAUDE_CODE_MAX_RETRIES":                  "0",
+	}, []string{"--pass-env=ANTHROPIC_BASE_URL,IS_SANDBOX,CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC,CLAUDE_CODE_MAX_RETRIES"}
 }
 
 func startClaude(t *testing.T, extra ...string) (*harness, *modelapi.Server) {
