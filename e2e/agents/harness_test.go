@@ -143,6 +143,19 @@ func (h *harness) call(name string, args map[string]any) *mcp.CallToolResult {
 	return res
 }
 
+// sandbox creates a sandbox on ws and destroys it when the test ends (before the server stops).
+func (h *harness) sandbox(ws string) string {
+	h.t.Helper()
+	var sb manager.SandboxResult
+	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	h.t.Cleanup(func() {
+		if res := h.call("destroy_sandbox", map[string]any{"name": sb.Name}); res.IsError {
+			h.t.Errorf("destroy_sandbox %s: %s", sb.Name, text(res))
+		}
+	})
+	return sb.Name
+}
+
 // ok calls a tool that must succeed and decodes its structured content into out.
 func (h *harness) ok(name string, args map[string]any, out any) {
 	h.t.Helper()

@@ -39,10 +39,8 @@ func newRun(t *testing.T, h *harness, api *modelapi.Server, agent string, args m
 func newRunIn(t *testing.T, h *harness, api *modelapi.Server, ws, agent string, args map[string]any) *agentRun {
 	t.Helper()
 	r := &agentRun{t: t, h: h, api: api, ws: ws}
-	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": r.ws}, &sb)
-	r.sandbox = sb.Name
-	a := map[string]any{"sandbox": sb.Name, "agent": agent}
+	r.sandbox = h.sandbox(ws)
+	a := map[string]any{"sandbox": r.sandbox, "agent": agent}
 	for k, v := range args {
 		a[k] = v
 	}

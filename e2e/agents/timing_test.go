@@ -23,13 +23,12 @@ func TestSessionStartTimes(t *testing.T) {
 			case "opencode":
 				h, _ = startOpenCode(t)
 			}
-			var sb manager.SandboxResult
-			h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+			sb := h.sandbox(ws)
 			var took []time.Duration
 			for range 2 {
 				var sess manager.SessionResult
 				t0 := time.Now()
-				h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": agent}, &sess)
+				h.ok("create_session", map[string]any{"sandbox": sb, "agent": agent}, &sess)
 				took = append(took, time.Since(t0).Round(time.Millisecond))
 			}
 			t.Logf("TIMING %s create_session: first in a fresh sandbox %v, second %v", agent, took[0], took[1])
