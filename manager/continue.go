@@ -129,9 +129,10 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 		}
 	}
 	var sn struct {
-		SessionID string          `json:"sessionId"`
-		Modes     json.RawMessage `json:"modes"`
-		Models    json.RawMessage `json:"models"`
+		SessionID     string          `json:"sessionId"`
+		Modes         json.RawMessage `json:"modes"`
+		Models        json.RawMessage `json:"models"`
+		ConfigOptions json.RawMessage `json:"configOptions"`
 	}
 	_ = json.Unmarshal(res, &sn)
 	if method == events.MethodNew {
@@ -147,7 +148,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 	if len(sn.Models) > 0 {
 		srec.Models = sn.Models
 	}
-	if err := m.configure(ctx, client, &srec, srec.Modes, srec.Models); err != nil {
+	if err := m.configure(ctx, client, &srec, srec.Modes, srec.Models, sn.ConfigOptions); err != nil {
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}

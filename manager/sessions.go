@@ -130,16 +130,17 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 		return SessionResult{}, "", fmt.Errorf("open a %s session in %q: %w", req.Agent, rec.Name, err)
 	}
 	var sn struct {
-		SessionID string          `json:"sessionId"`
-		Modes     json.RawMessage `json:"modes"`
-		Models    json.RawMessage `json:"models"`
+		SessionID     string          `json:"sessionId"`
+		Modes         json.RawMessage `json:"modes"`
+		Models        json.RawMessage `json:"models"`
+		ConfigOptions json.RawMessage `json:"configOptions"`
 	}
 	if err := json.Unmarshal(newRes, &sn); err != nil || sn.SessionID == "" {
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", fmt.Errorf("%s agent returned no session id: %s", req.Agent, truncate(string(newRes), 200))
 	}
 	srec.SessionID, srec.Modes, srec.Models = sn.SessionID, sn.Modes, sn.Models
-	if err := m.configure(ctx, client, &srec, sn.Modes, sn.Models); err != nil {
+	if err := m.configure(ctx, client, &srec, sn.Modes, sn.Models, sn.ConfigOptions); err != nil {
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
@@ -208,13 +209,18 @@ func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state
 	_ = json.Unmarshal(initRes, &init)
 	srec.ServerID, srec.AgentInfo = client.ServerID, init.AgentInfo
 	srec.LoadSession = init.AgentCapabilities.LoadSession
+	// Agents that advertise an API-key auth method (codex-acp) refuse session/new until authenticated.
+	if err := m.authenticate(ctx, client, srec.Agent, initRes); err != nil {
+		client.Close(context.WithoutCancel(ctx))
+		return nil, agentInit{}, err
+	}
 	return client, agentInit{LoadSession: init.AgentCapabilities.LoadSession, MCP: init.AgentCapabilities.MCPCapabilities}, nil
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$`)
 
 // configure sets mode and model when asked, checking them against what the agent offers.
-func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session, modes, models json.RawMessage) error {
+func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session, modes, models, configOptions json.RawMessage) error {
 	if s.Mode != "" {
 		var av struct {
 			AvailableModes []struct {
@@ -234,20 +240,11 @@ func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session
 		}
 	}
 	if s.Model != "" {
-		var av struct {
-			AvailableModels []struct {
-				ModelID string `json:"modelId"`
-			} `json:"availableModels"`
-		}
-		_ = json.Unmarshal(models, &av)
-		var ids []string
-		for _, md := range av.AvailableModels {
-			ids = append(ids, md.ModelID)
-		}
+		ids := modelIDs(models, configOptions)
 		if len(ids) > 0 && !slices.Contains(ids, s.Model) {
 			return invalidf("model %q is not offered by the %s agent: use one of [%s]", s.Model, s.Agent, strings.Join(ids, ", "))
 		}
-		if _, err := c.Request(ctx, 3, "session/set_model", map[string]string{"sessionId": s.SessionID, "modelId": s.Model}, "", 30*time.Second); err != nil {
+		if err := m.setModel(ctx, c, s.SessionID, s.Model, configOptions); err != nil {
 			return fmt.Errorf("set model %q: %w", s.Model, err)
 		}
 	}
