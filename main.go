@@ -140,7 +140,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
-		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
+		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots, StateDir: store.Dir(), Getenv: getenv},
 		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
