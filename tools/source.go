@@ -24,6 +24,9 @@ func (p PromptSource) Diff(ctx context.Context, sandbox string) (string, error) 
 	if len(d.Untracked) > 0 {
 		fmt.Fprintf(&b, "\nUntracked files:\n- %s\n", strings.Join(d.Untracked, "\n- "))
 	}
+	if len(d.ControlChanges) > 0 {
+		fmt.Fprintf(&b, "\nGit control files changed (check before running git on the host):\n- %s\n", strings.Join(d.ControlChanges, "\n- "))
+	}
 	return b.String(), nil
 }
 
