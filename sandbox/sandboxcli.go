@@ -113,16 +113,16 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 
 // checkWorkspaces refuses workspace strings the CLI would read differently from the folder the policy
 // checked: both CLIs parse PATH[:ro|:readonly] (§5, §13.0), so a ':' in a path could turn part of it into a
-// mount option, and their ls table joins workspaces with ", " (§8). Read-only overlays must be folders
+// mount option, and their ls table joins workspaces with ", " (§8), so that sequence is refused too. Read-only overlays must be folders
 // inside the workspace: extra workspaces are folders (§5), a file cannot be one.
 func (c *cli) checkWorkspaces(spec Spec) error {
 	for _, p := range append([]string{spec.Workspace}, spec.ReadOnly...) {
 		if p == "" {
 			continue // sbx without a workspace: "mountless" (§13)
 		}
-		if !filepath.IsAbs(p) || filepath.Clean(p) != p || strings.ContainsAny(p, ":,") ||
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || strings.ContainsRune(p, ':') || strings.Contains(p, ", ") ||
 			strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return fmt.Errorf("workspace %q is not a clean absolute path without ':', ',' or control characters, which %s would read as mount syntax: rename the folder or use the docker backend: %w",
+			return fmt.Errorf("workspace %q is not a clean absolute path without ':', \", \" or control characters, which %s would read as mount syntax: rename the folder or use the docker backend: %w",
 				truncate(p, 80), c.d.name, ErrInvalid)
 		}
 	}
