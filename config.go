@@ -34,6 +34,7 @@ type config struct {
 	autoPermission                         string
 	budget                                 state.Budget // --max-turn-*: default and ceiling of every turn's budget
 	maxTurnTime                            time.Duration
+	writableGit                            bool
 	version                                bool
 }
 
@@ -90,6 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.docker.User, "docker-user", env("DOCKER_USER", dd.User), "container user; default your uid:gid so workspace files stay yours (env SANDBOX_MCP_DOCKER_USER)")
 	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", "auto"), "how to reach sandbox-agent in docker sandboxes: auto, port or exec (env SANDBOX_MCP_DOCKER_TRANSPORT)")
 	fs.StringVar(&c.autoPermission, "auto-permission", env("AUTO_PERMISSION", manager.AutoPermissionOff), "answer agents' permission requests by policy: off, edits (reads and edits inside the session's folder) or all (env SANDBOX_MCP_AUTO_PERMISSION)")
+	fs.BoolVar(&c.writableGit, "writable-git", env("WRITABLE_GIT", "") == "true", "let agents write the workspace's .git (commit, branch); unsafe: an agent can then plant hooks or config that git on the host runs (env SANDBOX_MCP_WRITABLE_GIT=true)")
 	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
 	fs.StringVar(&c.httpAddr, "http", env("HTTP", ""), "serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio; :PORT binds 127.0.0.1; "+
 		"needs a bearer token in SANDBOX_MCP_HTTP_TOKEN or --http-token-file (env SANDBOX_MCP_HTTP)")

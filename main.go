@@ -140,8 +140,8 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	mgr := manager.New(manager.Config{
 		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
-		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission, DefaultBudget: cfg.budget,
-		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
+		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission, DefaultBudget: cfg.budget, WritableGit: cfg.writableGit,
+		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots, StateDir: store.Dir(), Getenv: getenv},
 		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,

@@ -180,6 +180,30 @@ func TestSecurityMCPRoots(t *testing.T) {
 	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &sb)
 }
 
+// TestSecurityMCPRootsFailClosed: a client that declares the roots capability but shares no usable local
+// folder (an empty list, only non-file URIs, a remote host, a relative path) allows no folder at all,
+// with an error that says why; it does not fall back to "no restriction".
+func TestSecurityMCPRootsFailClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		roots []mcp.Root
+	}{
+		{"no roots", nil},
+		{"only an https root", []mcp.Root{{URI: "https://example.com/x"}}},
+		{"a remote-host file root", []mcp.Root{{URI: "file://otherhost/tmp"}}},
+		{"a relative file root", []mcp.Root{{URI: "file:relative/dir"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, bin := fakeEnv(t)
+			h, _, _ := startCapturing(t, sandboxArgs(t, "sbx", bin), env, client.WithRootsHandler(rootsHandler{roots: tc.roots}))
+			got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+			if !strings.Contains(got, "declared roots but shared no local folder") || !strings.Contains(got, "no folder is allowed") {
+				t.Errorf("create_sandbox with unusable roots = %q, want refused, naming the reason", got)
+			}
+		})
+	}
+}
+
 type rootsHandler struct{ roots []mcp.Root }
 
 func (r rootsHandler) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.ListRootsResult, error) {

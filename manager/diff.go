@@ -1,13 +1,15 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
 // maxDiff and the untracked-list bounds keep get_diff under Claude Code's 25 k-token tool-output limit
@@ -23,13 +25,22 @@ const (
 type DiffResult struct {
 	Sandbox   string   `json:"sandbox" jsonschema_description:"Sandbox name."`
 	Workspace string   `json:"workspace" jsonschema_description:"The folder diffed, inside the sandbox (the same path as on the host)."`
-	Diff      string   `json:"diff" jsonschema_description:"git diff of the workspace against HEAD (staged and unstaged changes)."`
+	Base      string   `json:"base,omitempty" jsonschema_description:"The commit diffed against: the workspace's HEAD when the sandbox was created (empty: HEAD now, or no commit)."`
+	Diff      string   `json:"diff" jsonschema_description:"git diff of the workspace against the base commit (committed, staged and unstaged changes)."`
 	Untracked []string `json:"untracked" jsonschema_description:"New files git does not track yet (not ignored)."`
-	Truncated bool     `json:"truncated" jsonschema_description:"True when the diff or the file list was cut to stay bounded."`
+	// ControlChanges are changes to what configures git itself; each deserves a look before the user runs
+	// git in this folder on the host.
+	ControlChanges []string `json:"control_changes,omitempty" jsonschema_description:"Changes to git control files (.gitattributes, .gitignore, .gitmodules, .git itself, HEAD moved): check them before running git here on the host."`
+	Truncated      bool     `json:"truncated" jsonschema_description:"True when the diff or the file list was cut to stay bounded."`
 }
 
-// Diff returns the workspace's changes as the sandbox sees them: `git diff HEAD` and the untracked files,
-// run inside the sandbox with git there.
+// controlNames are the files in the working tree that configure git: an agent can hide changes with them
+// (a .gitignore that ignores itself, `* -diff` in .gitattributes) or select filters and drivers.
+var controlNames = []string{".gitattributes", ".gitignore", ".gitmodules"}
+
+// Diff returns the workspace's changes as the sandbox sees them: git diff against the commit recorded
+// when the sandbox was created (else HEAD) and the untracked files, run inside the sandbox with git there
+// and hardened (gitsafe.go); plus any change to git's control files.
 func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, error) {
 	rec, err := m.sandboxRecord(sandboxName)
 	if err != nil {
@@ -40,17 +51,14 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 	if err != nil {
 		return DiffResult{}, err
 	}
-	// safe.directory: the workspace belongs to the host user, who may not be the sandbox's user, and git
-	// refuses "dubious ownership" otherwise. Given on the command line, it counts as protected config.
-	git := func(args ...string) (string, error) {
-		res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{
-			Args:    append([]string{"git", "-c", "safe.directory=*", "-c", "core.quotePath=false", "-C", rec.Workspace}, args...),
-			Timeout: 60 * time.Second,
-		})
-		return string(res.Stdout), err
+	git := func(args ...string) (string, error) { return m.git(ctx, b, rec, args...) }
+	diffArgs := []string{"diff", "--no-color", "--no-ext-diff", "--no-textconv"}
+	base := rec.BaseCommit
+	if base == "" {
+		base = "HEAD"
 	}
-	res := DiffResult{Sandbox: rec.Name, Workspace: rec.Workspace, Untracked: []string{}}
-	diff, err := git("diff", "--no-color", "--no-ext-diff", "HEAD", "--")
+	res := DiffResult{Sandbox: rec.Name, Workspace: rec.Workspace, Base: rec.BaseCommit, Untracked: []string{}}
+	diff, err := git(append(diffArgs, base, "--")...)
 	var ee *sandbox.ExitError
 	if errors.As(err, &ee) {
 		switch {
@@ -58,13 +66,16 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 			return res, fmt.Errorf("git is not installed in sandbox %q: use a template with git: %w", rec.Name, sandbox.ErrInvalid)
 		case strings.Contains(strings.ToLower(ee.Stderr), "not a git repository"):
 			// git 2.39 outside a repo: "warning: Not a git repository. Use --no-index…", usage, exit 129.
+			if c := controlChange(rec.GitControl, m.gitControl(ctx, b, rec)); c != "" {
+				return res, fmt.Errorf("workspace %s is not a git repository any more: %s: %w", rec.Workspace, c, sandbox.ErrInvalid)
+			}
 			return res, fmt.Errorf("workspace %s is not a git repository: run git init there (and commit a baseline) to track the agent's changes: %w", rec.Workspace, sandbox.ErrInvalid)
 		case strings.Contains(ee.Stderr, "ambiguous argument 'HEAD'") || strings.Contains(ee.Stderr, "bad revision 'HEAD'"):
 			// No commit yet: everything staged or not is new.
-			diff, err = git("diff", "--no-color", "--no-ext-diff", "--cached", "--")
+			diff, err = git(append(diffArgs, "--cached", "--")...)
 			if err == nil {
 				var unstaged string
-				unstaged, err = git("diff", "--no-color", "--no-ext-diff", "--")
+				unstaged, err = git(append(diffArgs, "--")...)
 				diff += unstaged
 			}
 		}
@@ -72,6 +83,7 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 	if err != nil {
 		return res, gone(rec.Name, fmt.Errorf("git diff in %q: %w", rec.Name, err))
 	}
+	res.ControlChanges = diffControlFiles(diff)
 	if len(diff) > maxDiff {
 		diff = diff[:maxDiff] + fmt.Sprintf("\n… [%d more bytes; look at the files in the workspace]\n", len(diff)-maxDiff)
 		res.Truncated = true
@@ -93,5 +105,62 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 		listed += len(f)
 		res.Untracked = append(res.Untracked, f)
 	}
+	res.ControlChanges = append(res.ControlChanges, m.controlChanges(ctx, b, rec)...)
 	return res, nil
+}
+
+// controlChanges finds the control-file changes the diff cannot show: new control files, ignored ones
+// included (a .gitignore that ignores itself hides from ls-files --exclude-standard), HEAD moved away
+// from the base (a commit made inside the sandbox), and .git itself changed.
+func (m *Manager) controlChanges(ctx context.Context, b sandbox.Backend, rec state.Sandbox) []string {
+	var out []string
+	args := []string{"ls-files", "--others", "--"}
+	for _, n := range controlNames {
+		args = append(args, ":(glob)**/"+n)
+	}
+	if files, err := m.git(ctx, b, rec, args...); err == nil {
+		for _, f := range strings.Split(strings.TrimSpace(files), "\n") {
+			if f != "" && len(out) < 20 {
+				out = append(out, "new "+clipPath(f)+" (it can hide files or change how git shows and filters them)")
+			}
+		}
+	}
+	if rec.BaseCommit != "" {
+		if head := m.headCommit(ctx, b, rec); head != rec.BaseCommit {
+			out = append(out, fmt.Sprintf("HEAD moved from %s to %s since the sandbox was created (the diff is against the first)", rec.BaseCommit, cmp.Or(head, "no commit")))
+		}
+	}
+	if c := controlChange(rec.GitControl, m.gitControl(ctx, b, rec)); c != "" {
+		out = append(out, c)
+	}
+	return out
+}
+
+// diffControlFiles lists the control files a diff changes, from its "diff --git a/X b/Y" lines.
+func diffControlFiles(diff string) []string {
+	var out []string
+	for _, line := range strings.Split(diff, "\n") {
+		rest, ok := strings.CutPrefix(line, "diff --git ")
+		if !ok {
+			continue
+		}
+		i := strings.LastIndex(rest, " b/")
+		if i < 0 {
+			continue
+		}
+		path := rest[i+3:]
+		base := path[strings.LastIndex(path, "/")+1:]
+		if slices.Contains(controlNames, strings.TrimSuffix(base, `"`)) && len(out) < 20 {
+			out = append(out, "changed "+clipPath(path)+" (it can hide files or change how git shows and filters them)")
+		}
+	}
+	return out
+}
+
+// clipPath bounds a path the agent chose.
+func clipPath(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return s[:200] + "…"
 }

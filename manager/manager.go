@@ -49,9 +49,12 @@ type Config struct {
 	DefaultTemplate string
 	DefaultAgent    string
 	// Policy decides which workspaces may be mounted.
-	Policy  WorkspacePolicy
-	Version string
-	Logger  *slog.Logger
+	Policy WorkspacePolicy
+	// WritableGit mounts the workspace's .git read-write like the rest (opt-in, unsafe: see SECURITY.md);
+	// by default it is mounted read-only over the workspace.
+	WritableGit bool
+	Version     string
+	Logger      *slog.Logger
 	// AutoPermission answers agents' permission requests by policy (AutoPermission* constants).
 	AutoPermission string
 	// StartupTimeout bounds waiting for sandbox-agent's health check after starting it.
@@ -77,7 +80,8 @@ type Manager struct {
 	sandbox  map[string]*sync.Mutex
 	closed   bool
 	wg       sync.WaitGroup
-	idle     idleTracker // last use of each sandbox, for the idle janitor (ttl.go)
+	idle     idleTracker     // last use of each sandbox, for the idle janitor (ttl.go)
+	claims   workspaceClaims // workspaces being created, for the overlap check (workspace_live.go)
 }
 
 // New builds a Manager. It runs nothing: MCP initialize must never wait on Docker.

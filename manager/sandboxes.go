@@ -62,6 +62,11 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	}
 	defer m.use(ctx, name)() // a use, for --idle-ttl (ttl.go)
 	defer m.lockSandbox(name)()
+	release, err := m.claimWorkspace(name, ws) // no overlap with another live sandbox (workspace_live.go)
+	if err != nil {
+		return SandboxResult{}, err
+	}
+	defer release()
 	if err := b.Check(ctx); err != nil {
 		return SandboxResult{}, err
 	}
@@ -95,7 +100,15 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 		}
 	}
 	rec = m.newRecord(b, name, ws, req)
-	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, Agent: rec.Agent, Template: rec.Template, AgentEnv: m.agentEnv()})
+	readOnly, err := m.readOnlyPaths(ws)
+	if err != nil {
+		return SandboxResult{}, err
+	}
+	// Right before the mount: the path must still pass the policy and resolve to itself.
+	if err := m.cfg.Policy.Recheck(ws); err != nil {
+		return SandboxResult{}, err
+	}
+	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, ReadOnly: readOnly, Agent: rec.Agent, Template: rec.Template, AgentEnv: m.agentEnv()})
 	if err != nil {
 		return SandboxResult{}, fmt.Errorf("create sandbox %q: %w", name, err)
 	}
@@ -133,9 +146,16 @@ func (m *Manager) newRecord(b sandbox.Backend, name, ws string, req CreateSandbo
 
 // reuse makes sure sandbox-agent runs in an existing sandbox and saves the record.
 func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbox, info sandbox.Info) (SandboxResult, error) {
+	if err := m.cfg.Policy.Recheck(rec.Workspace); err != nil {
+		return SandboxResult{}, err
+	}
 	version, err := m.ensureAgent(ctx, b, rec)
 	if err != nil {
 		return SandboxResult{}, err
+	}
+	if rec.GitControl == "" {
+		// The baseline get_diff compares with (gitsafe.go): taken once, before any turn runs.
+		rec.BaseCommit, rec.GitControl = m.headCommit(ctx, b, rec), m.gitControl(ctx, b, rec)
 	}
 	rec.AgentVersion, rec.LastUsed = version, time.Now().UTC()
 	if err := m.cfg.Store.PutSandbox(rec); err != nil {

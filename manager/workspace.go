@@ -6,20 +6,20 @@ import (
 	"strings"
 )
 
-// credentialDirs are folders under the home directory that hold credentials. A sandbox must never mount
-// them, nor anything inside them, however the path is spelt.
-var credentialDirs = []string{".ssh", ".aws", ".azure", ".config/gcloud", ".config/gh", ".docker", ".gnupg",
-	".kube", ".password-store", ".local/share/keyrings", ".config/sandbox-mcp", ".local/state/sandbox-mcp"}
-
-// systemDirs are never workspaces: mounting them would hand the host to the agent.
-var systemDirs = []string{"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr", "/var"}
-
 // WorkspacePolicy decides which host folders may become a sandbox's workspace.
 type WorkspacePolicy struct {
-	// Home is the user's home directory: refused itself, and its credential folders refused.
+	// Home is the user's home directory: refused itself, as is anything containing it, its credential
+	// folders and its hidden top-level folders.
 	Home string
-	// AllowedRoots, when non-empty, are the only trees workspaces may come from.
+	// AllowedRoots, when non-empty, are the only trees workspaces may come from. An allowed root inside a
+	// hidden folder of the home directory lifts the hidden-folder rule for that root (an explicit choice);
+	// no root lifts any other rule.
 	AllowedRoots []string
+	// StateDir is the server's own state directory: never mountable, nor anything that contains it.
+	StateDir string
+	// Getenv reads XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME, XDG_RUNTIME_DIR, PATH, TMPDIR and the
+	// variables that move credential folders; nil reads nothing.
+	Getenv func(string) string
 }
 
 // Check validates a workspace path and returns it with symlinks resolved (what will really be mounted).
@@ -47,30 +47,65 @@ func (p WorkspacePolicy) Check(path string) (string, error) {
 	return real, nil
 }
 
+// Recheck is Check for a path that was accepted before and is about to be mounted (again): it must still
+// pass the policy and still resolve to itself, so that no component has become a symlink since.
+func (p WorkspacePolicy) Recheck(ws string) error {
+	real, err := p.Check(ws)
+	if err != nil {
+		return err
+	}
+	if real != ws {
+		return invalidf("workspace %s now resolves to %s (a component became a symlink): refusing to mount it; destroy the sandbox and check the folder", ws, real)
+	}
+	return nil
+}
+
 func (p WorkspacePolicy) refuse(real string) error {
-	for _, d := range systemDirs {
-		if real == d {
-			return invalidf("workspace %q is a system folder, which the workspace policy refuses: pass a project folder", real)
+	x := newIdx()
+	if real == "/" {
+		return invalidf("workspace %q is a system folder, which the workspace policy refuses: pass a project folder", real)
+	}
+	temps := p.tempDirs()
+	for _, t := range temps {
+		if x.same(real, t) {
+			return invalidf("workspace %q is the temporary folder every program shares, which the workspace policy refuses: pass a project folder", real)
 		}
 	}
-	if home := resolve(p.Home); home != "" {
-		if real == home {
+	for _, d := range systemDirs {
+		switch {
+		case x.same(real, d):
+			return invalidf("workspace %q is a system folder, which the workspace policy refuses: pass a project folder", real)
+		case x.within(real, d) && !inTemp(x, real, temps):
+			return invalidf("workspace %q is inside the system folder %s, which the workspace policy refuses: pass a project folder", real, d)
+		}
+	}
+	home := resolve(p.Home)
+	if home != "" {
+		if x.same(real, home) {
 			return invalidf("workspace %q is the home folder itself, which the workspace policy refuses: pass a project folder inside it", real)
 		}
-		for _, d := range credentialDirs {
-			cred := resolve(filepath.Join(home, d))
-			if cred != "" && within(real, cred) {
-				return invalidf("workspace %q is inside the credentials folder %s, which the workspace policy refuses", real, cred)
-			}
-		}
 		// A folder that contains the home folder (e.g. /home) would expose every credential folder.
-		if within(home, real) {
+		if x.within(home, real) {
 			return invalidf("workspace %q contains the home folder, which the workspace policy refuses: pass a project folder", real)
+		}
+	}
+	for _, g := range p.guardedDirs(home) {
+		d := resolve(g.path)
+		switch {
+		case x.within(real, d):
+			return invalidf("workspace %q is inside %s %s, which the workspace policy refuses: pass a project folder", real, g.what, d)
+		case x.within(d, real):
+			return invalidf("workspace %q contains %s %s, which the workspace policy refuses: pass a project folder", real, g.what, d)
+		}
+	}
+	if home != "" {
+		if hidden := x.hiddenHomeDir(real, home); hidden != "" && !p.rootLifts(x, real, hidden) {
+			return invalidf("workspace %q is inside the hidden folder %s of the home folder (tool settings and credentials live there), which the workspace policy refuses by default: pass a project folder, or name this folder in --allowed-roots", real, hidden)
 		}
 	}
 	if len(p.AllowedRoots) > 0 {
 		for _, root := range p.AllowedRoots {
-			if r := resolve(root); r != "" && within(real, r) {
+			if r := resolve(root); r != "" && x.within(real, r) {
 				return nil
 			}
 		}
@@ -78,6 +113,27 @@ func (p WorkspacePolicy) refuse(real string) error {
 			real, strings.Join(p.AllowedRoots, ", "))
 	}
 	return nil
+}
+
+// inTemp reports whether path is strictly inside one of the user's temporary folders.
+func inTemp(x *idx, path string, temps []string) bool {
+	for _, t := range temps {
+		if !x.same(path, t) && x.within(path, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// rootLifts reports whether an --allowed-roots entry inside the hidden folder holds path: the operator
+// named that folder explicitly.
+func (p WorkspacePolicy) rootLifts(x *idx, path, hidden string) bool {
+	for _, root := range p.AllowedRoots {
+		if r := resolve(root); filepath.IsAbs(r) && x.within(r, hidden) && x.within(path, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // resolve cleans a path and resolves its symlinks where it exists.
@@ -91,14 +147,8 @@ func resolve(p string) string {
 	return filepath.Clean(p)
 }
 
-// within reports whether path is dir or below it.
-func within(path, dir string) bool {
-	if path == dir {
-		return true
-	}
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
-}
+// within reports whether path is dir or below it (by name).
+func within(path, dir string) bool { return withinName(path, dir) }
 
 // CheckWithRoots applies the workspace policy (Check), then, when the MCP client shared roots (host
 // folders given as paths), requires the workspace to be inside one of them, symlinks resolved. Errors wrap

@@ -25,6 +25,8 @@ func FuzzWorkspaceCheck(f *testing.F) {
 		{"links/to-project/../../..", false, 0}, {"shared/escape", false, 2}, {"shared/inside/to-home", false, 1},
 		{"home/user/src/project/../../.aws", false, 0}, {"/", true, 0}, {"/etc/../usr", true, 0}, {"relative", true, 0},
 		{"", false, 0}, {"home", false, 0}, {"/tmp", true, 1}, {"shared-not", false, 2},
+		{"home/user/.local/state", false, 0}, {"links/to-state/..", false, 0}, {"tools", false, 0}, {"/etc/ssh", true, 0},
+		{"home/user/.dotfiles/proj", false, 0}, {"xdg/config/app", false, 0}, {"/var/lib/../tmp", true, 0},
 	} {
 		f.Add(s.path, s.abs, s.roots)
 	}
@@ -33,7 +35,7 @@ func FuzzWorkspaceCheck(f *testing.F) {
 		if !abs {
 			path = w.base + "/" + path
 		}
-		p := WorkspacePolicy{Home: w.home}
+		p := w.policy()
 		var mcpRoots []string
 		if roots&1 != 0 {
 			p.AllowedRoots = []string{filepath.Join(w.home, "src"), w.shared}
@@ -59,16 +61,27 @@ func FuzzWorkspaceCheck(f *testing.F) {
 		}
 		under := func(dir string) bool { return got == dir || strings.HasPrefix(got, dir+"/") }
 		switch {
-		case slices.Contains(systemDirs, got):
-			t.Errorf("accepted the system folder %q (from %q)", got, path)
+		case got == "/" || got == "/tmp":
+			t.Errorf("accepted %q (from %q)", got, path)
 		case got == w.home:
 			t.Errorf("accepted the home folder (from %q)", path)
-		case strings.HasPrefix(w.home, got+"/") || got == "/":
+		case strings.HasPrefix(w.home, got+"/"):
 			t.Errorf("accepted %q, which contains the home folder (from %q)", got, path)
+		case strings.HasPrefix(got, w.home+"/."):
+			t.Errorf("accepted %q inside a hidden folder of the home folder (from %q)", got, path)
 		}
+		for _, d := range systemDirs {
+			if under(d) {
+				t.Errorf("accepted %q inside the system folder %s (from %q)", got, d, path)
+			}
+		}
+		guarded := []string{w.xdgConfig, w.runtimeDir, w.pathDir, w.stateDir, w.dockerConfig}
 		for _, d := range credentialDirs {
-			if under(filepath.Join(w.home, d)) {
-				t.Errorf("accepted %q inside the credentials folder %s (from %q)", got, d, path)
+			guarded = append(guarded, filepath.Join(w.home, d))
+		}
+		for _, d := range guarded {
+			if under(d) || strings.HasPrefix(d, got+"/") {
+				t.Errorf("accepted %q, which is inside or contains the guarded folder %s (from %q)", got, d, path)
 			}
 		}
 		if len(p.AllowedRoots) > 0 && !slices.ContainsFunc(p.AllowedRoots, under) {

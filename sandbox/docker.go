@@ -244,6 +244,7 @@ type dockerContainer struct {
 	HostConfig struct {
 		NetworkMode string
 	}
+	Mounts []struct{ Type, Source, Destination string } // checked before every start (docker_mounts.go)
 }
 
 func (c dockerContainer) info() Info {

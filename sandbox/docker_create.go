@@ -103,6 +103,9 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	if err := dockerCheckWorkspace(spec.Workspace); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
+	if err := dockerCheckReadOnly(spec); err != nil {
+		return Info{}, fmt.Errorf("%s: %w", op, err)
+	}
 	if !dockerImageRE.MatchString(image) || len(image) > 255 {
 		return Info{}, fmt.Errorf("%s: image %q is not a valid reference: %w", op, truncate(image, 80), ErrInvalid)
 	}
@@ -138,6 +141,10 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 		a = append(a, "--label", dockerLabelAgent+"="+spec.Agent)
 	}
 	a = append(a, "--mount", "type=bind,source="+ws+",target="+ws, "-w", ws)
+	for _, p := range spec.ReadOnly {
+		// Mounted over the read-write workspace: the agent sees the same path, read-only (the .git).
+		a = append(a, "--mount", "type=bind,source="+p+",target="+p+",readonly")
+	}
 	if o.User != "" {
 		a = append(a, "--user", o.User)
 	}

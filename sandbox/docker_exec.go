@@ -64,7 +64,7 @@ func (d *Docker) Exec(ctx context.Context, name string, spec ExecSpec) (Result, 
 	}
 	res, err := d.r.Run(ctx, c)
 	if dockerNotRunningRE.MatchString(dockerStderr(err)) {
-		if err := d.start(ctx, name); err != nil {
+		if err := d.start(ctx, name, nil); err != nil {
 			return Result{}, err
 		}
 		if spec.Stdin != nil && !canRewind {
@@ -87,7 +87,12 @@ func (d *Docker) Exec(ctx context.Context, name string, spec ExecSpec) (Result, 
 	return res, nil
 }
 
-func (d *Docker) start(ctx context.Context, name string) error {
+// start starts a stopped container; known is its inspect output when the caller has it (else it is read).
+func (d *Docker) start(ctx context.Context, name string, known *dockerContainer) error {
+	// Docker resolves bind sources again at every start: check them first (docker_mounts.go).
+	if err := d.checkMounts(ctx, name, known); err != nil {
+		return err
+	}
 	if _, err := d.r.Run(ctx, Cmd{Args: d.argv("start", "--", name)}); err != nil {
 		return dockerErr("docker start "+name, name, err)
 	}
@@ -121,7 +126,7 @@ func (d *Docker) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool
 		return Endpoint{}, true, fmt.Errorf("%s: %w", op, err)
 	}
 	if !c.State.Running {
-		if err := d.start(ctx, name); err != nil {
+		if err := d.start(ctx, name, &c); err != nil {
 			return Endpoint{}, true, err
 		}
 	}

@@ -40,8 +40,12 @@ const (
 type Spec struct {
 	Name      string // sandbox name, already valid per ValidateName
 	Workspace string // absolute host path, mounted at the same path inside
-	Agent     string // the backend's agent kind (sbx/docker-sandbox: selects the default template); may be empty
-	Template  string // image or template reference; empty means the backend's default
+	// ReadOnly are paths inside Workspace (each an existing folder, or a file for the docker backend)
+	// mounted read-only over the read-write workspace, at the same path: the workspace's .git, so that
+	// the agent cannot plant hooks or config that git on the host would run (SECURITY.md).
+	ReadOnly []string
+	Agent    string // the backend's agent kind (sbx/docker-sandbox: selects the default template); may be empty
+	Template string // image or template reference; empty means the backend's default
 	// AgentEnv is the environment sandbox-agent must run with (same form as ExecSpec.Env). Backends that
 	// start sandbox-agent themselves (AgentServer) pass it at creation; the others ignore it.
 	AgentEnv []string

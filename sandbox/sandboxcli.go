@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -84,6 +86,9 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 	if c.d.needsWorkspace && spec.Workspace == "" {
 		return Info{}, fmt.Errorf("%s: this CLI requires a workspace path: %w", op, ErrInvalid)
 	}
+	if err := c.checkWorkspaces(spec); err != nil {
+		return Info{}, fmt.Errorf("%s: %w", op, err)
+	}
 	agent := spec.Agent
 	if agent == "" {
 		agent = c.agent
@@ -96,11 +101,43 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 	if spec.Workspace != "" {
 		args = append(args, spec.Workspace)
 	}
+	for _, p := range spec.ReadOnly {
+		args = append(args, p+":ro") // an extra workspace, read-only (§5, §13.0)
+	}
 	if _, err := c.r.Run(ctx, Cmd{Args: c.argv("create", args...)}); err != nil {
 		return Info{}, c.mapCreate(op, err)
 	}
 	// create leaves the VM running (§6); read back what the CLI recorded.
 	return c.get(ctx, spec.Name)
+}
+
+// checkWorkspaces refuses workspace strings the CLI would read differently from the folder the policy
+// checked: both CLIs parse PATH[:ro|:readonly] (§5, §13.0), so a ':' in a path could turn part of it into a
+// mount option, and their ls table joins workspaces with ", " (§8), so that sequence is refused too. Read-only overlays must be folders
+// inside the workspace: extra workspaces are folders (§5), a file cannot be one.
+func (c *cli) checkWorkspaces(spec Spec) error {
+	for _, p := range append([]string{spec.Workspace}, spec.ReadOnly...) {
+		if p == "" {
+			continue // sbx without a workspace: "mountless" (§13)
+		}
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || strings.ContainsRune(p, ':') || strings.Contains(p, ", ") ||
+			strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return fmt.Errorf("workspace %q is not a clean absolute path without ':', \", \" or control characters, which %s would read as mount syntax: rename the folder or use the docker backend: %w",
+				truncate(p, 80), c.d.name, ErrInvalid)
+		}
+	}
+	for _, p := range spec.ReadOnly {
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() || !within(p, spec.Workspace) {
+			return fmt.Errorf("%s cannot mount %s read-only: %s mounts only folders inside the workspace as read-only extras (a .git file of a worktree or submodule is not one): use the docker backend, or --writable-git: %w",
+				c.d.name, truncate(p, 80), c.d.name, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// within reports whether path is strictly inside dir (clean absolute paths).
+func within(path, dir string) bool {
+	return strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
 }
 
 func (c *cli) mapCreate(op string, err error) error {

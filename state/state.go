@@ -42,6 +42,12 @@ type Sandbox struct {
 	AgentVersion string    `json:"agent_version,omitempty"`
 	Created      time.Time `json:"created"`
 	LastUsed     time.Time `json:"last_used,omitzero"`
+	// BaseCommit is the workspace's HEAD when the sandbox was created ("" if none): get_diff diffs
+	// against it, so a commit made inside the sandbox cannot hide a change.
+	BaseCommit string `json:"base_commit,omitempty"`
+	// GitControl fingerprints the workspace's git control files at creation (.git's kind, config, hooks,
+	// info), so get_diff can report a change to them.
+	GitControl string `json:"git_control,omitempty"`
 }
 
 // Session is what we remember of an agent session.

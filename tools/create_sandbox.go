@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -45,8 +46,12 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 			"Calling it again with the same name and workspace returns the existing sandbox. Next: create_session.",
 		ann: annotations{idempotent: true, openWorld: true},
 	}, log, func(ctx context.Context, in CreateSandboxInput, progress func(string)) (manager.SandboxResult, error) {
+		roots, err := clientRoots(ctx, log)
+		if err != nil {
+			return manager.SandboxResult{}, err
+		}
 		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
-			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: clientRoots(ctx, log)})
+			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots})
 	}, func(out manager.SandboxResult) string {
 		verb := "Created"
 		if out.Reused {
@@ -61,21 +66,27 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 // must not hold create_sandbox.
 const rootsTimeout = 5 * time.Second
 
-// clientRoots returns the local folders the MCP client shared as roots, or nil when it shares none: it
-// did not declare the roots capability, or the request failed (mcp-go refuses server-to-client requests
-// in the modern protocol era). Non-file and remote-host URIs are skipped.
-func clientRoots(ctx context.Context, log *slog.Logger) []string {
+// clientRoots returns the local folders the MCP client shared as roots, or nil when it places no
+// restriction: it did not declare the roots capability, or the protocol gives no way to ask (mcp-go
+// refuses server-to-client requests in the modern protocol era, and some sessions cannot carry them).
+// Non-file and remote-host URIs are skipped. A client that declared roots fails closed: when it shares
+// no usable file:// root, or does not answer, no folder is allowed (an error wrapping ErrInvalid), since
+// "no restriction" would be the opposite of what declaring roots means.
+func clientRoots(ctx context.Context, log *slog.Logger) ([]string, error) {
 	srv := server.ServerFromContext(ctx)
 	sess, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
 	if srv == nil || !ok || sess.GetClientCapabilities().Roots == nil {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, rootsTimeout)
 	defer cancel()
 	res, err := srv.RequestRoots(ctx, mcp.ListRootsRequest{})
+	if errors.Is(err, server.ErrServerInitiatedRequestUnsupported) || errors.Is(err, server.ErrRootsNotSupported) {
+		log.Debug("client roots cannot be requested in this protocol era or session", "err", err)
+		return nil, nil
+	}
 	if err != nil || res == nil {
-		log.Debug("client roots unavailable", "err", err)
-		return nil
+		return nil, fmt.Errorf("the MCP client declared roots but did not list them (%v), so no folder is allowed: retry, or check the client's roots setting: %w", err, sandbox.ErrInvalid)
 	}
 	var paths []string
 	for _, r := range res.Roots {
@@ -83,7 +94,10 @@ func clientRoots(ctx context.Context, log *slog.Logger) []string {
 			paths = append(paths, p)
 		}
 	}
-	return paths
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("the MCP client declared roots but shared no local folder (no file:// root among %d), so no folder is allowed: add the project folder to the client's roots: %w", len(res.Roots), sandbox.ErrInvalid)
+	}
+	return paths, nil
 }
 
 // rootPath turns a file:// root URI into an absolute local path.

@@ -24,19 +24,22 @@ func GetDiff(svc Service, log *slog.Logger) server.ServerTool {
 	return newTool(spec{
 		name:  "get_diff",
 		title: "Get workspace diff",
-		description: "Show what changed in the sandbox's workspace: git diff against HEAD and the list of untracked files, as the sandbox sees them (bounded). " +
+		description: "Show what changed in the sandbox's workspace: git diff against the commit checked out when the sandbox was created, the untracked files and any change to git's control files, as the sandbox sees them (bounded). " +
 			"The workspace must be a git repository.",
 		ann: annotations{readOnly: true, idempotent: true},
 	}, log, func(ctx context.Context, in GetDiffInput, _ func(string)) (manager.DiffResult, error) {
 		return svc.Diff(ctx, in.Sandbox)
 	}, func(out manager.DiffResult) string {
 		var b strings.Builder
-		if out.Diff == "" && len(out.Untracked) == 0 {
+		if out.Diff == "" && len(out.Untracked) == 0 && len(out.ControlChanges) == 0 {
 			return fmt.Sprintf("No changes in %s.", out.Workspace)
 		}
 		b.WriteString(out.Diff)
 		if len(out.Untracked) > 0 {
 			fmt.Fprintf(&b, "\nUntracked files:\n  %s", strings.Join(out.Untracked, "\n  "))
+		}
+		if len(out.ControlChanges) > 0 {
+			fmt.Fprintf(&b, "\nGit control files changed (check before running git on the host):\n  %s", strings.Join(out.ControlChanges, "\n  "))
 		}
 		if out.Truncated {
 			b.WriteString("\n(truncated)")

@@ -29,6 +29,9 @@ func (p PromptSource) Diff(ctx context.Context, sandbox string) (string, error) 
 		}
 		fmt.Fprintf(&b, "\nUntracked files:\n- %s\n", strings.Join(names, "\n- "))
 	}
+	if len(d.ControlChanges) > 0 {
+		fmt.Fprintf(&b, "\nGit control files changed (check before running git on the host):\n- %s\n", strings.Join(d.ControlChanges, "\n- "))
+	}
 	return b.String(), nil
 }
 
