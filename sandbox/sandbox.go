@@ -108,7 +108,9 @@ type Backend interface {
 // Endpoint is how the server reaches sandbox-agent over plain HTTP, for backends that can publish its port.
 type Endpoint struct {
 	URL   string // e.g. http://127.0.0.1:49153 (host side)
-	Token string // bearer token sandbox-agent was started with; never logged or returned to clients
+	Token string // bearer token the relay wants; never logged or returned to clients
+	// Socket, when set, is a unix socket on the host to send every request to instead of URL's host.
+	Socket string
 }
 
 // AgentServer is implemented by backends that run sandbox-agent themselves and expose it over HTTP (the
