@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -25,6 +26,7 @@ type config struct {
 	agentPort                              int
 	acpTimeout, execTimeout                time.Duration
 	passEnv, cliEnv, allowedRoots          []string
+	allowedTemplates                       []string
 	sbxBin, dockerBin                      string
 	docker                                 sandbox.DockerOptions
 	workers                                int
@@ -58,7 +60,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		return d
 	}
-	var passEnv, cliEnv, roots, capAdd string
+	var passEnv, cliEnv, roots, capAdd, allowedTemplates string
 	dd := sandbox.DefaultDockerOptions()
 	fs.StringVar(&c.backend, "backend", env("BACKEND", "auto"), "sandbox backend: auto, sbx, docker-sandbox or docker (env SANDBOX_MCP_BACKEND)")
 	fs.StringVar(&c.stateDir, "state-dir", env("STATE_DIR", defaultStateDir(getenv)), "where sessions and event logs are kept (env SANDBOX_MCP_STATE_DIR)")
@@ -72,6 +74,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&passEnv, "pass-env", env("PASS_ENV", ""), "extra variable names passed to agents, comma-separated, besides the agents' API keys (env SANDBOX_MCP_PASS_ENV)")
 	fs.StringVar(&cliEnv, "cli-env", env("CLI_ENV", ""), "extra variable names passed to the backend CLIs, comma-separated (env SANDBOX_MCP_CLI_ENV)")
 	fs.StringVar(&roots, "allowed-roots", env("ALLOWED_ROOTS", ""), "if set, workspaces must be inside one of these folders, separated by "+string(os.PathListSeparator)+" (env SANDBOX_MCP_ALLOWED_ROOTS)")
+	fs.StringVar(&allowedTemplates, "allowed-templates", env("ALLOWED_TEMPLATES", ""), "images/templates create_sandbox may pull besides the defaults, "+
+		"comma-separated path.Match patterns such as ghcr.io/myorg/*:*; others are used only if already on this machine (env SANDBOX_MCP_ALLOWED_TEMPLATES)")
 	fs.StringVar(&c.sbxBin, "sbx-bin", env("SBX_BIN", "sbx"), "sbx executable (env SANDBOX_MCP_SBX_BIN)")
 	fs.StringVar(&c.dockerBin, "docker-bin", env("DOCKER_BIN", "docker"), "docker executable (env SANDBOX_MCP_DOCKER_BIN)")
 	fs.StringVar(&c.docker.Image, "docker-image", env("DOCKER_IMAGE", dd.Image), "image for the docker backend (env SANDBOX_MCP_DOCKER_IMAGE)")
@@ -114,6 +118,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.cliEnv = splitList(cliEnv, ",")
 	c.allowedRoots = splitList(roots, string(os.PathListSeparator))
 	c.docker.CapAdd = splitList(capAdd, ",")
+	c.allowedTemplates = splitList(allowedTemplates, ",")
 	c.docker.Binary = c.dockerBin
 	if c.docker.Transport == "auto" {
 		// A remote engine (DOCKER_HOST other than a local socket, or a --docker-context): our folders and
@@ -147,6 +152,11 @@ func (c config) validate() error {
 	}
 	if c.docker.Transport == "port" && c.docker.Network == "none" {
 		errs = append(errs, errors.New("--docker-transport port needs a network: drop --docker-network none or use --docker-transport exec"))
+	}
+	for _, p := range c.allowedTemplates {
+		if _, err := path.Match(p, ""); err != nil {
+			errs = append(errs, fmt.Errorf("--allowed-templates pattern %q: %v", p, err))
+		}
 	}
 	if !slices.Contains(manager.AutoPermissionPolicies, c.autoPermission) {
 		errs = append(errs, fmt.Errorf("--auto-permission %q: use off, edits or all", c.autoPermission))

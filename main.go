@@ -145,6 +145,8 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
+		// The configured image and template are defaults too: allowed to be pulled.
+		AllowedTemplates: append(slices.Clone(cfg.allowedTemplates), cfg.docker.Image, cfg.template),
 		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
 		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -95,7 +96,8 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 		}
 	}
 	rec = m.newRecord(b, name, ws, req)
-	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, Agent: rec.Agent, Template: rec.Template, AgentEnv: m.agentEnv()})
+	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, Agent: rec.Agent, Template: rec.Template, AgentEnv: m.agentEnv(),
+		NoPull: !m.templateAllowed(rec.Template)})
 	if err != nil {
 		return SandboxResult{}, fmt.Errorf("create sandbox %q: %w", name, err)
 	}
@@ -118,6 +120,21 @@ var (
 	validKind  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 	templateRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$`)
 )
+
+// templateAllowed reports whether ref may be pulled: the backend's default (empty), the configured
+// default, or a match of an operator's pattern. A caller (a model, perhaps prompt-injected) choosing any
+// other image gets no pull: an image from a registry of its choosing would receive the API keys.
+func (m *Manager) templateAllowed(ref string) bool {
+	if ref == "" || ref == m.cfg.DefaultTemplate {
+		return true
+	}
+	for _, p := range m.cfg.AllowedTemplates {
+		if ok, err := path.Match(p, ref); ok && err == nil {
+			return true
+		}
+	}
+	return false
+}
 
 func (m *Manager) newRecord(b sandbox.Backend, name, ws string, req CreateSandboxRequest) state.Sandbox {
 	agent, tmpl := req.Agent, req.Template

@@ -119,7 +119,7 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if _, err := d.r.Run(ctx, cmd); err != nil {
-		return Info{}, d.createErr(ctx, op, spec.Name, image, err)
+		return Info{}, d.createErr(ctx, op, spec.Name, image, spec.NoPull, err)
 	}
 	if token != "" {
 		if err := d.saveToken(spec.Name, token); err != nil {
@@ -164,7 +164,7 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	if o.Network != "" {
 		a = append(a, "--network", o.Network)
 	}
-	a = append(a, "--pull", map[bool]string{false: "never", true: "missing"}[o.Pull])
+	a = append(a, "--pull", map[bool]string{false: "never", true: "missing"}[o.Pull && !spec.NoPull])
 	if o.ReadOnlyRoot {
 		// HOME is where sandbox-agent installs agents and their launchers, so its tmpfs must allow exec
 		// (Docker's tmpfs default is noexec) and be writable whatever uid runs the container.
@@ -188,7 +188,7 @@ func dockerCheckEnv(e string) error {
 
 // createErr maps a failed `docker run`. A container left in "created" state (the daemon created it but
 // could not start it) is removed, so that a retry does not meet ErrExists.
-func (d *Docker) createErr(ctx context.Context, op, name, image string, err error) error {
+func (d *Docker) createErr(ctx context.Context, op, name, image string, noPull bool, err error) error {
 	stderr := dockerStderr(err)
 	switch {
 	case stderr == "":
@@ -198,6 +198,9 @@ func (d *Docker) createErr(ctx context.Context, op, name, image string, err erro
 		return fmt.Errorf("%s: a container named %s exists already: %w", op, name, ErrExists)
 	case dockerUnreachable(stderr):
 		return dockerErr(op, name, err)
+	case noPull && strings.Contains(stderr, "No such image"):
+		return fmt.Errorf("%s: image %s is not on this machine, and sandbox-mcp pulls only the images the operator allowed "+
+			"(--allowed-templates): use the default image, or pull or build that one yourself first: %w", op, image, ErrInvalid)
 	case !d.opts.Pull && strings.Contains(stderr, "No such image"):
 		return fmt.Errorf("%s: image %s not found locally: build it (see README) or pass --docker-pull: %w", op, image, ErrInvalid)
 	case d.opts.Pull && strings.Contains(stderr, "Unable to find image"):

@@ -42,6 +42,9 @@ type Spec struct {
 	Workspace string // absolute host path, mounted at the same path inside
 	Agent     string // the backend's agent kind (sbx/docker-sandbox: selects the default template); may be empty
 	Template  string // image or template reference; empty means the backend's default
+	// NoPull: Template was chosen by the caller and is not on the operator's allowlist, so it must never be
+	// pulled: only a copy already on this machine may be used (it will receive the API keys).
+	NoPull bool
 	// AgentEnv is the environment sandbox-agent must run with (same form as ExecSpec.Env). Backends that
 	// start sandbox-agent themselves (AgentServer) pass it at creation; the others ignore it.
 	AgentEnv []string
