@@ -147,8 +147,8 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
 		// The configured image and template are defaults too: allowed to be pulled.
 		AllowedTemplates: append(slices.Clone(cfg.allowedTemplates), cfg.docker.Image, cfg.template),
-		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
-		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
+		Policy:           manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
+		Version:          version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),

@@ -50,7 +50,7 @@ type Config struct {
 	// and have pulled; DefaultTemplate is always allowed. Any other reference is created with pulls
 	// disabled: only a copy already on this machine can be used. See templateAllowed.
 	AllowedTemplates []string
-	DefaultAgent    string
+	DefaultAgent     string
 	// Policy decides which workspaces may be mounted.
 	Policy  WorkspacePolicy
 	Version string
