@@ -42,6 +42,9 @@ type Sandbox struct {
 	AgentVersion string    `json:"agent_version,omitempty"`
 	Created      time.Time `json:"created"`
 	LastUsed     time.Time `json:"last_used,omitzero"`
+	// Adopted: the sandbox existed before create_sandbox found it (same name and workspace) and was not
+	// created by sandbox-mcp. It is never removed, stopped or pruned by us.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // Session is what we remember of an agent session.
