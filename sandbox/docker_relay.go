@@ -67,10 +67,9 @@ func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 	if t == "exec" {
 		return dockerPlan{transport: "exec"}, nil
 	}
-	path, why := d.relayExecutable(ctx)
-	if why == nil && t != "port" && runtime.GOOS == "linux" && d.opts.User != "" && !d.ownUser() {
-		why = fmt.Errorf("the socket transport needs the container to run as the server's own uid (--docker-user is %s)", d.opts.User)
-	}
+	path, desktop, why := d.relayExecutable(ctx)
+	// The socket folder is 0700 and ours: the relay must run as our uid to make its socket there.
+	socketOK := runtime.GOOS == "linux" && !desktop && d.ownUser()
 	switch {
 	case t == "auto" && why != nil && errors.Is(why, ErrUnavailable):
 		return dockerPlan{}, why
@@ -81,11 +80,19 @@ func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 	case why != nil:
 		return dockerPlan{}, fmt.Errorf("--docker-transport %s needs a relay: %w: build sandbox-mcp with CGO_ENABLED=0, "+
 			"pass --docker-relay with a static linux build, or use --docker-transport exec", t, why)
-	case t == "auto" && (runtime.GOOS != "linux" || d.desktop):
-		// A socket in a bind-mounted folder is not reachable across Docker Desktop's VM boundary.
-		t = "port"
-	case t == "auto":
+	case t == "auto" && socketOK:
 		t = "socket"
+	case t == "auto" && d.opts.Network == "none":
+		d.opts.Logger.Warn("docker: using the exec transport: the socket transport needs a Linux host, a local engine and " +
+			"--docker-user of the server's own uid, and the port transport a network")
+		return dockerPlan{transport: "exec"}, nil
+	case t == "auto":
+		// Docker Desktop (a socket in a bind-mounted folder does not cross its VM boundary), or another user.
+		t = "port"
+	}
+	if t == "socket" && !d.ownUser() {
+		return dockerPlan{}, fmt.Errorf("--docker-transport socket needs the container to run as the server's own uid "+
+			"(--docker-user is %q): use port or exec: %w", d.opts.User, ErrInvalid)
 	}
 	if t == "socket" && runtime.GOOS != "linux" {
 		return dockerPlan{}, fmt.Errorf("--docker-transport socket needs a Linux host: use port or exec: %w", ErrInvalid)
@@ -99,39 +106,40 @@ func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 	return dockerPlan{transport: t, relay: path}, nil
 }
 
-// relayExecutable returns the relay's host path, or why it cannot serve. An engine that does not answer is
-// ErrUnavailable (the caller gives up); any other reason is a reason to fall back.
-func (d *Docker) relayExecutable(ctx context.Context) (string, error) {
-	path := d.opts.Relay
+// relayExecutable returns the relay's host path and whether the engine is Docker Desktop's, or why the
+// relay cannot serve. An engine that does not answer is ErrUnavailable (the caller gives up); any other
+// reason is a reason to fall back.
+func (d *Docker) relayExecutable(ctx context.Context) (path string, desktop bool, err error) {
+	path = d.opts.Relay
 	if path == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return "", fmt.Errorf("finding our own executable: %w", err)
+			return "", false, fmt.Errorf("finding our own executable: %w", err)
 		}
 		// A test binary is not sandbox-mcp: run as `relay` it would run tests. Tests pass Relay.
 		if strings.HasSuffix(filepath.Base(exe), ".test") {
-			return "", fmt.Errorf("%s is a test binary, not sandbox-mcp", exe)
+			return "", false, fmt.Errorf("%s is a test binary, not sandbox-mcp", exe)
 		}
 		path = exe
 	}
-	path, err := filepath.EvalSymlinks(path)
+	path, err = filepath.EvalSymlinks(path)
 	if err != nil {
-		return "", fmt.Errorf("relay executable: %w", err)
+		return "", false, fmt.Errorf("relay executable: %w", err)
 	}
 	if err := dockerCheckWorkspace(path); err != nil { // it goes into --mount's CSV too
-		return "", fmt.Errorf("relay executable: %w", err)
+		return "", false, fmt.Errorf("relay executable: %w", err)
 	}
 	res, err := d.r.Run(ctx, Cmd{Args: d.argv("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}|{{.Server.Platform.Name}}")})
 	if err != nil {
-		return "", dockerErr("docker version", "", err)
+		return "", false, dockerErr("docker version", "", err)
 	}
 	platform, name, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "|")
 	engineOS, arch, _ := strings.Cut(platform, "/")
-	d.desktop = strings.Contains(name, "Desktop")
+	desktop = strings.Contains(name, "Desktop")
 	if err := d.checkRelay(path, engineOS, arch); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return path, nil
+	return path, desktop, nil
 }
 
 // ownUser reports whether --docker-user is the server's own uid (the socket folder is 0700, ours).
