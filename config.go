@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -26,6 +27,7 @@ type config struct {
 	agentPort                              int
 	acpTimeout, execTimeout                time.Duration
 	passEnv, cliEnv, allowedRoots          []string
+	allowedTemplates                       []string
 	sbxBin, dockerBin                      string
 	docker                                 sandbox.DockerOptions
 	workers                                int
@@ -62,7 +64,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		return d
 	}
-	var passEnv, cliEnv, roots, capAdd string
+	var passEnv, cliEnv, roots, capAdd, allowedTemplates string
 	dd := sandbox.DefaultDockerOptions()
 	fs.StringVar(&c.backend, "backend", env("BACKEND", "auto"), "sandbox backend: auto, sbx, docker-sandbox or docker (env SANDBOX_MCP_BACKEND)")
 	fs.StringVar(&c.stateDir, "state-dir", env("STATE_DIR", defaultStateDir(getenv)), "where sessions and event logs are kept (env SANDBOX_MCP_STATE_DIR)")
@@ -76,6 +78,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&passEnv, "pass-env", env("PASS_ENV", ""), "extra variable names passed to agents, comma-separated, besides the agents' API keys (env SANDBOX_MCP_PASS_ENV)")
 	fs.StringVar(&cliEnv, "cli-env", env("CLI_ENV", ""), "extra variable names passed to the backend CLIs, comma-separated (env SANDBOX_MCP_CLI_ENV)")
 	fs.StringVar(&roots, "allowed-roots", env("ALLOWED_ROOTS", ""), "if set, workspaces must be inside one of these folders, separated by "+string(os.PathListSeparator)+" (env SANDBOX_MCP_ALLOWED_ROOTS)")
+	fs.StringVar(&allowedTemplates, "allowed-templates", env("ALLOWED_TEMPLATES", ""), "images/templates create_sandbox may pull besides the defaults, "+
+		"comma-separated path.Match patterns such as ghcr.io/myorg/*:*; others are used only if already on this machine (env SANDBOX_MCP_ALLOWED_TEMPLATES)")
 	fs.StringVar(&c.sbxBin, "sbx-bin", env("SBX_BIN", "sbx"), "sbx executable (env SANDBOX_MCP_SBX_BIN)")
 	fs.StringVar(&c.dockerBin, "docker-bin", env("DOCKER_BIN", "docker"), "docker executable (env SANDBOX_MCP_DOCKER_BIN)")
 	fs.StringVar(&c.docker.Image, "docker-image", env("DOCKER_IMAGE", dd.Image), "image for the docker backend (env SANDBOX_MCP_DOCKER_IMAGE)")
@@ -89,7 +93,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&capAdd, "docker-cap-add", env("DOCKER_CAP_ADD", ""), "capabilities added back after dropping all, comma-separated (env SANDBOX_MCP_DOCKER_CAP_ADD)")
 	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", env("DOCKER_READ_ONLY", "") == "true", "read-only root filesystem with tmpfs /tmp and HOME (env SANDBOX_MCP_DOCKER_READ_ONLY=true)")
 	fs.StringVar(&c.docker.User, "docker-user", env("DOCKER_USER", dd.User), "container user; default your uid:gid so workspace files stay yours (env SANDBOX_MCP_DOCKER_USER)")
-	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", "auto"), "how to reach sandbox-agent in docker sandboxes: auto, port or exec (env SANDBOX_MCP_DOCKER_TRANSPORT)")
+	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", "auto"), "how to reach sandbox-agent in docker sandboxes: auto, socket, port or exec (env SANDBOX_MCP_DOCKER_TRANSPORT)")
+	fs.StringVar(&c.docker.Relay, "docker-relay", env("DOCKER_RELAY", ""), "static linux build of sandbox-mcp run in containers as the socket/port transports' relay; default this executable (env SANDBOX_MCP_DOCKER_RELAY)")
+	fs.BoolVar(&c.docker.InsecureHostNetwork, "docker-insecure-host-network", env("DOCKER_INSECURE_HOST_NETWORK", "") == "true",
+		"allow --docker-network host, which exposes sandbox-agent on the host's loopback to every local user (env SANDBOX_MCP_DOCKER_INSECURE_HOST_NETWORK=true)")
 	fs.StringVar(&c.autoPermission, "auto-permission", env("AUTO_PERMISSION", manager.AutoPermissionOff), "answer agents' permission requests by policy: off, edits (reads and edits inside the session's folder) or all (env SANDBOX_MCP_AUTO_PERMISSION)")
 	fs.BoolVar(&c.writableGit, "writable-git", env("WRITABLE_GIT", "") == "true", "let agents write the workspace's .git (commit, branch); unsafe: an agent can then plant hooks or config that git on the host runs (env SANDBOX_MCP_WRITABLE_GIT=true)")
 	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
@@ -119,18 +126,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.cliEnv = splitList(cliEnv, ",")
 	c.allowedRoots = splitList(roots, string(os.PathListSeparator))
 	c.docker.CapAdd = splitList(capAdd, ",")
+	c.allowedTemplates = splitList(allowedTemplates, ",")
 	c.docker.Binary = c.dockerBin
 	if c.docker.Transport == "auto" {
-		// A published port is the default because it is measured ~500× faster per request than docker
-		// exec (0.15 ms against 83 ms for a health check; bench/run), and every event stream, send and
-		// permission answer is a request. It needs a network to publish on; with --docker-network none
-		// only exec reaches the container.
-		// The published port is on the engine's host: for a remote engine (DOCKER_HOST other than a local
-		// socket, or a --docker-context) 127.0.0.1 is not there, so exec it is.
-		c.docker.Transport = "port"
+		// A remote engine (DOCKER_HOST other than a local socket, or a --docker-context): our folders and
+		// its 127.0.0.1 are not there, so exec it is. Otherwise the backend decides at the first create
+		// (socket, else port, else exec: docker_relay.go), because that needs to ask the engine.
 		host := getenv("DOCKER_HOST")
-		remote := c.docker.Context != "" || (host != "" && !strings.HasPrefix(host, "unix://"))
-		if c.docker.Network == "none" || remote {
+		if c.docker.Context != "" || (host != "" && !strings.HasPrefix(host, "unix://")) {
 			c.docker.Transport = "exec"
 		}
 	}
@@ -145,14 +148,23 @@ func (c config) validate() error {
 	if !slices.Contains([]string{"text", "json"}, c.logFormat) {
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", c.logFormat))
 	}
-	if err := c.docker.Validate(); err != nil {
+	if c.docker.Network == "host" && !c.docker.InsecureHostNetwork {
+		// One line: the option check below says the same in its own words.
+		errs = append(errs, errors.New("--docker-network host puts sandbox-agent on the host's loopback, open to every local user: "+
+			"use the default network or none, or opt in with --docker-insecure-host-network (see README)"))
+	} else if err := c.docker.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("docker options: %w", err))
 	}
-	if !slices.Contains([]string{"port", "exec"}, c.docker.Transport) {
-		errs = append(errs, fmt.Errorf("--docker-transport %q: use auto, port or exec", c.docker.Transport))
+	if !slices.Contains([]string{"auto", "socket", "port", "exec"}, c.docker.Transport) {
+		errs = append(errs, fmt.Errorf("--docker-transport %q: use auto, socket, port or exec", c.docker.Transport))
 	}
 	if c.docker.Transport == "port" && c.docker.Network == "none" {
 		errs = append(errs, errors.New("--docker-transport port needs a network: drop --docker-network none or use --docker-transport exec"))
+	}
+	for _, p := range c.allowedTemplates {
+		if _, err := path.Match(p, ""); err != nil {
+			errs = append(errs, fmt.Errorf("--allowed-templates pattern %q: %v", p, err))
+		}
 	}
 	if !slices.Contains(manager.AutoPermissionPolicies, c.autoPermission) {
 		errs = append(errs, fmt.Errorf("--auto-permission %q: use off, edits or all", c.autoPermission))

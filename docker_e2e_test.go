@@ -12,13 +12,14 @@ import (
 )
 
 // TestDockerEndToEnd runs the shared conversation against a real Docker Engine, with the real
-// sandbox-agent 0.4.2 and the scripted agent inside the test image, over both transports. Containers run
-// with --network none (reached through docker exec) or --network host with sandbox-agent on a free
-// loopback port, so no traffic leaves loopback.
+// sandbox-agent 0.4.2 and the scripted agent inside the test image, over every transport. Containers run
+// with --network none (reached through docker exec, or through the relay's unix socket) or --network host
+// (opted in) with the relay on a free loopback port, so no traffic leaves loopback.
 func TestDockerEndToEnd(t *testing.T) {
 	image := testenv.Docker(t)
 	for _, tc := range []struct{ name, transport, network string }{
 		{"exec", "exec", "none"},
+		{"socket", "socket", "none"},
 		{"port", "port", "host"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,9 +78,18 @@ func TestDockerLifecycle(t *testing.T) {
 	}
 }
 
+// dockerArgs are the server's flags for the Docker backend. The relay transports get a static build of
+// sandbox-mcp as relay (the test binary cannot be one); host networking is opted in, as it must be.
 func dockerArgs(t *testing.T, image, transport, network string) []string {
-	return []string{"--backend=docker", "--docker-image=" + image, "--docker-transport=" + transport,
+	args := []string{"--backend=docker", "--docker-image=" + image, "--docker-transport=" + transport,
 		"--docker-network=" + network, "--docker-cpus=1", "--state-dir=" + t.TempDir(), "--log-level=debug"}
+	if transport != "exec" {
+		args = append(args, "--docker-relay="+testenv.Relay(t))
+	}
+	if network == "host" {
+		args = append(args, "--docker-insecure-host-network")
+	}
+	return args
 }
 
 func docker(t *testing.T, args ...string) string {

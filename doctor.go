@@ -298,17 +298,17 @@ func (d *doctor) sandboxAgent(ctx context.Context, cfg config, runner sandbox.Ru
 		d.ok("image %s: sandbox-agent %s (sandbox-mcp is tested with 0.4.2)", image, agent)
 	}
 
-	// curl carries every request to sandbox-agent in exec transport; the port transport does not use it.
+	// curl carries every request to sandbox-agent in exec transport; the relay transports do not use it.
 	res, err = runIn("curl")
 	switch {
 	case err == nil:
 		d.ok("image %s: %s", image, doctorCurlVersion(res.Stdout))
 	case cfg.docker.Transport == "exec" && doctorCommandMissing(err):
 		d.fail("curl is missing from image "+image,
-			"add curl to the image (apt-get install curl), or use --docker-transport port (needs a network)",
+			"add curl to the image (apt-get install curl), or use --docker-transport socket (a static build of sandbox-mcp as relay)",
 			"image %s: curl is missing, and --docker-transport exec reaches sandbox-agent through it", image)
 	case doctorCommandMissing(err):
-		d.note("", "image %s: no curl (not needed with --docker-transport port; exec transport would need it)", image)
+		d.note("", "image %s: no curl (not needed with the socket or port transport; exec transport would need it)", image)
 	default:
 		d.note("", "image %s: cannot run curl --version: %s", image, doctorReason("", err))
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/prompts"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
+	"github.com/sandbox-mcp/sandbox-mcp/relay"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
@@ -46,6 +47,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
+		case "relay":
+			// Not for people: the Docker backend runs this inside containers (package relay).
+			return relay.Main(ctx, args[1:], stderr)
 		case "prune":
 			return runPrune(ctx, args[1:], getenv, stdout, stderr)
 		case "doctor":
@@ -130,6 +134,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	dockerOpts.ServerVersion = version
 	dockerOpts.StateDir = store.Dir() + "/docker"
 	dockerOpts.BaseEnv = runner.Env
+	dockerOpts.Logger = logger.With("component", "docker")
 	backends := map[string]sandbox.Backend{
 		"sbx":            sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
 		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
@@ -141,8 +146,10 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission, DefaultBudget: cfg.budget, WritableGit: cfg.writableGit,
-		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots, StateDir: store.Dir(), Getenv: getenv},
-		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
+		// The configured image and template are defaults too: allowed to be pulled.
+		AllowedTemplates: append(slices.Clone(cfg.allowedTemplates), cfg.docker.Image, cfg.template),
+		Policy:           manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots, StateDir: store.Dir(), Getenv: getenv},
+		Version:          version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -310,6 +311,10 @@ func dockerSandbox(b *testing.B, image string, opts sandbox.DockerOptions) (*san
 	o := sandbox.DefaultDockerOptions()
 	o.Image, o.CPUs, o.StateDir = image, "1", b.TempDir()
 	o.Network, o.Transport = opts.Network, opts.Transport
+	o.InsecureHostNetwork = opts.Network == "host"
+	if opts.Transport != "exec" {
+		o.Relay = testenv.Relay(b) // a static build: the bench binary cannot serve as the relay
+	}
 	d := sandbox.NewDocker(&sandbox.Exec{Timeout: 60 * time.Second}, o)
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
@@ -381,8 +386,50 @@ func BenchmarkExecTransport(b *testing.B) {
 	report(b, ours, raw, n)
 }
 
-// BenchmarkPortTransport: acp.Health through acp.HTTP (port transport: sandbox-agent is the container's
-// main process on a loopback port of the host network, with a bearer token) against a plain http.Get.
+// BenchmarkSocketTransport: acp.Health through acp.HTTP over the relay's unix socket (socket transport:
+// the relay is the container's main process, sandbox-agent token-less on the container's own loopback,
+// --network none) against a plain GET over the same socket.
+func BenchmarkSocketTransport(b *testing.B) {
+	image := testenv.Docker(b)
+	d, name := dockerSandbox(b, image, sandbox.DockerOptions{Network: "none", Transport: "socket"})
+	ctx := context.Background()
+	ep, ok, err := d.AgentEndpoint(ctx, name)
+	if err != nil || !ok || ep.Socket == "" {
+		b.Fatalf("AgentEndpoint: %+v %v %v", ep, ok, err)
+	}
+	t := &acp.HTTP{BaseURL: "http://sandbox-agent", Client: acp.UnixClient(ep.Socket)}
+	waitHealthy(b, t)
+	rawClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", ep.Socket)
+	}}}
+	var ours, raw time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		if err := acp.Health(ctx, t, 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://sandbox-agent/v1/health", nil)
+		resp, err := rawClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("raw GET: HTTP %d", resp.StatusCode)
+		}
+		t2 := time.Now()
+		ours, raw = ours+t1.Sub(t0), raw+t2.Sub(t1)
+		n++
+	}
+	report(b, ours, raw, n)
+}
+
+// BenchmarkPortTransport: acp.Health through acp.HTTP (port transport: the relay is the container's main
+// process on a loopback port of the host network, with a bearer token, in front of sandbox-agent) against a
+// plain http.Get.
 func BenchmarkPortTransport(b *testing.B) {
 	image := testenv.Docker(b)
 	d, name := dockerSandbox(b, image, sandbox.DockerOptions{Network: "host", Transport: "port"})

@@ -26,7 +26,7 @@ import (
 //
 // ns/op and raw-ns/op are create → healthy; destroy-ms and raw-destroy-ms the removal.
 func BenchmarkDockerSandbox(b *testing.B) {
-	for _, tc := range []struct{ transport, network string }{{"exec", "none"}, {"port", "host"}} {
+	for _, tc := range []struct{ transport, network string }{{"exec", "none"}, {"socket", "none"}, {"port", "host"}} {
 		b.Run(tc.transport, func(b *testing.B) {
 			image := testenv.Docker(b)
 			e := dockerServer(b, tc.transport, tc.network)

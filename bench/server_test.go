@@ -84,11 +84,19 @@ func dockerServer(b *testing.B, transport, network string) *toolEnv {
 		b.Fatal(err)
 	}
 	e.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	e.start(b, []string{"--backend=docker", "--docker-image=" + image, "--docker-transport=" + transport,
-		"--docker-network=" + network, "--docker-cpus=1", "--state-dir=" + e.stateDir, "--log-level=warn"})
+	args := []string{"--backend=docker", "--docker-image=" + image, "--docker-transport=" + transport,
+		"--docker-network=" + network, "--docker-cpus=1", "--state-dir=" + e.stateDir, "--log-level=warn"}
+	if transport != "exec" {
+		args = append(args, "--docker-relay="+testenv.Relay(b))
+	}
+	if network == "host" {
+		args = append(args, "--docker-insecure-host-network")
+	}
+	e.start(b, args)
 	// Our own view of the same containers, for the raw calls: it shares the server's token files.
 	o := sandbox.DefaultDockerOptions()
 	o.Image, o.CPUs, o.Network, o.Transport, o.StateDir = image, "1", network, transport, filepath.Join(e.stateDir, "docker")
+	o.InsecureHostNetwork = network == "host"
 	e.docker = sandbox.NewDocker(&sandbox.Exec{Timeout: 60 * time.Second}, o)
 	return e
 }
@@ -246,6 +254,9 @@ func (e *toolEnv) rawTransport(b *testing.B) acp.Transport {
 	ep, ok, err := e.docker.AgentEndpoint(context.Background(), name)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if ok && ep.Socket != "" {
+		return &acp.HTTP{BaseURL: "http://sandbox-agent", Client: acp.UnixClient(ep.Socket)}
 	}
 	if ok {
 		return &acp.HTTP{BaseURL: ep.URL, Token: ep.Token}

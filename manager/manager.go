@@ -47,7 +47,11 @@ type Config struct {
 	Getenv      func(string) string
 	// DefaultTemplate is used when create_sandbox names none; DefaultAgent is the sandbox's agent kind.
 	DefaultTemplate string
-	DefaultAgent    string
+	// AllowedTemplates are the image and template references (path.Match patterns) a caller may choose
+	// and have pulled; DefaultTemplate is always allowed. Any other reference is created with pulls
+	// disabled: only a copy already on this machine can be used. See templateAllowed.
+	AllowedTemplates []string
+	DefaultAgent     string
 	// Policy decides which workspaces may be mounted.
 	Policy WorkspacePolicy
 	// WritableGit mounts the workspace's .git read-write like the rest (opt-in, unsafe: see SECURITY.md);

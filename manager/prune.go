@@ -102,6 +102,8 @@ func (m *Manager) Prune(ctx context.Context, olderThan time.Duration, dryRun boo
 		}
 		e := PruneEntry{Name: rec.Name, Backend: rec.Backend, Source: PruneFromRecord, Created: rec.Created, Age: now.Sub(rec.Created)}
 		switch busy, why := m.pruneBusy(rec.Name, now.Sub(rec.LastUsed), olderThan); {
+		case rec.Adopted:
+			e.Action, e.Reason = PruneSkipped, "adopted: it existed before sandbox-mcp used it, so sandbox-mcp never removes it"
 		case rec.Created.IsZero():
 			e.Action, e.Reason = PruneSkipped, "its record has no creation time"
 		case e.Age < olderThan:

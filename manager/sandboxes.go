@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
@@ -83,8 +85,10 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	case getErr == nil && recErr == nil:
 		return m.reuse(ctx, b, rec, info)
 	case getErr == nil && slices.Contains(info.Workspaces, ws) && (info.Managed || b.Name() != "docker"):
-		// Ours from a lost state dir, or created by hand on the same workspace: adopt it.
+		// Ours from a lost state dir (Docker's labels say so), or created by someone else on the same
+		// workspace: adopted, used but never removed or stopped (sbx cannot tell us which, so it is that).
 		rec = m.newRecord(b, name, ws, req)
+		rec.Adopted = !info.Managed
 		return m.reuse(ctx, b, rec, info)
 	case getErr == nil:
 		return SandboxResult{}, fmt.Errorf("a sandbox named %q already exists with another workspace: choose another name: %w", name, sandbox.ErrExists)
@@ -108,7 +112,8 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	if err := m.cfg.Policy.Recheck(ws); err != nil {
 		return SandboxResult{}, err
 	}
-	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, ReadOnly: readOnly, Agent: rec.Agent, Template: rec.Template, AgentEnv: m.agentEnv()})
+	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, ReadOnly: readOnly, Agent: rec.Agent, Template: rec.Template,
+		AgentEnv: m.agentEnv(), NoPull: !m.templateAllowed(rec.Template)})
 	if err != nil {
 		return SandboxResult{}, fmt.Errorf("create sandbox %q: %w", name, err)
 	}
@@ -131,6 +136,21 @@ var (
 	validKind  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 	templateRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$`)
 )
+
+// templateAllowed reports whether ref may be pulled: the backend's default (empty), the configured
+// default, or a match of an operator's pattern. A caller (a model, perhaps prompt-injected) choosing any
+// other image gets no pull: an image from a registry of its choosing would receive the API keys.
+func (m *Manager) templateAllowed(ref string) bool {
+	if ref == "" || ref == m.cfg.DefaultTemplate {
+		return true
+	}
+	for _, p := range m.cfg.AllowedTemplates {
+		if ok, err := path.Match(p, ref); ok && err == nil {
+			return true
+		}
+	}
+	return false
+}
 
 func (m *Manager) newRecord(b sandbox.Backend, name, ws string, req CreateSandboxRequest) state.Sandbox {
 	agent, tmpl := req.Agent, req.Template
@@ -251,6 +271,9 @@ func (m *Manager) transport(ctx context.Context, b sandbox.Backend, rec state.Sa
 		if err != nil {
 			return nil, false, err
 		}
+		if ok && ep.Socket != "" {
+			return &acp.HTTP{BaseURL: "http://sandbox-agent", Client: acp.UnixClient(ep.Socket)}, true, nil
+		}
 		if ok {
 			return &acp.HTTP{BaseURL: ep.URL, Token: ep.Token}, true, nil
 		}
@@ -302,6 +325,17 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResul
 		return res, err
 	}
 	res.SessionsClosed = m.closeSessions(ctx, rec)
+	if rec.Adopted {
+		if err := m.cfg.Store.DeleteSandbox(name); err != nil {
+			return res, err
+		}
+		return res, fmt.Errorf("sandbox %q was not created by sandbox-mcp (it existed and was adopted): its %d session(s) were closed and "+
+			"sandbox-mcp forgot it, but the sandbox itself was left in place; remove it by hand with `%s` if you mean to: %w",
+			name, res.SessionsClosed, removeByHand(rec.Backend, name), sandbox.ErrInvalid)
+	}
+	if err := m.checkOwned(ctx, b, rec); err != nil {
+		return res, err
+	}
 	err = b.Remove(ctx, name)
 	switch {
 	case errors.Is(err, sandbox.ErrNotFound):
@@ -316,6 +350,41 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResul
 	}
 	m.log.Info("sandbox destroyed", slog.String("sandbox", name), slog.Bool("already_gone", res.AlreadyGone))
 	return res, nil
+}
+
+// checkOwned looks again, right before a removal, that the sandbox by that name is still the one we
+// created: our record says we created it (not adopted) and the backend reports it on the record's
+// workspace (and, for Docker, labelled as ours). A sandbox removed and re-made by someone else under the
+// same name is refused. A sandbox that is gone passes: Remove then says so.
+func (m *Manager) checkOwned(ctx context.Context, b sandbox.Backend, rec state.Sandbox) error {
+	cur, err := m.cfg.Store.GetSandbox(rec.Name)
+	if err != nil {
+		return fmt.Errorf("destroy sandbox %q: re-reading our record: %w", rec.Name, err)
+	}
+	info, err := b.Get(ctx, rec.Name)
+	switch {
+	case errors.Is(err, sandbox.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("destroy sandbox %q: %w", rec.Name, err)
+	case cur.Adopted, b.Name() == "docker" && !info.Managed,
+		len(info.Workspaces) > 0 && !slices.Contains(info.Workspaces, cur.Workspace):
+		return fmt.Errorf("sandbox %q on %s is not the one sandbox-mcp created (workspace %s, ours %s): refusing to remove it; "+
+			"remove it by hand with `%s` if you mean to: %w", rec.Name, b.Name(), strings.Join(info.Workspaces, ","), cur.Workspace,
+			removeByHand(b.Name(), rec.Name), sandbox.ErrInvalid)
+	}
+	return nil
+}
+
+// removeByHand is the command that removes a sandbox of that backend.
+func removeByHand(backend, name string) string {
+	switch backend {
+	case "docker":
+		return "docker rm -f " + name
+	case "docker-sandbox":
+		return "docker sandbox rm " + name
+	}
+	return "sbx rm " + name
 }
 
 // destroyUnrecorded handles a name we have no record of: already destroyed, created by someone else, or

@@ -230,8 +230,8 @@ func (m *Manager) stopIfIdle(ctx context.Context, name string, ttl time.Duration
 	}
 	defer unlock()
 	rec, err := m.cfg.Store.GetSandbox(name) // again, under the lock
-	if err != nil {
-		return
+	if err != nil || rec.Adopted {
+		return // an adopted sandbox is not ours to stop
 	}
 	now := time.Now()
 	t := &m.idle

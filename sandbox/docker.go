@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -59,13 +60,24 @@ type DockerOptions struct {
 	Home string
 	// ServerVersion is recorded in the org.sandbox-mcp.version label. Default "dev".
 	ServerVersion string
-	// Transport says how the server reaches sandbox-agent: "exec" (default: through `docker exec`) or
-	// "port" (the backend runs sandbox-agent as the container's main process and publishes its port on
-	// 127.0.0.1; see AgentEndpoint).
+	// Transport says how the server reaches sandbox-agent: "exec" (default: through `docker exec`), or
+	// through `sandbox-mcp relay` as the container's main process (docker_relay.go): "socket" (a unix
+	// socket in a 0700 host folder) or "port" (TCP published on 127.0.0.1, with a bearer token); "auto"
+	// picks socket, else port (Docker Desktop), else exec when the relay cannot run (see AgentEndpoint).
 	Transport string
-	// AgentPort is sandbox-agent's port inside the container in port transport. Default 2468. With
-	// Network "host" the backend picks a free loopback port instead.
+	// AgentPort is the port inside the container of sandbox-agent (exec, socket) or of the relay (port,
+	// with sandbox-agent on the next one). Default 2468. With Network "host" free loopback ports are
+	// picked instead.
 	AgentPort int
+	// Relay is the executable run in port- and socket-transport containers as `relay`: a static Linux
+	// build of sandbox-mcp. Default "": the server's own executable.
+	Relay string
+	// InsecureHostNetwork allows Network "host". There the container's loopback is the host's, and no
+	// transport can keep sandbox-agent 0.4.2 both off argv and away from other local users (see
+	// SECURITY.md), so Validate refuses "host" without it.
+	InsecureHostNetwork bool
+	// Logger receives the one notice when auto falls back to exec. Default: discard.
+	Logger *slog.Logger
 	// StateDir keeps one file per port-transport sandbox, "<StateDir>/<name>.token" (mode 0600, directory
 	// 0700), holding its sandbox-agent token, so AgentEndpoint still works after a server restart.
 	// Default "": tokens live in memory only.
@@ -106,6 +118,9 @@ func (o *DockerOptions) fill() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 }
 
 // Docker is the plain Docker Engine backend: one long-lived container per sandbox, driven through the
@@ -114,17 +129,21 @@ type Docker struct {
 	r    Runner
 	opts DockerOptions
 
-	mu     sync.Mutex
-	tokens map[string]string // sandbox name → sandbox-agent token (port transport)
+	mu      sync.Mutex
+	tokens  map[string]string // sandbox name → sandbox-agent token (port transport)
+	planned *dockerPlan       // resolved transport (docker_relay.go)
+	desktop bool              // the engine is Docker Desktop's
 	// freePort picks the host port in port transport with host networking; tests replace it.
 	freePort func() (int, error)
+	// checkRelay is relay.CheckExecutable; tests replace it.
+	checkRelay func(path, engineOS, arch string) error
 }
 
 // NewDocker returns the Docker backend. Options are checked by each Create (and by DockerOptions.Validate,
 // which the server calls at start-up), so a bad flag surfaces as ErrInvalid rather than a panic.
 func NewDocker(r Runner, opts DockerOptions) *Docker {
 	opts.fill()
-	return &Docker{r: r, opts: opts, tokens: map[string]string{}, freePort: dockerFreePort}
+	return &Docker{r: r, opts: opts, tokens: map[string]string{}, freePort: dockerFreePort, checkRelay: checkRelayDefault}
 }
 
 // Name implements Backend.
@@ -166,11 +185,11 @@ func (d *Docker) Get(ctx context.Context, name string) (Info, error) {
 	if err := ValidateName("sandbox", name); err != nil {
 		return Info{}, err
 	}
-	cs, err := d.inspect(ctx, name)
+	c, err := d.inspectName(ctx, name)
 	if err != nil {
 		return Info{}, err
 	}
-	return cs[0].info(), nil
+	return c.info(), nil
 }
 
 // List implements Backend: the containers labelled as ours, running or not.
@@ -207,23 +226,30 @@ func (d *Docker) Remove(ctx context.Context, name string) error {
 	op := "docker rm " + name
 	// Look first: `docker rm -f -- NAME` exits 0 and prints nothing for a missing container (CLI 28.2.2
 	// against engine 20.10), and a container we did not create must never be removed.
-	info, err := d.Get(ctx, name)
+	// Removed by its full id, the very container whose labels were just read: a name can also resolve to
+	// another container (an id prefix), and a full id matches only itself.
+	c, err := d.inspectName(ctx, name)
 	if err != nil {
 		return err
 	}
-	if !info.Managed {
+	if !c.info().Managed || c.ID == "" {
 		return fmt.Errorf("%s: container %q was not created by sandbox-mcp; refusing to remove it: %w", op, name, ErrInvalid)
 	}
-	res, err := d.r.Run(ctx, Cmd{Args: d.argv("rm", "-f", "--", name)})
+	res, err := d.r.Run(ctx, Cmd{Args: d.argv("rm", "-f", "--", c.ID)})
 	if err != nil {
-		return dockerErr(op, name, err)
+		return dockerErr(op, c.ID, err)
 	}
 	if err := d.forgetToken(name); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	if dir := c.Config.Labels[dockerLabelSocket]; dir != "" && d.opts.StateDir != "" && dir == d.socketDir(name) {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("%s: removing its socket folder: %w", op, err)
+		}
+	}
 	// Both the 28.x and the 20.10 CLI print "No such container" but exit 0 for `rm -f` of a missing
 	// container (cli/command/container/rm.go ignores not-found errors with --force).
-	if dockerNoSuch(string(res.Stderr), name) {
+	if dockerNoSuch(string(res.Stderr), c.ID) {
 		return fmt.Errorf("%s: no such container: %w", op, ErrNotFound)
 	}
 	return nil
@@ -231,6 +257,7 @@ func (d *Docker) Remove(ctx context.Context, name string) error {
 
 // dockerContainer is the part of `docker inspect --type container` output we read.
 type dockerContainer struct {
+	ID      string `json:"Id"`
 	Name    string
 	Created time.Time
 	State   struct {
@@ -269,6 +296,20 @@ func (c dockerContainer) info() Info {
 		info.Workspaces = []string{ws}
 	}
 	return info
+}
+
+// inspectName returns the container named exactly name. `docker inspect NAME` also matches a container
+// whose id starts with NAME when none is named so: that one is not ours to report (ErrNotFound).
+func (d *Docker) inspectName(ctx context.Context, name string) (dockerContainer, error) {
+	cs, err := d.inspect(ctx, name)
+	if err != nil {
+		return dockerContainer{}, err
+	}
+	if cs[0].Name != "/"+name {
+		return dockerContainer{}, fmt.Errorf("docker inspect %s: no container of that name (%s matches another container's id): %w",
+			name, name, ErrNotFound)
+	}
+	return cs[0], nil
 }
 
 // inspect returns the containers named or identified by refs. It returns ErrNotFound when none exists;

@@ -3,24 +3,16 @@ package sandbox
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// dockerAgentScript is the port transport's main process. It is a fixed string: host, port and token reach
-// it through the environment, so no value (and never the token) appears in any argv we spawn.
-const dockerAgentScript = `exec sandbox-agent server --no-telemetry -H "$SANDBOX_MCP_AGENT_HOST" ` +
-	`-p "$SANDBOX_MCP_AGENT_PORT" --token "$SANDBOX_MCP_AGENT_TOKEN"`
-
+// dockerTokenVar carries the port transport's token to the relay, by name (`docker run -e NAME`).
 const dockerTokenVar = "SANDBOX_MCP_AGENT_TOKEN"
 
 // Validation of everything that reaches docker's argv. None of these can start with '-', so no value can
@@ -37,6 +29,7 @@ var (
 	dockerUserRE    = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]*(?::[a-zA-Z0-9_][a-zA-Z0-9_.-]*)?$`)
 	dockerHomeRE    = regexp.MustCompile(`^/[a-zA-Z0-9._/-]*$`)
 	dockerEnvNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	dockerHexRE     = regexp.MustCompile(`^[0-9a-f]+$`)
 )
 
 // Validate checks the options. The error wraps ErrInvalid and names the flag's field.
@@ -62,8 +55,13 @@ func (o DockerOptions) Validate() error {
 		return bad("User", o.User)
 	case !dockerHomeRE.MatchString(o.Home):
 		return bad("Home", o.Home)
-	case o.Transport != "exec" && o.Transport != "port":
+	case o.Transport != "exec" && o.Transport != "port" && o.Transport != "socket" && o.Transport != "auto":
 		return bad("Transport", o.Transport)
+	case o.Network == "host" && !o.InsecureHostNetwork:
+		return fmt.Errorf("docker option Network \"host\" would put sandbox-agent on the host's loopback, open to every local user "+
+			"(or its token in argv): use the default network or none, or opt in with --docker-insecure-host-network: %w", ErrInvalid)
+	case o.Relay != "" && dockerCheckWorkspace(o.Relay) != nil:
+		return bad("Relay", o.Relay)
 	case o.Transport == "port" && o.Network == "none":
 		return fmt.Errorf("docker option Transport \"port\" needs a network (Network is \"none\"): %w", ErrInvalid)
 	case o.AgentPort < 1 || o.AgentPort > 65535:
@@ -100,6 +98,10 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	if err := ValidateName("sandbox", spec.Name); err != nil {
 		return Info{}, err
 	}
+	if dockerHexRE.MatchString(spec.Name) {
+		return Info{}, fmt.Errorf("%s: a Docker sandbox name of hex digits only could also match another container's id: "+
+			"add a '-' or a letter after f: %w", op, ErrInvalid)
+	}
 	if err := dockerCheckWorkspace(spec.Workspace); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -112,12 +114,15 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	if spec.Agent != "" && !dockerWordRE.MatchString(spec.Agent) {
 		return Info{}, fmt.Errorf("%s: agent %q is not valid: %w", op, truncate(spec.Agent, 40), ErrInvalid)
 	}
+	if _, err := d.plan(ctx); err != nil {
+		return Info{}, fmt.Errorf("%s: %w", op, err)
+	}
 	cmd, token, err := d.runCmd(spec, image)
 	if err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if _, err := d.r.Run(ctx, cmd); err != nil {
-		return Info{}, d.createErr(ctx, op, spec.Name, image, err)
+		return Info{}, d.createErr(ctx, op, spec.Name, image, spec.NoPull, err)
 	}
 	if token != "" {
 		if err := d.saveToken(spec.Name, token); err != nil {
@@ -128,15 +133,22 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	return d.Get(ctx, spec.Name)
 }
 
-// runCmd builds the `docker run` command and, in port transport, the sandbox-agent token it passes by name.
+// runCmd builds the `docker run` command and, in port transport, the relay's token it passes by name.
+// Create resolves the plan first.
 func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	o, ws := d.opts, spec.Workspace
+	d.mu.Lock()
+	p := dockerPlan{transport: "exec"}
+	if d.planned != nil {
+		p = *d.planned
+	}
+	d.mu.Unlock()
 	a := d.argv("run", "-d", "--init", "--name", spec.Name, "--hostname", spec.Name,
 		"--label", dockerLabelManaged+"=true",
 		"--label", dockerLabelWorkspace+"="+ws,
 		"--label", dockerLabelCreated+"="+o.Now().UTC().Format(time.RFC3339),
 		"--label", dockerLabelVersion+"="+o.ServerVersion,
-		"--label", dockerLabelTransport+"="+o.Transport)
+		"--label", dockerLabelTransport+"="+p.transport)
 	if spec.Agent != "" {
 		a = append(a, "--label", dockerLabelAgent+"="+spec.Agent)
 	}
@@ -159,47 +171,17 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	if o.Network != "" {
 		a = append(a, "--network", o.Network)
 	}
-	a = append(a, "--pull", map[bool]string{false: "never", true: "missing"}[o.Pull])
+	a = append(a, "--pull", map[bool]string{false: "never", true: "missing"}[o.Pull && !spec.NoPull])
 	if o.ReadOnlyRoot {
 		// HOME is where sandbox-agent installs agents and their launchers, so its tmpfs must allow exec
 		// (Docker's tmpfs default is noexec) and be writable whatever uid runs the container.
 		a = append(a, "--read-only", "--tmpfs", "/tmp", "--tmpfs", o.Home+":exec,mode=1777")
 	}
-	if o.Transport != "port" {
+	if p.transport == "exec" {
 		// sleep(1) of busybox and of coreutils both accept "infinity"; --init makes it stop at once.
 		return Cmd{Args: append(a, "--entrypoint", "sleep", image, "infinity")}, "", nil
 	}
-
-	host, port := "0.0.0.0", o.AgentPort
-	if o.Network == "host" {
-		p, err := d.freePort()
-		if err != nil {
-			return Cmd{}, "", err
-		}
-		host, port = "127.0.0.1", p
-	}
-	a = append(a, "--label", dockerLabelAgentPort+"="+strconv.Itoa(port),
-		"-e", "SANDBOX_MCP_AGENT_HOST="+host, "-e", "SANDBOX_MCP_AGENT_PORT="+strconv.Itoa(port), "-e", dockerTokenVar)
-	if o.Network != "host" {
-		a = append(a, "-p", "127.0.0.1::"+strconv.Itoa(port))
-	}
-	for _, e := range spec.AgentEnv {
-		if err := dockerCheckEnv(e); err != nil {
-			return Cmd{}, "", err
-		}
-		a = append(a, "-e", e)
-	}
-	a = append(a, "--entrypoint", "sh", image, "-c", dockerAgentScript)
-
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
-	token := hex.EncodeToString(b)
-	env := o.BaseEnv
-	if env == nil {
-		env = os.Environ()
-	}
-	env = slices.DeleteFunc(slices.Clone(env), func(e string) bool { return strings.HasPrefix(e, dockerTokenVar+"=") })
-	return Cmd{Args: a, Env: append(env, dockerTokenVar+"="+token)}, token, nil
+	return d.relayCmd(a, spec, image, p)
 }
 
 // dockerCheckEnv accepts NAME=VALUE or a bare NAME (passed by name from the CLI's environment).
@@ -213,7 +195,7 @@ func dockerCheckEnv(e string) error {
 
 // createErr maps a failed `docker run`. A container left in "created" state (the daemon created it but
 // could not start it) is removed, so that a retry does not meet ErrExists.
-func (d *Docker) createErr(ctx context.Context, op, name, image string, err error) error {
+func (d *Docker) createErr(ctx context.Context, op, name, image string, noPull bool, err error) error {
 	stderr := dockerStderr(err)
 	switch {
 	case stderr == "":
@@ -223,6 +205,9 @@ func (d *Docker) createErr(ctx context.Context, op, name, image string, err erro
 		return fmt.Errorf("%s: a container named %s exists already: %w", op, name, ErrExists)
 	case dockerUnreachable(stderr):
 		return dockerErr(op, name, err)
+	case noPull && strings.Contains(stderr, "No such image"):
+		return fmt.Errorf("%s: image %s is not on this machine, and sandbox-mcp pulls only the images the operator allowed "+
+			"(--allowed-templates): use the default image, or pull or build that one yourself first: %w", op, image, ErrInvalid)
 	case !d.opts.Pull && strings.Contains(stderr, "No such image"):
 		return fmt.Errorf("%s: image %s not found locally: build it (see README) or pass --docker-pull: %w", op, image, ErrInvalid)
 	case d.opts.Pull && strings.Contains(stderr, "Unable to find image"):
@@ -230,9 +215,9 @@ func (d *Docker) createErr(ctx context.Context, op, name, image string, err erro
 	}
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if cs, ierr := d.inspect(bg, name); ierr == nil && cs[0].State.Status == "created" &&
-		cs[0].Config.Labels[dockerLabelManaged] == "true" {
-		_, _ = d.r.Run(bg, Cmd{Args: d.argv("rm", "-f", "--", name)})
+	if c, ierr := d.inspectName(bg, name); ierr == nil && c.State.Status == "created" && c.ID != "" &&
+		c.Config.Labels[dockerLabelManaged] == "true" {
+		_, _ = d.r.Run(bg, Cmd{Args: d.argv("rm", "-f", "--", c.ID)})
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

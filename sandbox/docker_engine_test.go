@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 )
 
 // These tests drive a real Docker Engine. Without one they skip, saying how to get one; with CI=true they
@@ -81,6 +84,10 @@ func dockerTestBackend(tb testing.TB, image string, opts DockerOptions) *Docker 
 	o := DefaultDockerOptions()
 	o.Image, o.CPUs, o.StateDir = image, "1", tb.TempDir()
 	o.Network, o.Transport, o.ReadOnlyRoot = opts.Network, opts.Transport, opts.ReadOnlyRoot
+	o.InsecureHostNetwork = opts.Network == "host"
+	if o.Transport == "port" || o.Transport == "socket" || o.Transport == "auto" {
+		o.Relay = testenv.Relay(tb)
+	}
 	return NewDocker(&Exec{Timeout: 60 * time.Second}, o)
 }
 
@@ -227,7 +234,8 @@ func TestDockerEnginePortTransport(t *testing.T) {
 	}
 	code, body, err := 0, "", error(nil)
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if code, body, err = health(ep.Token); err == nil {
+		// Until sandbox-agent listens, the relay answers 502 (or nothing yet listens at all).
+		if code, body, err = health(ep.Token); err == nil && code == http.StatusOK {
 			break
 		}
 	}
@@ -265,5 +273,51 @@ func TestDockerEngineCheck(t *testing.T) {
 			}
 			t.Logf("Check: %v", err)
 		})
+	}
+}
+
+// TestDockerEngineSocketTransport: with no network at all, the relay in the container answers on a unix
+// socket in a 0700 folder of ours; sandbox-agent is on the container's own loopback, with no token, and
+// nothing listens on the host. The socket folder goes with the container.
+func TestDockerEngineSocketTransport(t *testing.T) {
+	image := dockerTestEngine(t)
+	d := dockerTestBackend(t, image, DockerOptions{Network: "none", Transport: "socket"})
+	name := dockerTestName(t)
+	if _, err := d.Create(t.Context(), Spec{Name: name, Workspace: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	ep, ok, err := d.AgentEndpoint(t.Context(), name)
+	if err != nil || !ok || ep.Socket == "" || ep.Token != "" || ep.URL != "" {
+		t.Fatalf("AgentEndpoint = %+v, %v, %v; want a socket and no token", ep, ok, err)
+	}
+	fi, err := os.Stat(filepath.Dir(ep.Socket))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("socket folder: %v, %v; want mode 0700", fi, err)
+	}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", ep.Socket)
+	}}}
+	var code int
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := client.Get("http://sandbox-agent/v1/health")
+		if err == nil {
+			code = resp.StatusCode
+			resp.Body.Close()
+			break
+		}
+	}
+	if code != http.StatusOK {
+		t.Fatalf("health over the socket = %d; logs:\n%s", code, dockerCLI(t, "logs", name))
+	}
+	// The process in the container that holds the socket is the relay, and sandbox-agent runs token-less.
+	if ps := dockerCLI(t, "exec", name, "ps", "-o", "args"); !strings.Contains(ps, "relay --listen unix:") ||
+		!strings.Contains(ps, "sandbox-agent server --no-token") {
+		t.Errorf("processes in the container:\n%s", ps)
+	}
+	if err := d.Remove(t.Context(), name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(ep.Socket)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("socket folder after Remove: %v; want it gone", err)
 	}
 }

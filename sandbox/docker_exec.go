@@ -109,12 +109,15 @@ func (d *Docker) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool
 		return Endpoint{}, false, err
 	}
 	op := "docker agent endpoint " + name
-	cs, err := d.inspect(ctx, name)
+	c, err := d.inspectName(ctx, name)
 	if err != nil {
 		return Endpoint{}, false, err
 	}
-	c := cs[0]
-	if c.Config.Labels[dockerLabelTransport] != "port" {
+	switch c.Config.Labels[dockerLabelTransport] {
+	case "socket":
+		return d.socketEndpoint(ctx, op, name, c)
+	case "port":
+	default:
 		return Endpoint{}, false, nil
 	}
 	port := c.Config.Labels[dockerLabelAgentPort]
@@ -140,6 +143,26 @@ func (d *Docker) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool
 		}
 	}
 	return Endpoint{URL: "http://127.0.0.1:" + port, Token: token}, true, nil
+}
+
+// socketEndpoint is AgentEndpoint for the socket transport: the relay's socket in the folder we made for
+// this sandbox (and nowhere else, whatever the label says), made again if it is gone so the container can
+// start.
+func (d *Docker) socketEndpoint(ctx context.Context, op, name string, c dockerContainer) (Endpoint, bool, error) {
+	if d.opts.StateDir == "" || c.Config.Labels[dockerLabelSocket] != d.socketDir(name) {
+		return Endpoint{}, true, fmt.Errorf("%s: its socket folder %q is not this server's (%s): was it created with another --state-dir? "+
+			"Remove and recreate the sandbox: %w", op, c.Config.Labels[dockerLabelSocket], d.socketDir(name), ErrUnavailable)
+	}
+	dir, err := d.makeSocketDir(name)
+	if err != nil {
+		return Endpoint{}, true, fmt.Errorf("%s: %w", op, err)
+	}
+	if !c.State.Running {
+		if err := d.start(ctx, name, &c); err != nil {
+			return Endpoint{}, true, err
+		}
+	}
+	return Endpoint{Socket: filepath.Join(dir, dockerSocketName)}, true, nil
 }
 
 // dockerParsePort reads `docker port` output ("127.0.0.1:49153", one binding a line) and returns the

@@ -79,7 +79,6 @@ func TestDockerExec(t *testing.T) {
 }
 
 func TestDockerPortTransport(t *testing.T) {
-	script := `exec sandbox-agent server --no-telemetry -H "$SANDBOX_MCP_AGENT_HOST" -p "$SANDBOX_MCP_AGENT_PORT" --token "$SANDBOX_MCP_AGENT_TOKEN"`
 	head := dockerRunPrefix + "--label org.sandbox-mcp.transport=port --mount type=bind,source=/ws,target=/ws -w /ws " +
 		"-e HOME=/home/agent " + dockerLimits
 	portLabels := func(port, transport string) map[string]string {
@@ -90,47 +89,63 @@ func TestDockerPortTransport(t *testing.T) {
 	tests := []struct {
 		name    string
 		network string
-		run     string
+		run     string // after the relay mount
 		netMode string
 		port    []dockerCall // docker port, when the endpoint needs it
 		url     string
 	}{
-		{name: "bridge publishes the port on loopback", run: head + " --pull never --label org.sandbox-mcp.agent-port=2468 " +
-			"-e SANDBOX_MCP_AGENT_HOST=0.0.0.0 -e SANDBOX_MCP_AGENT_PORT=2468 -e SANDBOX_MCP_AGENT_TOKEN -p 127.0.0.1::2468 " +
-			"-e ANTHROPIC_API_KEY -e SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=600000 --entrypoint sh sandbox-mcp/agent:0.4.2 -c",
+		{name: "bridge publishes the relay's port on loopback",
+			run: "-e ANTHROPIC_API_KEY -e SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=600000 --label org.sandbox-mcp.agent-port=2468 " +
+				"-e SANDBOX_MCP_AGENT_TOKEN -p 127.0.0.1::2468 --entrypoint /opt/sandbox-mcp/relay sandbox-mcp/agent:0.4.2 " +
+				"relay --listen tcp:0.0.0.0:2468 --agent-port 2469 --token-env SANDBOX_MCP_AGENT_TOKEN",
 			netMode: "default", port: []dockerCall{{args: dargs("docker port -- sb1 2468/tcp"), stdout: "127.0.0.1:49153\n"}},
 			url: "http://127.0.0.1:49153"},
-		{name: "host network binds a free loopback port", network: "host",
-			run: head + " --network host --pull never --label org.sandbox-mcp.agent-port=40123 " +
-				"-e SANDBOX_MCP_AGENT_HOST=127.0.0.1 -e SANDBOX_MCP_AGENT_PORT=40123 -e SANDBOX_MCP_AGENT_TOKEN " +
-				"-e ANTHROPIC_API_KEY -e SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=600000 --entrypoint sh sandbox-mcp/agent:0.4.2 -c",
+		{name: "host network (opted in) binds free loopback ports", network: "host",
+			run: "-e ANTHROPIC_API_KEY -e SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=600000 --label org.sandbox-mcp.agent-port=40123 " +
+				"-e SANDBOX_MCP_AGENT_TOKEN --entrypoint /opt/sandbox-mcp/relay sandbox-mcp/agent:0.4.2 " +
+				"relay --listen tcp:127.0.0.1:40123 --agent-port 40124 --token-env SANDBOX_MCP_AGENT_TOKEN",
 			netMode: "host", url: "http://127.0.0.1:40123"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			state := filepath.Join(t.TempDir(), "state")
-			opts := DockerOptions{Transport: "port", Network: tt.network, StateDir: state, Now: func() time.Time { return dockerTestNow },
-				BaseEnv: []string{"PATH=/bin", "SANDBOX_MCP_AGENT_TOKEN=stale"}}
+			relayBin := dockerTestRelay(t)
+			opts := DockerOptions{Transport: "port", Network: tt.network, InsecureHostNetwork: tt.network == "host", StateDir: state,
+				Relay: relayBin, Now: func() time.Time { return dockerTestNow }, BaseEnv: []string{"PATH=/bin", "SANDBOX_MCP_AGENT_TOKEN=stale"}}
 			port := strings.TrimPrefix(tt.url, "http://127.0.0.1:")
 			if tt.network != "host" {
 				port = "2468"
 			}
+			network := ""
+			if tt.network != "" {
+				network = " --network " + tt.network
+			}
+			run := head + network + " --pull never --mount type=bind,source=" + relayBin + ",target=/opt/sandbox-mcp/relay,readonly " + tt.run
 			running := dockerInspect("sb1", "running", tt.netMode, portLabels(port, "port"))
-			calls := []dockerCall{{args: append(dargs(tt.run), script)}, {args: dargs(dockerInsp), stdout: running}}
+			calls := []dockerCall{{args: dargs(dockerVersionProbe), stdout: "linux/amd64|\n"}, {args: dargs(run)}, {args: dargs(dockerInsp), stdout: running}}
 			calls = append(append(calls, dockerCall{args: dargs(dockerInsp), stdout: running}), tt.port...)
 			f := newDockerFake(t, calls...)
 			d := NewDocker(f, opts)
-			d.freePort = func() (int, error) { return 40123, nil }
+			var checked []string
+			d.checkRelay = func(path, os, arch string) error {
+				checked = append(checked, path, os, arch)
+				return nil
+			}
+			next := 40123
+			d.freePort = func() (int, error) { next++; return next - 1, nil }
 			spec := Spec{Name: "sb1", Workspace: "/ws", AgentEnv: []string{"ANTHROPIC_API_KEY", "SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=600000"}}
 			if _, err := d.Create(t.Context(), spec); err != nil {
 				t.Fatal(err)
 			}
-			env := f.got[0].Env
+			if !slices.Equal(checked, []string{relayBin, "linux", "amd64"}) {
+				t.Errorf("relay checked as %q; want the relay for linux/amd64", checked)
+			}
+			env := f.got[1].Env
 			if len(env) != 2 || env[0] != "PATH=/bin" || !regexp.MustCompile(`^SANDBOX_MCP_AGENT_TOKEN=[0-9a-f]{64}$`).MatchString(env[1]) {
 				t.Fatalf("docker run env = %q; want the base env and a fresh token", env)
 			}
 			token := strings.TrimPrefix(env[1], "SANDBOX_MCP_AGENT_TOKEN=")
-			if strings.Contains(strings.Join(f.got[0].Args, " "), token) {
+			if strings.Contains(strings.Join(f.got[1].Args, " "), token) {
 				t.Error("the token is in argv")
 			}
 			ep, ok, err := d.AgentEndpoint(t.Context(), "sb1")
@@ -145,7 +160,7 @@ func TestDockerPortTransport(t *testing.T) {
 			// After a restart the token comes from the state dir, and a stopped container is started.
 			stopped := dockerInspect("sb1", "exited", tt.netMode, portLabels(port, "port"))
 			calls = append([]dockerCall{{args: dargs(dockerInsp), stdout: stopped}, {args: dargs("docker start -- sb1")}}, tt.port...)
-			calls = append(calls, dockerCall{args: dargs(dockerInsp), stdout: running}, dockerCall{args: dargs("docker rm -f -- sb1")})
+			calls = append(calls, dockerCall{args: dargs(dockerInsp), stdout: running}, dockerCall{args: dargs("docker rm -f -- " + dockerTestID)})
 			d2 := NewDocker(newDockerFake(t, calls...), opts)
 			if ep2, ok, err := d2.AgentEndpoint(t.Context(), "sb1"); err != nil || !ok || ep2 != ep {
 				t.Errorf("AgentEndpoint after restart = %+v, %v, %v; want %+v", ep2, ok, err, ep)

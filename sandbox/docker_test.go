@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -72,11 +74,18 @@ func (f *dockerFakeRunner) Run(_ context.Context, c Cmd) (Result, error) {
 // dargs splits a command line written with single spaces (no argument holds a space).
 func dargs(s string) []string { return strings.Split(s, " ") }
 
+// dockerTestID is the full id of every container dockerInspect renders: Remove removes by it.
+var dockerTestID = strings.Repeat("0123456789abcdef", 4)
+
+// dockerVersionProbe is the engine platform probe the relay transports make once.
+const dockerVersionProbe = "docker version --format {{.Server.Os}}/{{.Server.Arch}}|{{.Server.Platform.Name}}"
+
 var dockerTestNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // dockerInspect renders `docker inspect` output for one container.
 func dockerInspect(name, status, netMode string, labels map[string]string) string {
 	c := map[string]any{
+		"Id":         dockerTestID,
 		"Name":       "/" + name,
 		"Created":    "2026-01-02T03:04:06.123456789Z",
 		"State":      map[string]any{"Status": status, "Running": status == "running"},
@@ -194,7 +203,7 @@ func TestDockerCreateErrors(t *testing.T) {
 		{"a container created but not started is removed", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{}, []dockerCall{
 			{args: dargs(run), code: 127, stderr: `docker: Error response from daemon: failed to create shim task: OCI runtime create failed: exec: "sleep": executable file not found in $PATH`},
 			{args: dargs(dockerInsp), stdout: dockerInspect("sb1", "created", "", dockerOurLabels("/ws", "exec"))},
-			{args: dargs("docker rm -f -- sb1")},
+			{args: dargs("docker rm -f -- " + dockerTestID)},
 		}, nil, "executable file not found"},
 		{"comma in workspace is refused before running docker", Spec{Name: "sb1", Workspace: "/a,b"}, DockerOptions{}, nil, ErrInvalid, "without ','"},
 		{"relative workspace is refused", Spec{Name: "sb1", Workspace: "ws"}, DockerOptions{}, nil, ErrInvalid, "absolute"},
@@ -203,12 +212,16 @@ func TestDockerCreateErrors(t *testing.T) {
 		{"bad name is refused", Spec{Name: "-rm", Workspace: "/ws"}, DockerOptions{}, nil, ErrInvalid, "name"},
 		{"cap-add ALL is refused", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{CapAdd: []string{"all"}}, nil, ErrInvalid, "CapAdd"},
 		{"port transport without a network is refused", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{Transport: "port", Network: "none"}, nil, ErrInvalid, "needs a network"},
-		{"bad agent env is refused", Spec{Name: "sb1", Workspace: "/ws", AgentEnv: []string{"-e=1"}}, DockerOptions{Transport: "port"}, nil, ErrInvalid, "NAME"},
+		{"bad agent env is refused", Spec{Name: "sb1", Workspace: "/ws", AgentEnv: []string{"-e=1"}}, DockerOptions{Transport: "port"},
+			[]dockerCall{{args: dargs(dockerVersionProbe), stdout: "linux/amd64|\n"}}, ErrInvalid, "NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.opts.Now = func() time.Time { return dockerTestNow }
-			_, err := NewDocker(newDockerFake(t, tt.calls...), tt.opts).Create(t.Context(), tt.spec)
+			tt.opts.Relay = dockerTestRelay(t)
+			d := NewDocker(newDockerFake(t, tt.calls...), tt.opts)
+			d.checkRelay = func(string, string, string) error { return nil }
+			_, err := d.Create(t.Context(), tt.spec)
 			if err == nil || tt.want != nil && !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("err = %v; want %v containing %q", err, tt.want, tt.wantMsg)
 			}
@@ -262,13 +275,13 @@ func TestDockerGetListRemove(t *testing.T) {
 		{"list inspects the ids, one of them gone meanwhile", []dockerCall{{args: ps, stdout: "aaa\nbbb\nccc\n"},
 			{args: dargs("docker inspect --type container -- aaa bbb ccc"), stdout: two, code: 1, stderr: "Error response from daemon: No such container: ccc\n"}},
 			func(d *Docker) (any, error) { return d.List(t.Context()) }, []string{"a1 stopped /x,y", "b2 running /z"}, nil},
-		{"remove inspects, then removes ours", []dockerCall{{args: dargs(dockerInsp), stdout: dockerInspect("sb1", "running", "", dockerOurLabels("/ws", "exec"))}, {args: dargs("docker rm -f -- sb1"), stdout: "sb1\n"}},
+		{"remove inspects, then removes ours", []dockerCall{{args: dargs(dockerInsp), stdout: dockerInspect("sb1", "running", "", dockerOurLabels("/ws", "exec"))}, {args: dargs("docker rm -f -- " + dockerTestID), stdout: "sb1\n"}},
 			func(d *Docker) (any, error) { return nil, d.Remove(t.Context(), "sb1") }, nil, nil},
 		{"remove of a missing container is ErrNotFound without rm (rm -f -- exits 0 silently)", []dockerCall{{args: dargs(dockerInsp), stdout: "[]\n", code: 1, stderr: dockerNoSB1}},
 			func(d *Docker) (any, error) { return nil, d.Remove(t.Context(), "sb1") }, nil, ErrNotFound},
 		{"remove refuses a container we did not create", []dockerCall{{args: dargs(dockerInsp), stdout: dockerInspect("sb1", "running", "", map[string]string{"other": "x"})}},
 			func(d *Docker) (any, error) { return nil, d.Remove(t.Context(), "sb1") }, nil, ErrInvalid},
-		{"remove of a container gone between inspect and rm is ErrNotFound", []dockerCall{{args: dargs(dockerInsp), stdout: dockerInspect("sb1", "running", "", dockerOurLabels("/ws", "exec"))}, {args: dargs("docker rm -f -- sb1"), code: 1, stderr: "Error: No such container: sb1"}},
+		{"remove of a container gone between inspect and rm is ErrNotFound", []dockerCall{{args: dargs(dockerInsp), stdout: dockerInspect("sb1", "running", "", dockerOurLabels("/ws", "exec"))}, {args: dargs("docker rm -f -- " + dockerTestID), code: 1, stderr: "Error: No such container: " + dockerTestID}},
 			func(d *Docker) (any, error) { return nil, d.Remove(t.Context(), "sb1") }, nil, ErrNotFound},
 	}
 	for _, tt := range tests {
@@ -289,4 +302,18 @@ func TestDockerGetListRemove(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dockerTestRelay is a file standing in for the relay executable (checkRelay is replaced in these tests).
+func dockerTestRelay(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "relay")
+	if err := os.WriteFile(p, []byte("relay"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

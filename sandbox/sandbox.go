@@ -46,6 +46,9 @@ type Spec struct {
 	ReadOnly []string
 	Agent    string // the backend's agent kind (sbx/docker-sandbox: selects the default template); may be empty
 	Template string // image or template reference; empty means the backend's default
+	// NoPull: Template was chosen by the caller and is not on the operator's allowlist, so it must never be
+	// pulled: only a copy already on this machine may be used (it will receive the API keys).
+	NoPull bool
 	// AgentEnv is the environment sandbox-agent must run with (same form as ExecSpec.Env). Backends that
 	// start sandbox-agent themselves (AgentServer) pass it at creation; the others ignore it.
 	AgentEnv []string
@@ -112,7 +115,9 @@ type Backend interface {
 // Endpoint is how the server reaches sandbox-agent over plain HTTP, for backends that can publish its port.
 type Endpoint struct {
 	URL   string // e.g. http://127.0.0.1:49153 (host side)
-	Token string // bearer token sandbox-agent was started with; never logged or returned to clients
+	Token string // bearer token the relay wants; never logged or returned to clients
+	// Socket, when set, is a unix socket on the host to send every request to instead of URL's host.
+	Socket string
 }
 
 // AgentServer is implemented by backends that run sandbox-agent themselves and expose it over HTTP (the

@@ -93,7 +93,11 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 	if agent == "" {
 		agent = c.agent
 	}
-	args := []string{"--name", spec.Name, c.d.pullFlag, c.pull}
+	pull := c.pull
+	if spec.NoPull {
+		pull = "never"
+	}
+	args := []string{"--name", spec.Name, c.d.pullFlag, pull}
 	if t := cmp.Or(spec.Template, c.template); t != "" {
 		args = append(args, "-t", t)
 	}

@@ -108,6 +108,14 @@ func TestCommandLines(t *testing.T) {
 					{args: d.argv("ls", "--json"), res: out(lsBox1)},
 				}
 			}},
+		{"a template the operator did not allow is never pulled",
+			create(Spec{Name: "box1", Workspace: "/w", Template: "evil.example/x:1", NoPull: true}),
+			func(d dialectCase, pull string) []expect {
+				return []expect{
+					{args: d.argv("create", "--name", "box1", pull, "never", "-t", "evil.example/x:1", "--", "claude", "/w")},
+					{args: d.argv("ls", "--json"), res: out(lsBox1)},
+				}
+			}},
 		{"list reads ls --json",
 			func(ctx context.Context, b Backend) error { _, err := b.List(ctx); return err },
 			func(d dialectCase, _ string) []expect {

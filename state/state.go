@@ -48,6 +48,9 @@ type Sandbox struct {
 	// GitControl fingerprints the workspace's git control files at creation (.git's kind, config, hooks,
 	// info), so get_diff can report a change to them.
 	GitControl string `json:"git_control,omitempty"`
+	// Adopted: the sandbox existed before create_sandbox found it (same name and workspace) and was not
+	// created by sandbox-mcp. It is never removed, stopped or pruned by us.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // Session is what we remember of an agent session.

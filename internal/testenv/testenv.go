@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -128,4 +129,39 @@ func Docker(t testing.TB) (image string) {
 		Missing(t, "the test image "+image, "run scripts/build-test-image")
 	}
 	return image
+}
+
+var (
+	relayOnce sync.Once
+	relayPath string
+	relayErr  error
+)
+
+// Relay builds sandbox-mcp once per test process as a static Linux binary (CGO_ENABLED=0) and returns its
+// path, for --docker-relay: the Docker backend's port and socket transports run it in containers as
+// `sandbox-mcp relay`, and a test binary (which is what in-process tests run as) cannot be that.
+func Relay(t testing.TB) string {
+	t.Helper()
+	relayOnce.Do(func() {
+		bin := filepath.Join(RepoRoot(), ".cache", "test-bin")
+		if relayErr = os.MkdirAll(bin, 0o755); relayErr != nil {
+			return
+		}
+		tmp := filepath.Join(bin, "sandbox-mcp-relay-"+strconv.Itoa(os.Getpid()))
+		defer os.Remove(tmp)
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", tmp, ".")
+		cmd.Dir = RepoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			relayErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		// Renamed into place: concurrent test processes share one file and never run a half-written one.
+		relayPath = filepath.Join(bin, "sandbox-mcp-relay")
+		relayErr = os.Rename(tmp, relayPath)
+	})
+	if relayErr != nil {
+		t.Fatalf("build the relay: %v", relayErr)
+	}
+	return relayPath
 }
