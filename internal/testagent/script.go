@@ -2,6 +2,7 @@ package testagent
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -29,12 +30,15 @@ const (
 	OpEcho     Op = "echo"
 	OpCalls    Op = "calls"
 	OpPermEdit Op = "perm-edit"
+	OpFlood    Op = "flood"
+	OpBig      Op = "big"
 )
 
 var commandWords = map[Op]bool{
 	OpSay: true, OpThink: true, OpPlan: true, OpTool: true, OpWrite: true,
 	OpPerm: true, OpSleep: true, OpEvents: true, OpStream: true, OpStop: true,
 	OpFail: true, OpExit: true, OpEchoEnv: true, OpCalls: true, OpPermEdit: true,
+	OpFlood: true, OpBig: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -43,14 +47,22 @@ var StopReasons = []string{"end_turn", "max_tokens", "max_turn_requests", "refus
 // Command is one parsed script command.
 type Command struct {
 	Op    Op
-	Text  string   // say, think, tool/perm title, write content, stop reason, fail message, echo-env name, echo text
+	Text  string   // say, think, tool/perm title, write content, stop reason, fail message, echo-env name, echo text, flood kind
 	Path  string   // write
 	Items []string // plan
-	N     int      // events, stream count, exit code
+	N     int      // events, stream count, exit code, flood and big total bytes
 	MS    int      // sleep, stream interval (milliseconds)
+	Chunk int      // flood: bytes per envelope
 }
 
 const maxCount = 1_000_000
+
+// maxFlood bounds flood and big (bytes): enough to overrun every limit of the server, small enough that a
+// typo cannot fill the machine.
+const maxFlood = 1 << 30
+
+// FloodKinds are the kinds of text `flood` can emit.
+var FloodKinds = []string{"say", "think", "tool"}
 
 // ParseScript parses prompt text. Commands are separated by ';' and trimmed;
 // empty segments are skipped. Each command is a word followed by its argument
@@ -132,6 +144,17 @@ func parseCommand(seg string) (Command, error) {
 		}
 	case OpStream:
 		_, err = intArgs(w, arg, 2, maxCount, &c.N, &c.MS)
+	case OpFlood:
+		kind, rest := splitWord(arg)
+		if !slices.Contains(FloodKinds, kind) {
+			return c, fmt.Errorf("flood: kind %q is not one of %s", kind, strings.Join(FloodKinds, ", "))
+		}
+		c.Text = kind
+		if _, err = intArgs(w, rest, 2, maxFlood, &c.N, &c.Chunk); err == nil && c.Chunk == 0 {
+			err = fmt.Errorf("flood: chunk size must be positive")
+		}
+	case OpBig:
+		c.N, err = intArgs(w, arg, 1, maxFlood, &c.N)
 	case OpExit:
 		c.N, err = intArgs(w, arg, 1, 255, &c.N)
 	case OpStop:

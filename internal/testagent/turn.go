@@ -181,6 +181,10 @@ func (t *turn) exec(c Command) result {
 			}
 			t.say(fmt.Sprintf("s%d ", i))
 		}
+	case OpFlood:
+		return t.flood(c.Text, c.N, c.Chunk)
+	case OpBig:
+		t.say(filler(c.N))
 	case OpStop:
 		return result{stop: c.Text}
 	case OpFail:
@@ -195,6 +199,41 @@ func (t *turn) exec(c Command) result {
 		t.say(c.Text + "=" + v)
 	}
 	return next
+}
+
+// flood emits total bytes of text of one kind in envelopes of chunk bytes each (the last may be shorter):
+// a verbose or hostile agent, for the server's byte budgets.
+func (t *turn) flood(kind string, total, chunkSize int) result {
+	piece := filler(chunkSize)
+	id := ""
+	if kind == "tool" {
+		id = t.newCallID()
+		t.toolCall(id, "flood", "other")
+	}
+	for sent := 0; sent < total; sent += chunkSize {
+		if t.ctx.Err() != nil {
+			return cancelled
+		}
+		text := piece[:min(chunkSize, total-sent)]
+		switch kind {
+		case "say":
+			t.say(text)
+		case "think":
+			t.update(chunk("agent_thought_chunk", text))
+		case "tool":
+			t.toolUpdate(id, "in_progress", text)
+		}
+	}
+	if kind == "tool" {
+		t.toolUpdate(id, "completed", "")
+	}
+	return next
+}
+
+// filler is n bytes of printable ASCII that JSON does not escape, so an envelope's size is its text's.
+func filler(n int) string {
+	const pattern = "abcdefghijklmnopqrstuvwxyz0123456789 "
+	return strings.Repeat(pattern, n/len(pattern)+1)[:n]
 }
 
 // write creates rel (relative, no "..") under the session cwd.
