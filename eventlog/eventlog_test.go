@@ -294,3 +294,37 @@ func TestReadBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestReadLast: the end of the log, as many records as fit in the budget and at least the last one.
+func TestReadLast(t *testing.T) {
+	l := openT(t, filepath.Join(t.TempDir(), "log"))
+	defer l.Close()
+	if got, err := l.ReadLast(5, 100); err != nil || len(got) != 0 {
+		t.Fatalf("ReadLast on an empty log = %v, %v", seqs(got), err)
+	}
+	var recs []Record
+	for _, n := range []int{1 << 10, 1 << 10, 100 << 10, 1 << 10, 1 << 10} {
+		recs = append(recs, Record{Dir: DirIn, Env: json.RawMessage(fmt.Sprintf(`{"text":%q}`, strings.Repeat("x", n)))})
+	}
+	if _, err := l.Append(recs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit    int
+		maxBytes int64
+		want     []int64
+	}{
+		{10, 0, []int64{1, 2, 3, 4, 5}},
+		{2, 0, []int64{4, 5}},
+		{10, 3 << 10, []int64{4, 5}},
+		{10, 1, []int64{5}},
+		{10, 200 << 10, []int64{1, 2, 3, 4, 5}},
+		{10, 103 << 10, []int64{3, 4, 5}},
+		{0, 0, []int64{}},
+	} {
+		got, err := l.ReadLast(tc.limit, tc.maxBytes)
+		if err != nil || !reflect.DeepEqual(seqs(got), tc.want) {
+			t.Errorf("ReadLast(%d, %d) = %v, %v; want %v", tc.limit, tc.maxBytes, seqs(got), err, tc.want)
+		}
+	}
+}

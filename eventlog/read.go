@@ -51,6 +51,33 @@ func (l *Log) ReadBytes(after int64, limit int, maxBytes int64) ([]Record, error
 	return l.readLocked(after, limit, maxBytes)
 }
 
+// ReadLast returns the last records of the log, at most limit, oldest first: as many as fit in
+// maxBytes when it is positive, and always the last one. The index gives the sizes, so only the
+// records returned are read.
+func (l *Log) ReadLast(limit int, maxBytes int64) ([]Record, error) {
+	if limit <= 0 {
+		return []Record{}, nil
+	}
+	l.mu.RLock()
+	last, size := l.lastSeq, l.dataSize
+	after := max(0, last-int64(limit))
+	if maxBytes > 0 && last > after {
+		ib := make([]byte, (last-after)*entrySize)
+		if _, err := l.idx.ReadAt(ib, after*entrySize); err == nil {
+			first := last // the oldest record returned: walk back while the lines still fit
+			for r := last - 1; r > after; r-- {
+				if size-int64(binary.LittleEndian.Uint64(ib[(r-1-after)*entrySize:])) > maxBytes {
+					break
+				}
+				first = r
+			}
+			after = first - 1
+		}
+	}
+	l.mu.RUnlock()
+	return l.ReadBytes(after, int(last-after), 0)
+}
+
 // readLocked does Read's work; the caller holds l.mu (either mode). Every
 // record is checked against its index entry and Seq, so a damaged index or
 // data file yields ErrCorrupt, never a wrong page.
