@@ -17,11 +17,11 @@ func TestOversizeEnvelope(t *testing.T) {
 	env, bin := fakeEnv(t)
 	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
 	s := newSession(t, h)
-	const size = 17 << 20
+	// 17 MiB: sandbox-agent 0.4.2 passes an envelope this big (measured), and it is over the default cap.
 	turn := s.send(t, "say before; big 17825792; say after", 0)
 	var got []events.Event
 	cursor := turn.Cursor
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var page manager.EventsPage
 		s.h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
@@ -30,7 +30,7 @@ func TestOversizeEnvelope(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the turn did not end within 90 s (status %s): the session is wedged on the oversize envelope; events: %v", page.Status, summarize(got))
+			t.Fatalf("the turn did not end within 60 s (status %s): the session is wedged on the oversize envelope; events: %v", page.Status, summarize(got))
 		}
 	}
 	var dropped string
@@ -46,5 +46,4 @@ func TestOversizeEnvelope(t *testing.T) {
 		t.Errorf("agent text = %.200q, want the text around the dropped envelope, %q", text, "beforeafter")
 	}
 	t.Logf("error event: %s", dropped)
-	_ = size
 }
