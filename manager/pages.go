@@ -95,15 +95,27 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	}
 	page.NextCursor = req.Cursor
 	size := 0
+	// Records are read in batches bounded by bytes as well as count (records run from bytes to megabytes),
+	// and a page stops after scanning pageScanBytes of log: a page's memory and time are bounded whatever
+	// the agent wrote. With raw, a batch is no bigger than the page's budget, since every envelope of a
+	// merged run goes out with it.
+	batchBytes := int64(pageBatchBytes)
+	if req.Raw {
+		batchBytes = min(batchBytes, int64(maxBytes))
+	}
+	var scanned int64
 	// Read records in batches until the page holds limit events or the byte budget is spent. A batch may
-	// end inside a run of text chunks; the merge then continues on the next page.
-	for cursor := req.Cursor; len(page.Events) < limit && cursor < last; {
-		recs, err := lg.Read(cursor, limit*4)
+	// end inside a run of text chunks; the merge then continues on the next batch or page.
+	for cursor := req.Cursor; len(page.Events) < limit && cursor < last && scanned < pageScanBytes; {
+		recs, err := lg.ReadBytes(cursor, limit*4, batchBytes)
 		if err != nil {
 			return EventsPage{}, fmt.Errorf("read events: %w", err)
 		}
 		if len(recs) == 0 {
 			break
+		}
+		for _, r := range recs {
+			scanned += int64(len(r.Env))
 		}
 		// Events are normalised as the page takes them: a full page leaves the rest of the batch undecoded.
 		for ev := range events.NormalizeSeq(recs, req.Raw) {
@@ -113,12 +125,20 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 				page.Truncated = true
 				break
 			}
-			if n := len(page.Events); n > 0 && events.Merge(&page.Events[n-1], ev) {
+			if n := len(page.Events); n > 0 {
 				// A run of text chunks split by the batch boundary continues the same event.
-				page.Events[n-1] = clip(page.Events[n-1])
-				size += len(ev.Text)
-				page.NextCursor = ev.Seq
-				continue
+				merged := page.Events[n-1]
+				if events.Merge(&merged, ev) {
+					added := len(ev.Text) + rawSize(ev.Raw)
+					if req.Raw && size+added > maxBytes {
+						page.Truncated = true // the envelopes would not fit: the next page goes on
+						break
+					}
+					page.Events[n-1] = clip(merged)
+					size += added
+					page.NextCursor = ev.Seq
+					continue
+				}
 			}
 			if len(page.Events) == limit {
 				break
@@ -135,6 +155,20 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	}
 	page.More = page.NextCursor < last
 	return page, nil
+}
+
+// Byte budgets of a page read (see readPage).
+const (
+	pageBatchBytes = 1 << 20
+	pageScanBytes  = 16 << 20
+)
+
+func rawSize(raw []json.RawMessage) int {
+	n := 0
+	for _, r := range raw {
+		n += len(r)
+	}
+	return n
 }
 
 // clip bounds one event's text so a single huge tool output cannot fill the page.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/budget"
 )
 
 // MaxWait bounds how long one call may wait: hosts drop tool calls after about 60 s.
@@ -56,8 +57,7 @@ func (l *live) activity() string {
 	if lg == nil {
 		return msg
 	}
-	last := lg.LastSeq()
-	recs, err := lg.Read(max(last-20, 0), 20)
+	recs, err := lg.ReadLast(20, pageBatchBytes) // the latest records, bounded by bytes as well
 	if err != nil {
 		return msg
 	}
@@ -90,9 +90,11 @@ func (m *Manager) turnText(l *live, startSeq int64) string {
 	if lg == nil {
 		return ""
 	}
-	var b strings.Builder
+	// Only the end is kept as the log is read, in batches bounded by bytes: a turn that wrote hundreds of
+	// MiB costs the time to read them, not the memory.
+	b := budget.Tail{Max: maxEventText * 2}
 	for cursor := startSeq; ; {
-		recs, err := lg.Read(cursor, 1000)
+		recs, err := lg.ReadBytes(cursor, 1000, pageBatchBytes)
 		if err != nil || len(recs) == 0 {
 			break
 		}
@@ -103,9 +105,9 @@ func (m *Manager) turnText(l *live, startSeq int64) string {
 		}
 		cursor = recs[len(recs)-1].Seq
 	}
-	text := b.String()
-	if len(text) > maxEventText*2 {
-		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", len(text)-maxEventText*2) + text[len(text)-maxEventText*2:]
+	text, cut := b.String()
+	if cut > 0 {
+		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", cut) + text
 	}
 	return text
 }

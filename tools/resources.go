@@ -9,6 +9,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/budget"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
@@ -154,9 +155,10 @@ func sandboxesMarkdown(out manager.SandboxList) string {
 	return b.String()
 }
 
-// Transcript renders a session's whole event log as Markdown, keeping the last maxTranscript bytes.
+// Transcript renders a session's whole event log as Markdown, keeping the last maxTranscript bytes. Only
+// those are held while the log is read (budget.Tail), however long the session.
 func Transcript(ctx context.Context, svc Service, sandboxName, session string) (string, error) {
-	var b strings.Builder
+	b := budget.Tail{Max: maxTranscript}
 	var status string
 	for cursor := int64(0); ; {
 		page, err := svc.GetEvents(ctx, manager.EventsRequest{Sandbox: sandboxName, Session: session, Cursor: cursor, Limit: manager.MaxLimit, MaxBytes: 1 << 20})
@@ -176,9 +178,9 @@ func Transcript(ctx context.Context, svc Service, sandboxName, session string) (
 			break
 		}
 	}
-	text := b.String()
-	if len(text) > maxTranscript {
-		text = fmt.Sprintf("_… %d earlier bytes cut; read them with get_events from cursor 0._\n\n", len(text)-maxTranscript) + text[len(text)-maxTranscript:]
+	text, cut := b.String()
+	if cut > 0 {
+		text = fmt.Sprintf("_… %d earlier bytes cut; read them with get_events from cursor 0._\n\n", cut) + text
 	}
 	return fmt.Sprintf("# Session %s in sandbox %s\n\nStatus: %s\n\n%s", session, sandboxName, status, text), nil
 }
@@ -201,8 +203,11 @@ func transcriptLine(ev events.Event) string {
 }
 
 // listOpen reports whether the transcript so far ends with a list item.
-func listOpen(b *strings.Builder) bool {
-	s := b.String()
-	i := strings.LastIndex(strings.TrimSuffix(s, "\n"), "\n")
+func listOpen(b *budget.Tail) bool {
+	s := strings.TrimSuffix(string(b.Recent(maxEventLine)), "\n")
+	i := strings.LastIndex(s, "\n")
 	return strings.HasPrefix(s[i+1:], "- ")
 }
+
+// maxEventLine is more than any one transcript line: an event's text is clipped to a few kB.
+const maxEventLine = 64 << 10
