@@ -142,6 +142,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
 		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
 		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
+		MaxEnvelope: int(cfg.maxEnvelope), MaxLogBytes: int64(cfg.maxSessionLog),
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),
