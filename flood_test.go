@@ -1,7 +1,11 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"runtime/metrics"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,4 +50,119 @@ func TestOversizeEnvelope(t *testing.T) {
 		t.Errorf("agent text = %.200q, want the text around the dropped envelope, %q", text, "beforeafter")
 	}
 	t.Logf("error event: %s", dropped)
+}
+
+// Figures of TestFlood, stated in SECURITY.md: what one flooding agent may cost the server.
+const (
+	floodLogCap      = 32 << 20  // --max-session-log for the test: small, so the flood crosses it
+	floodHeapCeiling = 128 << 20 // the whole test process's heap (server and client), sampled every 2 ms
+)
+
+// TestFlood: one agent floods a turn through the real sandbox-agent (64 MiB of thoughts in 64 KiB chunks,
+// one envelope of 50 MB, 16 MiB of message in 4 KiB chunks, 8 MiB of tool output in 1 MiB chunks), and
+// the model then reads everything a model can read of it (every page of get_events, the final text, the
+// transcript). Meanwhile the server's heap stays under floodHeapCeiling, the session's log ends near
+// --max-session-log, error events say what was dropped, and the turn ends normally.
+func TestFlood(t *testing.T) {
+	env, bin := fakeEnv(t)
+	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--max-session-log="+itoa(floodLogCap)), env)
+	s := newSession(t, h)
+
+	var peak atomic.Uint64
+	stop := sampleHeap(&peak)
+	start := time.Now()
+	// The pause lets the reader get past the big envelope before the burst of small ones: otherwise
+	// sandbox-agent may skip it for a subscriber that lags (then it is among the events recorded as lost).
+	script := "flood think 67108864 65536; big 50000000; sleep 1500; flood say 16777216 4096; flood tool 8388608 1048576; say done"
+	turn := s.send(t, script, 0)
+	var got []events.Event
+	pages := 0
+	for cursor, deadline := turn.Cursor, time.Now().Add(3*time.Minute); ; {
+		var page manager.EventsPage
+		s.h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
+		got, cursor = append(got, page.Events...), page.NextCursor
+		pages++
+		if page.Status == events.StatusIdle && !page.More {
+			break
+		}
+		if page.Status != events.StatusRunning && page.Status != events.StatusIdle {
+			t.Fatalf("status %s (%s) during the flood", page.Status, page.LastError)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the flooded turn did not end within 3 min (status %s, %d events read)", page.Status, len(got))
+		}
+	}
+	flooded := time.Since(start)
+	// What else a model reads: a turn's final text (send_message waits for the next turn's) and the
+	// transcript, both over the whole log.
+	var next manager.TurnResult
+	s.h.ok("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "say final", "wait_seconds": 30}, &next)
+	transcript := readResource(t, h, "sandbox-mcp://sandboxes/"+s.sandbox+"/sessions/"+s.session+"/transcript")
+	stop()
+
+	logPath := filepath.Join(h.state, "sessions", s.sandbox, s.session+".log")
+	fi, err := os.Stat(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, ev := range got {
+		if ev.Kind == events.KindError {
+			notes = append(notes, ev.Error)
+		}
+	}
+	t.Logf("flood of %d MiB through sandbox-agent: turn ended after %v; %d pages, %d events; log %.1f MiB (cap %d MiB); peak heap %.1f MiB (ceiling %d MiB); transcript %d bytes",
+		(64<<20+50_000_000+16<<20+8<<20)>>20, flooded.Round(time.Millisecond), pages, len(got), float64(fi.Size())/(1<<20), floodLogCap>>20,
+		float64(peak.Load())/(1<<20), floodHeapCeiling>>20, len(transcript))
+	for _, n := range notes {
+		t.Logf("error event: %.200s", n)
+	}
+
+	if p := peak.Load(); p > floodHeapCeiling {
+		t.Errorf("peak heap %d MiB, over the %d MiB ceiling", p>>20, floodHeapCeiling>>20)
+	}
+	if fi.Size() > floodLogCap+1<<20 {
+		t.Errorf("log is %d bytes, over its %d-byte cap by more than 1 MiB", fi.Size(), floodLogCap)
+	}
+	joined := strings.Join(notes, "\n")
+	for _, want := range []string{"of 50000", "reached its limit of 32 MiB", "were dropped"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no error event saying %q; error events: %q", want, notes)
+		}
+	}
+	// Past the cap the next turn's text is not recorded either; the turn itself ends as usual.
+	if !next.Done || next.Status != events.StatusIdle || next.FinalText != "" {
+		t.Errorf("the next turn: done %v, status %s, final text %.100q; want done, idle, no text (over the log cap)", next.Done, next.Status, next.FinalText)
+	}
+	if len(transcript) > 250_000 {
+		t.Errorf("transcript is %d bytes, over its bound", len(transcript))
+	}
+}
+
+// sampleHeap records the largest heap (live and not yet collected objects) seen every 2 ms until the
+// returned stop is called; stop takes one last sample and waits for the sampler to end.
+func sampleHeap(peak *atomic.Uint64) (stop func()) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > peak.Load() {
+			peak.Store(v)
+		}
+	}
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				read()
+				return
+			case <-tick.C:
+				read()
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
 }

@@ -55,7 +55,9 @@ func (b *logBudget) admit(size int64, batch []sseItem) (keep []sseItem, fail str
 	}
 	for _, it := range batch {
 		n := int64(len(it.data)) + recordOverhead
-		if size+n <= b.max {
+		// Once the cap is reached, smaller envelopes that would still fit the rest are dropped too: the
+		// log says "no longer recorded" and must not then record some of it.
+		if !b.noted && size+n <= b.max {
 			keep = append(keep, it)
 			size += n
 			continue
