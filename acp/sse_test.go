@@ -232,6 +232,20 @@ func FuzzReadSSE(f *testing.F) {
 			framed.WriteByte('\n')
 		}
 		framed.WriteString("id: 999\ndata: cut by EOF") // never delivered
+		// With a small limit, each payload comes back whole or as dropped with its exact size.
+		const limit = 8
+		i := 0
+		err := ReadSSELimit(bytes.NewReader(framed.Bytes()), limit, func(ev SSEEvent) error {
+			p := payloads[i]
+			if len(p) > limit && (ev.Dropped != int64(len(p)) || ev.Data != nil) || len(p) <= limit && (ev.Dropped != 0 || !bytes.Equal(ev.Data, p)) {
+				t.Errorf("limit %d, event %d: dropped %d data %q; payload %q", limit, i, ev.Dropped, ev.Data, p)
+			}
+			i++
+			return nil
+		}, nil)
+		if err != nil || i != len(payloads) {
+			t.Fatalf("ReadSSELimit: %d events, %v; want %d", i, err, len(payloads))
+		}
 		got, beats, err := readAll(t, &framed)
 		if err != nil {
 			t.Fatalf("ReadSSE of framed payloads: %v", err)
