@@ -58,11 +58,12 @@ const (
 	floodHeapCeiling = 128 << 20 // the whole test process's heap (server and client), sampled every 2 ms
 )
 
-// TestFlood: one agent floods a turn through the real sandbox-agent (64 MiB of thoughts in 64 KiB chunks,
-// one envelope of 50 MB, 16 MiB of message in 4 KiB chunks, 8 MiB of tool output in 1 MiB chunks), and
-// the model then reads everything a model can read of it (every page of get_events, the final text, the
-// transcript). Meanwhile the server's heap stays under floodHeapCeiling, the session's log ends near
-// --max-session-log, error events say what was dropped, and the turn ends normally.
+// TestFlood: one agent floods its session through the real sandbox-agent: 64 MiB of thoughts in 64 KiB
+// chunks, then one envelope of 50 MB and 8 MiB of tool output in 1 MiB chunks, then 16 MiB of message in
+// 4 KiB chunks (135 MiB in all), and the model reads everything a model can read of it (every page of
+// get_events, the final text of the next turn, the transcript). Meanwhile the server's heap stays under
+// floodHeapCeiling, the session's log ends near --max-session-log, error events say what was dropped,
+// and every turn ends normally.
 func TestFlood(t *testing.T) {
 	env, bin := fakeEnv(t)
 	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--max-session-log="+itoa(floodLogCap)), env)
@@ -71,25 +72,31 @@ func TestFlood(t *testing.T) {
 	var peak atomic.Uint64
 	stop := sampleHeap(&peak)
 	start := time.Now()
-	// The pause lets the reader get past the big envelope before the burst of small ones: otherwise
-	// sandbox-agent may skip it for a subscriber that lags (then it is among the events recorded as lost).
-	script := "flood think 67108864 65536; big 50000000; sleep 1500; flood say 16777216 4096; flood tool 8388608 1048576; say done"
-	turn := s.send(t, script, 0)
+	// Three turns, so that what each checks does not depend on timing: a burst of thousands of small
+	// envelopes can outrun the reader and sandbox-agent's 1024-envelope ring (its envelopes are then
+	// recorded as lost), and neither the cap's crossing nor the big envelope must be among them.
 	var got []events.Event
 	pages := 0
-	for cursor, deadline := turn.Cursor, time.Now().Add(3*time.Minute); ; {
-		var page manager.EventsPage
-		s.h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
-		got, cursor = append(got, page.Events...), page.NextCursor
-		pages++
-		if page.Status == events.StatusIdle && !page.More {
-			break
-		}
-		if page.Status != events.StatusRunning && page.Status != events.StatusIdle {
-			t.Fatalf("status %s (%s) during the flood", page.Status, page.LastError)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the flooded turn did not end within 3 min (status %s, %d events read)", page.Status, len(got))
+	for _, script := range []string{
+		"flood think 67108864 65536",
+		"big 50000000; flood tool 8388608 1048576; say done",
+		"flood say 16777216 4096",
+	} {
+		turn := s.send(t, script, 0)
+		for cursor, deadline := turn.Cursor, time.Now().Add(2*time.Minute); ; {
+			var page manager.EventsPage
+			s.h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
+			got, cursor = append(got, page.Events...), page.NextCursor
+			pages++
+			if page.Status == events.StatusIdle && !page.More {
+				break
+			}
+			if page.Status != events.StatusRunning && page.Status != events.StatusIdle {
+				t.Fatalf("status %s (%s) during the flood", page.Status, page.LastError)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the flooded turn %q did not end within 2 min (%d events read)", script, len(got))
+			}
 		}
 	}
 	flooded := time.Since(start)
@@ -100,8 +107,7 @@ func TestFlood(t *testing.T) {
 	transcript := readResource(t, h, "sandbox-mcp://sandboxes/"+s.sandbox+"/sessions/"+s.session+"/transcript")
 	stop()
 
-	logPath := filepath.Join(h.state, "sessions", s.sandbox, s.session+".log")
-	fi, err := os.Stat(logPath)
+	fi, err := os.Stat(filepath.Join(h.state, "sessions", s.sandbox, s.session+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +117,7 @@ func TestFlood(t *testing.T) {
 			notes = append(notes, ev.Error)
 		}
 	}
-	t.Logf("flood of %d MiB through sandbox-agent: turn ended after %v; %d pages, %d events; log %.1f MiB (cap %d MiB); peak heap %.1f MiB (ceiling %d MiB); transcript %d bytes",
+	t.Logf("flood of %d MiB through sandbox-agent in %v; %d pages, %d events; log %.1f MiB (cap %d MiB); peak heap %.1f MiB (ceiling %d MiB); transcript %d bytes",
 		(64<<20+50_000_000+16<<20+8<<20)>>20, flooded.Round(time.Millisecond), pages, len(got), float64(fi.Size())/(1<<20), floodLogCap>>20,
 		float64(peak.Load())/(1<<20), floodHeapCeiling>>20, len(transcript))
 	for _, n := range notes {
@@ -125,7 +131,7 @@ func TestFlood(t *testing.T) {
 		t.Errorf("log is %d bytes, over its %d-byte cap by more than 1 MiB", fi.Size(), floodLogCap)
 	}
 	joined := strings.Join(notes, "\n")
-	for _, want := range []string{"of 50000", "reached its limit of 32 MiB", "were dropped"} {
+	for _, want := range []string{"reached its limit of 32 MiB", "were dropped", "of 50000160 bytes dropped (limit 16777216"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no error event saying %q; error events: %q", want, notes)
 		}

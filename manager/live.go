@@ -313,6 +313,9 @@ func (l *live) ingestBatch(ctx context.Context, batch []sseItem) error {
 	if fail != "" {
 		defer l.failOverLimit(fail)
 	}
+	if len(batch) == 0 {
+		return nil // all dropped past the log cap: nothing changed for a reader
+	}
 	recs := make([]eventlog.Record, 0, len(batch))
 	for _, it := range batch {
 		recs = append(recs, eventlog.Record{Dir: "in", SSEID: it.id, Env: it.data})

@@ -80,7 +80,7 @@ func (b *logBudget) admit(size int64, batch []sseItem) (keep []sseItem, fail str
 			return keep, fmt.Sprintf("the agent kept sending after the session's event log passed its hard limit of %s: the session is stopped; start a new session", mib(hardLimit(b.max)))
 		}
 		if b.dropped > 0 {
-			note(fmt.Sprintf("%d envelopes (%d bytes, from sandbox-agent id %d) were dropped: the session's event log is over its limit of %s", b.dropped, b.droppedBytes, b.firstDropped, mib(b.max)))
+			note(fmt.Sprintf("%d envelope(s) (%d bytes, from sandbox-agent id %d) were dropped: the session's event log is over its limit of %s", b.dropped, b.droppedBytes, b.firstDropped, mib(b.max)))
 			b.dropped, b.droppedBytes = 0, 0
 		}
 		keep = append(keep, sseItem{id: it.id, data: data})

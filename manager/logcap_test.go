@@ -64,7 +64,7 @@ func TestLogBudget(t *testing.T) {
 		size := int64(limit - 3000) // room for two 1 KiB chunks
 		keep, fail := b.admit(size, []sseItem{chunkItem(1, kib), chunkItem(2, kib), chunkItem(3, kib), chunkItem(4, kib),
 			rawItem(5, other), rawItem(6, turnEnd), chunkItem(7, kib), rawItem(8, exit)})
-		if got, want := summary(keep), "c1 c2 note:the session's event note:3 envelopes (2416 r6 note:1 envelopes (1179 r8"; got != want || fail != "" {
+		if got, want := summary(keep), "c1 c2 note:the session's event note:3 envelope(s) (2416 r6 note:1 envelope(s) (1179 r8"; got != want || fail != "" {
 			t.Errorf("kept %q, fail %q; want %q", got, fail, want)
 		}
 		if b.lastDropped != 7 {
@@ -72,7 +72,7 @@ func TestLogBudget(t *testing.T) {
 		}
 		// The next batch: dropped without a second "limit reached" note.
 		keep, _ = b.admit(size+20000, []sseItem{chunkItem(9, kib), rawItem(10, turnEnd)})
-		if got := summary(keep); got != "note:1 envelopes (1179 r10" {
+		if got := summary(keep); got != "note:1 envelope(s) (1179 r10" {
 			t.Errorf("next batch kept %q", got)
 		}
 	})
