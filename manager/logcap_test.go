@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
 func chunkItem(id int64, text string) sseItem {
@@ -141,4 +145,84 @@ func TestIngestQueue(t *testing.T) {
 	if _, ok = q.take(10, 100); ok {
 		t.Fatal("take on a closed, empty queue returned true")
 	}
+}
+
+// TestIngestPastTheCap: the stream's writer applies the cap to what it logs. Past the cap a content
+// batch changes nothing (no record, no wake-up) but moves the resume point past it; a turn end is still
+// logged and ends the turn; an agent that keeps sending must-keep records past the hard limit fails its
+// session with a reason that says so.
+func TestIngestPastTheCap(t *testing.T) {
+	store, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 1 << 20
+	m := New(Config{Store: store, MaxLogBytes: limit})
+	// A log just over the cap: 17 chunks of 64 KiB, then a running turn.
+	var envs [][]byte
+	for i := range 17 {
+		envs = append(envs, chunkItem(int64(i+1), strings.Repeat("x", 64<<10)).data)
+	}
+	l := liveWithLog(t, envs)
+	l.m = m
+	prompt := []byte(`{"jsonrpc":"2.0","id":"turn-1","method":"session/prompt","params":{"sessionId":"s","prompt":[{"type":"text","text":"go"}]}}`)
+	if _, err := l.append(eventlog.Record{Dir: eventlog.DirOut, Env: prompt}); err != nil {
+		t.Fatal(err)
+	}
+	last := l.log.LastSeq()
+	changed := l.wait()
+
+	if err := l.ingestBatch(t.Context(), []sseItem{chunkItem(18, "more"), chunkItem(19, "more")}); err != nil {
+		t.Fatal(err)
+	}
+	// The first batch past the cap writes the "limit reached" note, nothing else.
+	recs, _ := l.log.Read(last, 10)
+	if len(recs) != 1 || !strings.Contains(string(recs[0].Env), "reached its limit of 1 MiB") || l.budget.lastDropped != 19 {
+		t.Fatalf("after a content batch past the cap: %d records (%s), lastDropped %d", len(recs), summary(itemsOf(recs)), l.budget.lastDropped)
+	}
+	select {
+	case <-changed:
+	default:
+		t.Fatal("the note did not wake readers")
+	}
+	changed = l.wait()
+	if err := l.ingestBatch(t.Context(), []sseItem{chunkItem(20, "more")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+		t.Fatal("a batch dropped whole woke readers")
+	default:
+	}
+	if err := l.ingestBatch(t.Context(), []sseItem{rawItem(21, `{"jsonrpc":"2.0","id":"turn-1","result":{"stopReason":"end_turn"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.snapshot().State; st.Status != events.StatusIdle || st.LastStopReason != "end_turn" {
+		t.Fatalf("after the turn end past the cap: status %s, stop %q", st.Status, st.LastStopReason)
+	}
+
+	// Past the hard limit (the cap plus 1 MiB here), must-keep records fail the session.
+	big := `{"jsonrpc":"2.0","id":"x-%d","error":{"code":1,"message":"` + strings.Repeat("e", 60<<10) + `"}}`
+	for i := 0; l.snapshot().State.Status != events.StatusFailed; i++ {
+		if i > 40 {
+			t.Fatalf("still %s after %d MiB of errors past the cap; log %d bytes", l.snapshot().State.Status, i*60>>10, l.log.Size())
+		}
+		if err := l.ingestBatch(t.Context(), []sseItem{rawItem(int64(100+i), fmt.Sprintf(big, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if size := l.log.Size(); size > hardLimit(limit) {
+		t.Errorf("log is %d bytes, over the hard limit %d", size, hardLimit(limit))
+	}
+	if reason := l.snapshot().State.LastError; !strings.Contains(reason, "hard limit of 2 MiB") {
+		t.Errorf("failed with %q", reason)
+	}
+}
+
+func itemsOf(recs []eventlog.Record) []sseItem {
+	out := make([]sseItem, len(recs))
+	for i, r := range recs {
+		out[i] = sseItem{id: r.SSEID, data: r.Env}
+	}
+	return out
 }
