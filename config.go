@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -38,6 +39,7 @@ type config struct {
 	maxTurnTime                            time.Duration
 	writableGit                            bool
 	version                                bool
+	maxEnvelope, maxSessionLog             byteSize
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -66,6 +68,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	var passEnv, cliEnv, roots, capAdd, allowedTemplates string
 	dd := sandbox.DefaultDockerOptions()
+	var err error
+	if c.maxEnvelope, err = envByteSize(getenv, "MAX_ENVELOPE", acp.DefaultMaxEvent); err != nil {
+		return c, err
+	}
+	if c.maxSessionLog, err = envByteSize(getenv, "MAX_SESSION_LOG", manager.DefaultMaxLogBytes); err != nil {
+		return c, err
+	}
 	fs.StringVar(&c.backend, "backend", env("BACKEND", "auto"), "sandbox backend: auto, sbx, docker-sandbox or docker (env SANDBOX_MCP_BACKEND)")
 	fs.StringVar(&c.stateDir, "state-dir", env("STATE_DIR", defaultStateDir(getenv)), "where sessions and event logs are kept (env SANDBOX_MCP_STATE_DIR)")
 	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env SANDBOX_MCP_LOG_LEVEL)")
@@ -109,6 +118,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int64Var(&c.budget.MaxTokens, "max-turn-tokens", int64(envInt("MAX_TURN_TOKENS", 0)), "default and most tokens one agent turn may use; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TOKENS)")
 	fs.Float64Var(&c.budget.MaxCostUSD, "max-turn-cost", envFloat(env("MAX_TURN_COST", "0")), "default and most one agent turn may cost, in USD as the agent reports it; 0 for no limit (env SANDBOX_MCP_MAX_TURN_COST)")
 	fs.DurationVar(&c.maxTurnTime, "max-turn-time", envDur("MAX_TURN_TIME", 0), "default and longest wall time of one agent turn; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TIME)")
+	fs.Var(&c.maxEnvelope, "max-envelope", "largest message kept from an agent; a bigger one is dropped with an error event (env SANDBOX_MCP_MAX_ENVELOPE)")
+	fs.Var(&c.maxSessionLog, "max-session-log", "size of one session's event log past which agent output is dropped, turn ends and errors kept (env SANDBOX_MCP_MAX_SESSION_LOG)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sandbox-mcp [flags]          serve MCP on stdio (or --http)\n"+
@@ -190,6 +201,12 @@ func (c config) validate() error {
 	}
 	if c.idleTTL < 0 {
 		errs = append(errs, fmt.Errorf("--idle-ttl %s is negative: use 0 to turn it off", c.idleTTL))
+	}
+	if c.maxEnvelope < 1<<10 || c.maxEnvelope > 1<<30 {
+		errs = append(errs, fmt.Errorf("--max-envelope %s: use 1KiB to 1GiB", &c.maxEnvelope))
+	}
+	if c.maxSessionLog < 1<<20 {
+		errs = append(errs, fmt.Errorf("--max-session-log %s: use at least 1MiB", &c.maxSessionLog))
 	}
 	if c.workers < 1 || c.workers > 100 {
 		errs = append(errs, fmt.Errorf("--workers %d: use 1 to 100", c.workers))

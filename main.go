@@ -150,6 +150,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		AllowedTemplates: append(slices.Clone(cfg.allowedTemplates), cfg.docker.Image, cfg.template),
 		Policy:           manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots, StateDir: store.Dir(), Getenv: getenv},
 		Version:          version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
+		MaxEnvelope: int(cfg.maxEnvelope), MaxLogBytes: int64(cfg.maxSessionLog),
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),

@@ -99,8 +99,20 @@ func (c *Client) Close(ctx context.Context) {
 // Stream reads the server's SSE for this id from lastID on, for at most maxDur, and calls fn for every
 // envelope with its SSE id. beat is called on heartbeats, connected (if set) once the server has answered
 // (transports write a ": connected" comment first thing). It returns when the stream ends (nil: reconnect),
-// on transport errors, or with fn's error.
+// on transport errors, or with fn's error. Envelopes over DefaultMaxEvent are skipped; StreamEvents
+// reports them.
 func (c *Client) Stream(ctx context.Context, lastID int64, maxDur time.Duration, fn func(id int64, data []byte) error, beat, connected func()) error {
+	return c.StreamEvents(ctx, lastID, maxDur, DefaultMaxEvent, func(ev SSEEvent) error {
+		if ev.Dropped > 0 {
+			return nil
+		}
+		return fn(ev.ID, ev.Data)
+	}, beat, connected)
+}
+
+// StreamEvents is Stream with the events themselves: an envelope over maxEvent bytes comes with Dropped
+// set instead of its data (it is read past, never held), so the caller can record it and move on.
+func (c *Client) StreamEvents(ctx context.Context, lastID int64, maxDur time.Duration, maxEvent int, fn func(SSEEvent) error, beat, connected func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -114,7 +126,7 @@ func (c *Client) Stream(ctx context.Context, lastID int64, maxDur time.Duration,
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
-	perr := ReadSSE(pr, func(ev SSEEvent) error { return fn(ev.ID, ev.Data) }, beat)
+	perr := ReadSSELimit(pr, maxEvent, fn, beat)
 	cancel()
 	pr.Close()
 	serr := <-done

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -231,6 +232,20 @@ func FuzzReadSSE(f *testing.F) {
 			framed.WriteByte('\n')
 		}
 		framed.WriteString("id: 999\ndata: cut by EOF") // never delivered
+		// With a small limit, each payload comes back whole or as dropped with its exact size.
+		const limit = 8
+		i := 0
+		err := ReadSSELimit(bytes.NewReader(framed.Bytes()), limit, func(ev SSEEvent) error {
+			p := payloads[i]
+			if len(p) > limit && (ev.Dropped != int64(len(p)) || ev.Data != nil) || len(p) <= limit && (ev.Dropped != 0 || !bytes.Equal(ev.Data, p)) {
+				t.Errorf("limit %d, event %d: dropped %d data %q; payload %q", limit, i, ev.Dropped, ev.Data, p)
+			}
+			i++
+			return nil
+		}, nil)
+		if err != nil || i != len(payloads) {
+			t.Fatalf("ReadSSELimit: %d events, %v; want %d", i, err, len(payloads))
+		}
 		got, beats, err := readAll(t, &framed)
 		if err != nil {
 			t.Fatalf("ReadSSE of framed payloads: %v", err)
@@ -276,4 +291,83 @@ func showEvents(evs []SSEEvent) string {
 	}
 	b.WriteString("]")
 	return b.String()
+}
+
+// TestReadSSEOversizeEventIsDropped: an event over the limit is read past, reported with its id and size,
+// and the events after it arrive. Before, the reader failed with bufio.ErrTooLong on such an event, the
+// stream reconnected from the last stored id, sandbox-agent replayed the same event, and the session never
+// moved again.
+func TestReadSSEOversizeEventIsDropped(t *testing.T) {
+	huge := strings.Repeat("y", DefaultMaxEvent+1)
+	tests := []struct {
+		name  string
+		limit int
+		input string
+		want  []SSEEvent
+	}{
+		{"one line over the default limit", DefaultMaxEvent,
+			"id: 1\ndata: a\n\nevent: message\nid: 2\ndata: " + huge + "\n\nid: 3\ndata: c\n\n",
+			[]SSEEvent{{ID: 1, Data: []byte("a")}, {ID: 2, Name: "message", Dropped: int64(len(huge))}, {ID: 3, Data: []byte("c")}}},
+		{"several data lines over a small limit", 10,
+			"id: 1\ndata: 12345\ndata: 67890\n\nid: 2\ndata: 1234567890\n\n",
+			[]SSEEvent{{ID: 1, Dropped: 11}, {ID: 2, Data: []byte("1234567890")}}},
+		{"long comment and unknown field lines are skipped", 10,
+			": " + strings.Repeat("c", 3*sseBuffer) + "\nretry" + strings.Repeat("r", 3*sseBuffer) + "\nid: 4\ndata: ok\n\n",
+			[]SSEEvent{{ID: 4, Data: []byte("ok")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []SSEEvent
+			err := ReadSSELimit(strings.NewReader(tt.input), tt.limit, func(ev SSEEvent) error {
+				got = append(got, ev)
+				return nil
+			}, nil)
+			if err != nil {
+				t.Fatalf("ReadSSELimit: %v (an oversize event must not end the stream)", err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %s, want %s", showEvents(got), showEvents(tt.want))
+			}
+			for i := range got {
+				if got[i].ID != tt.want[i].ID || got[i].Name != tt.want[i].Name || got[i].Dropped != tt.want[i].Dropped || !bytes.Equal(got[i].Data, tt.want[i].Data) {
+					t.Errorf("event %d: got id %d name %q dropped %d data %.20q; want %+v", i, got[i].ID, got[i].Name, got[i].Dropped, got[i].Data, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestReadSSEOversizeEventIsNotHeld: reading past a 256 MiB event with a 1 MiB limit allocates a few MiB in
+// all, not the event: the reader's memory is bounded by the limit whatever the agent sends.
+func TestReadSSEOversizeEventIsNotHeld(t *testing.T) {
+	const size, limit = 256 << 20, 1 << 20
+	r := io.MultiReader(strings.NewReader("id: 1\ndata: "), &repeatReader{n: size}, strings.NewReader("\n\nid: 2\ndata: after\n\n"))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var got []SSEEvent
+	if err := ReadSSELimit(r, limit, func(ev SSEEvent) error { got = append(got, ev); return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if len(got) != 2 || got[0].Dropped != size || string(got[1].Data) != "after" {
+		t.Fatalf("got %s (first dropped %d), want event 1 dropped with its size, then event 2", showEvents(got), got[0].Dropped)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*limit {
+		t.Errorf("reading past a %d-byte event allocated %d bytes; want at most %d (8× the limit)", size, alloc, 8*limit)
+	}
+}
+
+// repeatReader yields n bytes of 'x' without holding them.
+type repeatReader struct{ n int }
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n)
+	for i := range p[:k] {
+		p[i] = 'x'
+	}
+	r.n -= k
+	return k, nil
 }

@@ -69,7 +69,7 @@ func (h *HTTP) Do(ctx context.Context, method, path string, body []byte, timeout
 		return 0, nil, h.classify(ctx, method, path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSSELine))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, DefaultMaxEvent))
 	if err != nil {
 		return resp.StatusCode, data, h.classify(ctx, method, path, err)
 	}

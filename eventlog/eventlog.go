@@ -200,6 +200,14 @@ func (l *Log) LastSeq() int64 {
 	return l.lastSeq
 }
 
+// Size returns the size in bytes of the log's data file: what a cap on one session's log is checked
+// against.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.dataSize
+}
+
 // LastSSEID returns the SSEID of the latest record that has one (0 if none),
 // the value to send as Last-Event-ID when reconnecting to sandbox-agent.
 func (l *Log) LastSSEID() int64 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,4 +257,74 @@ func TestConcurrent(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	readAllT(t, l, 1000)
+}
+
+// TestReadBytes: a byte budget cuts a page before the record that would overrun it, but never below one
+// record, and Size tracks the data file.
+func TestReadBytes(t *testing.T) {
+	l := openT(t, filepath.Join(t.TempDir(), "log"))
+	defer l.Close()
+	// Records of 1, 10, 100, 1, 1 KiB of text (plus the record's own ~100 bytes).
+	var recs []Record
+	for _, n := range []int{1 << 10, 10 << 10, 100 << 10, 1 << 10, 1 << 10} {
+		recs = append(recs, Record{Dir: DirIn, Env: json.RawMessage(fmt.Sprintf(`{"text":%q}`, strings.Repeat("x", n)))})
+	}
+	if _, err := l.Append(recs...); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(l.path); err != nil || fi.Size() != l.Size() {
+		t.Fatalf("Size() = %d, data file %v %v", l.Size(), fi.Size(), err)
+	}
+	for _, tc := range []struct {
+		after    int64
+		maxBytes int64
+		want     []int64
+	}{
+		{0, 0, []int64{1, 2, 3, 4, 5}},
+		{0, 2 << 10, []int64{1}},
+		{0, 12 << 10, []int64{1, 2}},
+		{0, 200 << 10, []int64{1, 2, 3, 4, 5}},
+		{1, 1, []int64{2}}, // always one record, however small the budget
+		{2, 50 << 10, []int64{3}},
+		{3, 3 << 10, []int64{4, 5}},
+	} {
+		got, err := l.ReadBytes(tc.after, 10, tc.maxBytes)
+		if err != nil || !reflect.DeepEqual(seqs(got), tc.want) {
+			t.Errorf("ReadBytes(%d, 10, %d) = %v, %v; want %v", tc.after, tc.maxBytes, seqs(got), err, tc.want)
+		}
+	}
+}
+
+// TestReadLast: the end of the log, as many records as fit in the budget and at least the last one.
+func TestReadLast(t *testing.T) {
+	l := openT(t, filepath.Join(t.TempDir(), "log"))
+	defer l.Close()
+	if got, err := l.ReadLast(5, 100); err != nil || len(got) != 0 {
+		t.Fatalf("ReadLast on an empty log = %v, %v", seqs(got), err)
+	}
+	var recs []Record
+	for _, n := range []int{1 << 10, 1 << 10, 100 << 10, 1 << 10, 1 << 10} {
+		recs = append(recs, Record{Dir: DirIn, Env: json.RawMessage(fmt.Sprintf(`{"text":%q}`, strings.Repeat("x", n)))})
+	}
+	if _, err := l.Append(recs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit    int
+		maxBytes int64
+		want     []int64
+	}{
+		{10, 0, []int64{1, 2, 3, 4, 5}},
+		{2, 0, []int64{4, 5}},
+		{10, 3 << 10, []int64{4, 5}},
+		{10, 1, []int64{5}},
+		{10, 200 << 10, []int64{1, 2, 3, 4, 5}},
+		{10, 103 << 10, []int64{3, 4, 5}},
+		{0, 0, []int64{}},
+	} {
+		got, err := l.ReadLast(tc.limit, tc.maxBytes)
+		if err != nil || !reflect.DeepEqual(seqs(got), tc.want) {
+			t.Errorf("ReadLast(%d, %d) = %v, %v; want %v", tc.limit, tc.maxBytes, seqs(got), err, tc.want)
+		}
+	}
 }

@@ -15,6 +15,13 @@ import (
 // beyond the end gives an empty result; after < 0 is an error. Its cost is
 // the page: one pread of the index, one pread of the data, and decoding.
 func (l *Log) Read(after int64, limit int) ([]Record, error) {
+	return l.ReadBytes(after, limit, 0)
+}
+
+// ReadBytes is Read with a byte budget: when maxBytes is positive, the page stops before the record
+// that would take the lines read past maxBytes, though it always holds at least one record (which may
+// be bigger). Records vary from a few bytes to megabytes, so a count alone does not bound a read.
+func (l *Log) ReadBytes(after int64, limit int, maxBytes int64) ([]Record, error) {
 	if after < 0 {
 		return nil, fmt.Errorf("eventlog: read: negative cursor %d", after)
 	}
@@ -22,7 +29,7 @@ func (l *Log) Read(after int64, limit int) ([]Record, error) {
 		return nil, fmt.Errorf("eventlog: read: negative limit %d", limit)
 	}
 	l.mu.RLock()
-	recs, err := l.readLocked(after, limit)
+	recs, err := l.readLocked(after, limit, maxBytes)
 	gen := l.gen
 	l.mu.RUnlock()
 	if !errors.Is(err, ErrCorrupt) {
@@ -41,13 +48,40 @@ func (l *Log) Read(after int64, limit int) ([]Record, error) {
 			return nil, err
 		}
 	}
-	return l.readLocked(after, limit)
+	return l.readLocked(after, limit, maxBytes)
+}
+
+// ReadLast returns the last records of the log, at most limit, oldest first: as many as fit in
+// maxBytes when it is positive, and always the last one. The index gives the sizes, so only the
+// records returned are read.
+func (l *Log) ReadLast(limit int, maxBytes int64) ([]Record, error) {
+	if limit <= 0 {
+		return []Record{}, nil
+	}
+	l.mu.RLock()
+	last, size := l.lastSeq, l.dataSize
+	after := max(0, last-int64(limit))
+	if maxBytes > 0 && last > after {
+		ib := make([]byte, (last-after)*entrySize)
+		if _, err := l.idx.ReadAt(ib, after*entrySize); err == nil {
+			first := last // the oldest record returned: walk back while the lines still fit
+			for r := last - 1; r > after; r-- {
+				if size-int64(binary.LittleEndian.Uint64(ib[(r-1-after)*entrySize:])) > maxBytes {
+					break
+				}
+				first = r
+			}
+			after = first - 1
+		}
+	}
+	l.mu.RUnlock()
+	return l.ReadBytes(after, int(last-after), 0)
 }
 
 // readLocked does Read's work; the caller holds l.mu (either mode). Every
 // record is checked against its index entry and Seq, so a damaged index or
 // data file yields ErrCorrupt, never a wrong page.
-func (l *Log) readLocked(after int64, limit int) ([]Record, error) {
+func (l *Log) readLocked(after int64, limit int, maxBytes int64) ([]Record, error) {
 	if l.closed {
 		return nil, os.ErrClosed
 	}
@@ -76,6 +110,14 @@ func (l *Log) readLocked(after int64, limit int) ([]Record, error) {
 		if offs[i] < 0 || offs[i] >= offs[i+1] || offs[i+1] > l.dataSize {
 			return nil, corrupt("index entry %d out of order", after+i+1)
 		}
+	}
+	if maxBytes > 0 {
+		// The index tells each line's size before any is read: keep the records that fit.
+		k := int64(1)
+		for k < n && offs[k+1]-offs[0] <= maxBytes {
+			k++
+		}
+		n, offs = k, offs[:k+1]
 	}
 	start := offs[0]
 	buf := make([]byte, offs[n]-start)

@@ -229,7 +229,7 @@ func (l *Log) scanLastSSEID() (int64, error) {
 	// hundreds of them when the last one already has an SSEID.
 	for hi, page := l.lastSeq, int64(8); hi > stop; page = min(2*page, 512) {
 		lo := max(stop, hi-page)
-		recs, err := l.readLocked(lo, int(hi-lo))
+		recs, err := l.readLocked(lo, int(hi-lo), 0)
 		if err != nil {
 			return 0, err
 		}

@@ -35,7 +35,8 @@ type live struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
-	gaps   int // reconnects in a row spent on one gap in SSE ids (stream goroutine only)
+	gaps   int       // reconnects in a row spent on one gap in SSE ids (stream goroutine only)
+	budget logBudget // the session log cap (logcap.go; the stream's writer goroutine only)
 
 	upMu sync.Mutex
 	up   chan struct{} // closed while the event stream is connected; replaced when it drops
@@ -219,31 +220,26 @@ func (l *live) streamOnce(ctx context.Context) error {
 	stall := time.AfterFunc(stallAfter, cancel)
 	defer stall.Stop()
 	l.mu.Lock()
-	last := l.log.LastSSEID()
+	// Envelopes dropped past the log cap are in no record; resuming after them keeps sandbox-agent from
+	// replaying them (the writer goroutine that set lastDropped has ended: see written below).
+	last := max(l.log.LastSSEID(), l.budget.lastDropped)
 	l.mu.Unlock()
 	l.m.log.Debug("event stream connecting", "session", l.key(), "last_event_id", last)
 	gaps := l.gaps
 
-	// The reader hands envelopes to a writer goroutine that appends them in batches: reading never waits
-	// on the disk, because sandbox-agent drops envelopes for an SSE client that falls behind.
-	queue := make(chan sseItem, 8192)
+	// The reader hands envelopes to a writer goroutine that appends them in batches: reading rarely waits
+	// on the disk, because sandbox-agent drops envelopes for an SSE client that falls behind. The queue
+	// is bounded in bytes (ingestqueue.go): past that the reader waits, and a gap it causes is filled by
+	// the reconnect below.
+	queue := newIngestQueue(ingestQueueBytes)
 	written := make(chan error, 1)
 	var ended bool
 	go func() {
 		var err error
-		for it := range queue {
-			batch := []sseItem{it}
-		drain:
-			for len(batch) < 1024 {
-				select {
-				case next, ok := <-queue:
-					if !ok {
-						break drain
-					}
-					batch = append(batch, next)
-				default:
-					break drain
-				}
+		for {
+			batch, ok := queue.take(ingestBatchItems, ingestBatchBytes)
+			if !ok {
+				break
 			}
 			if err != nil || ended {
 				continue // keep draining so the reader never blocks
@@ -257,7 +253,9 @@ func (l *live) streamOnce(ctx context.Context) error {
 		}
 		written <- err
 	}()
-	serr := l.client.Stream(ctx, last, streamMaxDur, func(id int64, data []byte) error {
+	maxEnvelope := l.m.cfg.MaxEnvelope
+	serr := l.client.StreamEvents(ctx, last, streamMaxDur, maxEnvelope, func(ev acp.SSEEvent) error {
+		id, data := ev.ID, ev.Data
 		stall.Reset(stallAfter)
 		if id <= last {
 			return nil
@@ -274,19 +272,25 @@ func (l *live) streamOnce(ctx context.Context) error {
 			l.m.log.Error("events lost: sandbox-agent no longer holds them", "session", l.key(), "from", last+1, "to", id-1)
 			lost, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "sandbox-mcp-gap", "error": map[string]any{
 				"code": -32001, "message": fmt.Sprintf("%d events (sandbox-agent ids %d-%d) were lost: sandbox-agent replays only its last 1024", id-1-last, last+1, id-1)}})
-			queue <- sseItem{data: lost}
+			if err := queue.put(ctx, sseItem{data: lost}); err != nil {
+				return err
+			}
 		}
 		gaps = 0
 		l.gaps = 0
 		last = id
+		if ev.Dropped > 0 {
+			// Read past, never held: recorded with its id, so the stream moves on instead of replaying it.
+			l.m.log.Warn("dropping an envelope over the size limit", "session", l.key(), "sse_id", id, "bytes", ev.Dropped, "limit", maxEnvelope)
+			return queue.put(ctx, sseItem{id: id, data: droppedEnvelope(id, ev.Dropped, maxEnvelope)})
+		}
 		if !json.Valid(data) {
 			l.m.log.Warn("dropping invalid envelope", "session", l.key(), "sse_id", id)
 			return nil
 		}
-		queue <- sseItem{id: id, data: data}
-		return nil
+		return queue.put(ctx, sseItem{id: id, data: data})
 	}, func() { stall.Reset(stallAfter) }, func() { l.setUp(true) })
-	close(queue)
+	queue.close()
 	if err := <-written; err != nil {
 		return err
 	}
@@ -307,6 +311,13 @@ type sseItem struct {
 func (l *live) ingestBatch(ctx context.Context, batch []sseItem) error {
 	l.ingest.Lock()
 	defer l.ingest.Unlock()
+	batch, fail := l.admit(batch)
+	if fail != "" {
+		defer l.failOverLimit(fail)
+	}
+	if len(batch) == 0 {
+		return nil // all dropped past the log cap: nothing changed for a reader
+	}
 	recs := make([]eventlog.Record, 0, len(batch))
 	for _, it := range batch {
 		recs = append(recs, l.redactIn(it.id, it.data)...)

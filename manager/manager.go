@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -72,6 +73,11 @@ type Config struct {
 	// Secrets redacts text streamed in pieces (chunks.go), progress messages and merged text before it
 	// is cut. When Redact is nil, Secrets.Bytes takes its place.
 	Secrets *redact.Redactor
+	// MaxEnvelope caps one envelope from the agent (bytes; default acp.DefaultMaxEvent): a bigger one is
+	// read past and logged as an error event. MaxLogBytes caps one session's event log (default
+	// DefaultMaxLogBytes): past it, content is dropped (logcap.go).
+	MaxEnvelope int
+	MaxLogBytes int64
 }
 
 // Manager implements the tools' operations. It is safe for concurrent use.
@@ -110,6 +116,12 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.Redact == nil {
 		cfg.Redact = func(b []byte) []byte { return b }
+	}
+	if cfg.MaxEnvelope <= 0 {
+		cfg.MaxEnvelope = acp.DefaultMaxEvent
+	}
+	if cfg.MaxLogBytes <= 0 {
+		cfg.MaxLogBytes = DefaultMaxLogBytes
 	}
 	return &Manager{cfg: cfg, log: cfg.Logger, sessions: map[string]*live{}, sandbox: map[string]*sync.Mutex{}}
 }

@@ -100,15 +100,27 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	// The byte budget covers the whole page: what the agent can put in the fields above counts too.
 	size := jsonSize(page)
 	var run textRun // the page's last event before it was cut to size, while it may still grow
+	// Records are read in batches bounded by bytes as well as count (records run from bytes to megabytes),
+	// and a page stops after scanning pageScanBytes of log: a page's memory and time are bounded whatever
+	// the agent wrote. With raw, a batch is no bigger than the page's budget, since every envelope of a
+	// merged run goes out with it.
+	batchBytes := int64(pageBatchBytes)
+	if req.Raw {
+		batchBytes = min(batchBytes, int64(maxBytes))
+	}
+	var scanned int64
 	// Read records in batches until the page holds limit events or the byte budget is spent. A batch may
-	// end inside a run of text chunks; the merge then continues on the next page.
-	for cursor := req.Cursor; len(page.Events) < limit && cursor < last; {
-		recs, err := lg.Read(cursor, limit*4)
+	// end inside a run of text chunks; the merge then continues on the next batch or page.
+	for cursor := req.Cursor; len(page.Events) < limit && cursor < last && scanned < pageScanBytes; {
+		recs, err := lg.ReadBytes(cursor, limit*4, batchBytes)
 		if err != nil {
 			return EventsPage{}, fmt.Errorf("read events: %w", err)
 		}
 		if len(recs) == 0 {
 			break
+		}
+		for _, r := range recs {
+			scanned += int64(len(r.Env))
 		}
 		// Events are normalised as the page takes them: a full page leaves the rest of the batch undecoded.
 		for ev := range events.NormalizeSeq(recs, req.Raw) {
@@ -149,3 +161,9 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	page.More = page.NextCursor < last
 	return page, nil
 }
+
+// Byte budgets of a page read (see readPage).
+const (
+	pageBatchBytes = 1 << 20
+	pageScanBytes  = 16 << 20
+)

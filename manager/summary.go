@@ -2,6 +2,7 @@ package manager
 
 import (
 	"fmt"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 	"strings"
 
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
@@ -75,14 +76,8 @@ func clipText(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return textcut.Head(s, n) + "…"
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // readLog hands a session's log to fn in batches: through the live session when it is loaded (a log may be
 // open once), else by opening it. The caller holds the sandbox lock.

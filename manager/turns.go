@@ -268,7 +268,7 @@ func (l *live) reacted(seq int64, turn string) bool {
 	if lg == nil {
 		return false
 	}
-	recs, err := lg.Read(seq, 64)
+	recs, err := lg.ReadBytes(seq, 64, pageBatchBytes)
 	if err != nil {
 		return false
 	}

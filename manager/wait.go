@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/budget"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 )
 
@@ -57,8 +58,7 @@ func (l *live) activity() string {
 	if lg == nil {
 		return msg
 	}
-	last := lg.LastSeq()
-	recs, err := lg.Read(max(last-20, 0), 20)
+	recs, err := lg.ReadLast(20, pageBatchBytes) // the latest records, bounded by bytes as well
 	if err != nil {
 		return msg
 	}
@@ -95,9 +95,11 @@ func (m *Manager) turnText(l *live, startSeq int64) string {
 	if lg == nil {
 		return ""
 	}
-	var b strings.Builder
+	// Only the end is kept as the log is read, in batches bounded by bytes: a turn that wrote hundreds of
+	// MiB costs the time to read them, not the memory.
+	b := budget.Tail{Max: maxEventText * 2}
 	for cursor := startSeq; ; {
-		recs, err := lg.Read(cursor, 1000)
+		recs, err := lg.ReadBytes(cursor, 1000, pageBatchBytes)
 		if err != nil || len(recs) == 0 {
 			break
 		}
@@ -108,10 +110,16 @@ func (m *Manager) turnText(l *live, startSeq int64) string {
 		}
 		cursor = recs[len(recs)-1].Seq
 	}
-	// Redacted whole before it is cut, so the cut never keeps the end of a key.
-	text := m.cfg.Secrets.String(b.String())
-	if tail := textcut.JSONTail(textcut.Tail(text, maxEventText*2), maxEventText*4); len(tail) < len(text) {
-		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", len(text)-len(tail)) + tail
+	// Ingest stored the text redacted across chunks already; redacting the kept tail again is a second
+	// line of defence. Then it is cut to its JSON size, never inside a character.
+	text, cut := b.String()
+	text = m.cfg.Secrets.String(text)
+	if tail := textcut.JSONTail(text, maxEventText*4); len(tail) < len(text) {
+		cut += int64(len(text) - len(tail))
+		text = tail
+	}
+	if cut > 0 {
+		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", cut) + text
 	}
 	return text
 }

@@ -154,10 +154,15 @@ func sandboxesMarkdown(out manager.SandboxList) string {
 	return b.String()
 }
 
-// Transcript renders a session's whole event log as Markdown, keeping the last maxTranscript bytes (whole
-// entries only, so a cut never opens or closes a fence).
+// Transcript renders a session's whole event log as Markdown, keeping the last maxTranscript bytes: whole
+// entries only, so a cut never opens or closes a fence, and only those entries are held while the log is
+// read, however long the session.
 func Transcript(ctx context.Context, svc Service, sandboxName, session string) (string, error) {
-	var entries []string
+	var (
+		entries []string // the newest entries, at most maxTranscript bytes in all
+		size    int      // bytes in entries
+		cut     int64    // bytes of older entries dropped
+	)
 	var status string
 	for cursor := int64(0); ; {
 		page, err := svc.GetEvents(ctx, manager.EventsRequest{Sandbox: sandboxName, Session: session, Cursor: cursor, Limit: manager.MaxLimit, MaxBytes: 1 << 20})
@@ -169,28 +174,26 @@ func Transcript(ctx context.Context, svc Service, sandboxName, session string) (
 			// A paragraph right after a list item would render as part of it: close the list first.
 			if n := len(entries); n > 0 && strings.HasPrefix(entries[n-1], "- ") && !strings.HasPrefix(line, "- ") {
 				entries[n-1] += "\n"
+				size++
 			}
 			entries = append(entries, line)
+			size += len(line)
+			for size > maxTranscript {
+				size -= len(entries[0])
+				cut += int64(len(entries[0]))
+				entries = entries[1:] // append reallocates now and then, so dropped entries are freed
+			}
 		}
 		status, cursor = page.Status, page.NextCursor
 		if !page.More {
 			break
 		}
 	}
-	size, first := 0, len(entries)
-	for first > 0 && size+len(entries[first-1]) <= maxTranscript {
-		first--
-		size += len(entries[first])
-	}
 	var b strings.Builder
-	if first > 0 {
-		cut := 0
-		for _, e := range entries[:first] {
-			cut += len(e)
-		}
+	if cut > 0 {
 		fmt.Fprintf(&b, "_… %d earlier bytes cut; read them with get_events from cursor 0._\n\n", cut)
 	}
-	for _, e := range entries[first:] {
+	for _, e := range entries {
 		b.WriteString(e)
 	}
 	return fmt.Sprintf("# Session %s in sandbox %s\n\nStatus: %s\n\n"+

@@ -36,6 +36,12 @@
 //	events <n>            n agent_message_chunks "e1 ", "e2 ", ...
 //	stream <n> <ms>       n chunks "s1 ", "s2 ", ... each after an interruptible
 //	                      wait of ms
+//	flood <kind> <bytes> <chunk>
+//	                      <bytes> bytes of text in envelopes of <chunk> bytes:
+//	                      kind say (agent_message_chunks), think (agent_thought_chunks)
+//	                      or tool (one tool_call, in_progress updates carrying the
+//	                      text, then completed); at most 1 GiB
+//	big <bytes>           one agent_message_chunk of <bytes> bytes of text
 //	stop <reason>         end now with stopReason (end_turn, max_tokens,
 //	                      max_turn_requests, refusal, cancelled)
 //	fail [message]        end now with JSON-RPC error -32603 (default message

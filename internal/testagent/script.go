@@ -2,6 +2,7 @@ package testagent
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -39,6 +40,8 @@ const (
 	OpPlanBig  Op = "plan-big"
 	OpFailBig  Op = "fail-big"
 	OpSayBig   Op = "say-big"
+	OpFlood    Op = "flood"
+	OpBig      Op = "big"
 )
 
 var commandWords = map[Op]bool{
@@ -47,6 +50,7 @@ var commandWords = map[Op]bool{
 	OpFail: true, OpExit: true, OpEchoEnv: true, OpCalls: true, OpPermEdit: true,
 	OpUsage: true, OpTokens: true, OpHistory: true, OpMCP: true,
 	OpSpell: true, OpSpellTh: true, OpPerms: true, OpPlanBig: true, OpFailBig: true, OpSayBig: true,
+	OpFlood: true, OpBig: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -55,17 +59,25 @@ var StopReasons = []string{"end_turn", "max_tokens", "max_turn_requests", "refus
 // Command is one parsed script command.
 type Command struct {
 	Op    Op
-	Text  string   // say, think, tool/perm title, write content, stop reason, fail message, echo-env name, echo text
+	Text  string   // say, think, tool/perm title, write content, stop reason, fail message, echo-env name, echo text, flood kind
 	Path  string   // write
 	Items []string // plan
-	N     int      // events, stream count, exit code, spell chunk size, perms count, plan-big entries, *-big bytes
+	N     int      // events, stream count, exit code, spell chunk size, perms count, plan-big entries, *-big, flood and big bytes
 	MS    int      // sleep, stream interval (milliseconds)
 	Nums  []int    // usage: used, size; tokens: input, output, cache read, cache write
 	Cost  *float64 // usage: the session's cumulative cost in USD, when given
 	Sizes []int    // perms: title bytes, options, option name bytes; plan-big: entry bytes
+	Chunk int      // flood: bytes per envelope
 }
 
 const maxCount = 1_000_000
+
+// maxFlood bounds flood and big (bytes): enough to overrun every limit of the server, small enough that a
+// typo cannot fill the machine.
+const maxFlood = 1 << 30
+
+// FloodKinds are the kinds of text `flood` can emit.
+var FloodKinds = []string{"say", "think", "tool"}
 
 // ParseScript parses prompt text. Commands are separated by ';' and trimmed;
 // empty segments are skipped. Each command is a word followed by its argument
@@ -147,6 +159,17 @@ func parseCommand(seg string) (Command, error) {
 		}
 	case OpStream:
 		_, err = intArgs(w, arg, 2, maxCount, &c.N, &c.MS)
+	case OpFlood:
+		kind, rest := splitWord(arg)
+		if !slices.Contains(FloodKinds, kind) {
+			return c, fmt.Errorf("flood: kind %q is not one of %s", kind, strings.Join(FloodKinds, ", "))
+		}
+		c.Text = kind
+		if _, err = intArgs(w, rest, 2, maxFlood, &c.N, &c.Chunk); err == nil && c.Chunk == 0 {
+			err = fmt.Errorf("flood: chunk size must be positive")
+		}
+	case OpBig:
+		c.N, err = intArgs(w, arg, 1, maxFlood, &c.N)
 	case OpExit:
 		c.N, err = intArgs(w, arg, 1, 255, &c.N)
 	case OpStop:

@@ -187,6 +187,10 @@ func (t *turn) exec(c Command) result {
 			}
 			t.say(fmt.Sprintf("s%d ", i))
 		}
+	case OpFlood:
+		return t.flood(c.Text, c.N, c.Chunk)
+	case OpBig:
+		t.say(plainFiller(c.N))
 	case OpStop:
 		return result{stop: c.Text}
 	case OpFail:
@@ -255,6 +259,42 @@ func (t *turn) history() string {
 		prompts = prompts[:len(prompts)-1] // the running prompt
 	}
 	return fmt.Sprintf("history: %d earlier prompt(s): %s", len(prompts), strings.Join(prompts, " | "))
+}
+
+// flood emits total bytes of text of one kind in envelopes of chunk bytes each (the last may be shorter):
+// a verbose or hostile agent, for the server's byte budgets.
+func (t *turn) flood(kind string, total, chunkSize int) result {
+	piece := plainFiller(chunkSize)
+	id := ""
+	if kind == "tool" {
+		id = t.newCallID()
+		t.toolCall(id, "flood", "other")
+	}
+	for sent := 0; sent < total; sent += chunkSize {
+		if t.ctx.Err() != nil {
+			return cancelled
+		}
+		text := piece[:min(chunkSize, total-sent)]
+		switch kind {
+		case "say":
+			t.say(text)
+		case "think":
+			t.update(chunk("agent_thought_chunk", text))
+		case "tool":
+			t.toolUpdate(id, "in_progress", text)
+		}
+	}
+	if kind == "tool" {
+		t.toolUpdate(id, "completed", "")
+	}
+	return next
+}
+
+// plainFiller is n bytes of printable ASCII that JSON does not escape, so an envelope's size is its
+// text's (filler, in hostile.go, is the opposite: text that escapes).
+func plainFiller(n int) string {
+	const pattern = "abcdefghijklmnopqrstuvwxyz0123456789 "
+	return strings.Repeat(pattern, n/len(pattern)+1)[:n]
 }
 
 // write creates rel (relative, no "..") under the session cwd.
