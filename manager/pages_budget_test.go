@@ -62,10 +62,10 @@ func TestReadPageByteBudget(t *testing.T) {
 		t.Errorf("one page allocated %d MiB, want at most %d MiB", alloc>>20, limit>>20)
 	}
 
-	// Records that make no event (here usage updates) cost no page budget: the scan budget ends the page.
+	// Records that make no event (here updates of a kind we do not know) cost no page budget: the scan budget ends the page.
 	quiet := make([][]byte, n)
 	for i := range quiet {
-		quiet[i] = []byte(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s","update":{"sessionUpdate":"usage_update","x":"` + strings.Repeat("u", size) + `"}}}`)
+		quiet[i] = []byte(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s","update":{"sessionUpdate":"some_future_update","x":"` + strings.Repeat("u", size) + `"}}}`)
 	}
 	l = liveWithLog(t, quiet)
 	page, err = m.readPage(l, EventsRequest{Sandbox: "sb", Session: "mock-1"})

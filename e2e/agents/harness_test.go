@@ -84,12 +84,14 @@ type harness struct {
 }
 
 // start runs sandbox-mcp with the Docker backend on image, --network host, the given extra flags, and an
-// environment made of env only.
+// environment made of env only. Host networking is how the agent reaches the scripted model API on the
+// host's loopback (the network rule allows no other address); it needs the explicit opt-in, since it also
+// puts sandbox-agent on that loopback (acceptable on a test machine with no other users).
 func start(t *testing.T, image string, env map[string]string, extra ...string) *harness {
 	t.Helper()
 	bin := serverBinary(t)
 	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
-		"--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + t.TempDir(), "--log-level=debug"}, extra...)
+		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + t.TempDir(), "--log-level=debug"}, extra...)
 	full := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
 	for k, v := range env {
 		full[k] = v
