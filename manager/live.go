@@ -25,6 +25,8 @@ type live struct {
 	// cancel) holds it from before its POST until it is logged, so the agent's reaction to our answer never
 	// lands in the log before the answer itself.
 	ingest sync.Mutex
+	// starting is held by a send_message from its status check until its prompt is logged (turns.go).
+	starting sync.Mutex
 
 	mu      sync.Mutex
 	rec     state.Session
