@@ -135,9 +135,17 @@ func sendable(s state.Session, sessionName string) error {
 func (m *Manager) startTurn(ctx context.Context, l *live, turn string, env []byte, seq int64) error {
 	failed := make(chan error, 1)
 	logged := make(chan struct{})
-	go func() {
+	notDelivered := func(err error) {
+		fail, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn,
+			"error": map[string]any{"code": -32000, "message": "not delivered: " + err.Error()}})
+		l.ingest.Lock()
+		_, _ = l.append(eventlog.Record{Dir: "in", Env: fail})
+		l.ingest.Unlock()
+	}
+	post := func(context.Context) {
 		defer close(logged)
-		// Not the tool call's context: returning early must not kill the POST before its deadline.
+		// Not the tool call's context: returning early must not kill the POST before its deadline. Nor
+		// the manager's: Close waits for this bounded POST rather than cut a prompt in half.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), promptWait+10*time.Second)
 		defer cancel()
 		_, _, err := l.client.Start(pctx, turn, events.MethodPrompt, json.RawMessage(mustParams(env)), promptWait)
@@ -150,12 +158,13 @@ func (m *Manager) startTurn(ctx context.Context, l *live, turn string, env []byt
 		}
 		// Reported before it is logged, so the log's reaction below cannot be mistaken for the agent's.
 		failed <- err
-		fail, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn,
-			"error": map[string]any{"code": -32000, "message": "not delivered: " + err.Error()}})
-		l.ingest.Lock()
-		_, _ = l.append(eventlog.Record{Dir: "in", Env: fail})
-		l.ingest.Unlock()
-	}()
+		notDelivered(err)
+	}
+	if !m.spawn(post) {
+		err := errors.New("the server is shutting down")
+		notDelivered(err)
+		return err
+	}
 	timer := time.NewTimer(promptWait)
 	defer timer.Stop()
 	for {
