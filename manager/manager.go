@@ -74,7 +74,7 @@ type Manager struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	idle     idleTracker // last use of each sandbox, for the idle janitor (ttl.go)
+	idle   idleTracker // last use of each sandbox, for the idle janitor (ttl.go)
 }
 
 // New builds a Manager. It runs nothing: MCP initialize must never wait on Docker.
