@@ -29,6 +29,7 @@ type config struct {
 	docker                                 sandbox.DockerOptions
 	workers                                int
 	httpAddr, httpTokenFile                string
+	httpAllowedOrigins                     []string
 	idleTTL                                time.Duration
 	autoPermission                         string
 	version                                bool
@@ -45,7 +46,7 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	var c config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var passEnv, cliEnv, roots, capAdd string
+	var passEnv, cliEnv, roots, capAdd, origins string
 	dd := sandbox.DefaultDockerOptions()
 	fs.StringVar(&c.backend, "backend", "auto", "sandbox backend: auto, sbx, docker-sandbox or docker")
 	fs.StringVar(&c.stateDir, "state-dir", defaultStateDir(getenv), "where sessions and event logs are kept")
@@ -79,6 +80,8 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 		"needs a bearer token in SANDBOX_MCP_HTTP_TOKEN or --http-token-file")
 	fs.StringVar(&c.httpTokenFile, "http-token-file", "", "file holding the bearer token for --http; "+
 		"must not be readable by other users")
+	fs.StringVar(&origins, "http-allowed-origins", "", "browser origins allowed to reach --http besides the server's own loopback ones, comma-separated "+
+		"scheme://host[:port] (e.g. a TLS proxy's https origin); requests without Origin are always allowed")
 	fs.DurationVar(&c.idleTTL, "idle-ttl", 0, "stop sandboxes no tool call has used for this long (sandbox-agent and its agents stop with them; "+
 		"create_session starts them again); 0 turns it off")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -112,6 +115,7 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	c.cliEnv = splitList(cliEnv, ",")
 	c.allowedRoots = splitList(roots, string(os.PathListSeparator))
 	c.docker.CapAdd = splitList(capAdd, ",")
+	c.httpAllowedOrigins = splitList(origins, ",")
 	c.docker.Binary = c.dockerBin
 	if c.docker.Transport == "auto" {
 		// A published port is the default because it is measured ~500× faster per request than docker
@@ -203,6 +207,11 @@ func (c config) validate() error {
 		}
 	} else if c.httpTokenFile != "" {
 		errs = append(errs, errors.New("--http-token-file is only used with --http"))
+	}
+	for _, o := range c.httpAllowedOrigins {
+		if _, ok := normalOrigin(o); !ok {
+			errs = append(errs, fmt.Errorf("--http-allowed-origins: %q is not an origin: use scheme://host[:port], e.g. https://mcp.example.com", o))
+		}
 	}
 	if c.idleTTL < 0 {
 		errs = append(errs, fmt.Errorf("--idle-ttl %s is negative: use 0 to turn it off", c.idleTTL))

@@ -37,6 +37,8 @@ func TestConfigEnv(t *testing.T) {
 			func(c config) bool {
 				return c.autoPermission == "edits" && strings.Join(c.docker.CapAdd, ",") == "CHOWN,SETUID"
 			}, nil},
+		{"a bad allowed origin", []string{"--http=:0"}, map[string]string{"SANDBOX_MCP_HTTP_ALLOWED_ORIGINS": "https://ok.example, evil"}, nil,
+			[]string{"--http-allowed-origins", `"evil"`}},
 		{"--version needs no configuration", []string{"--version"}, map[string]string{"HOME": "", "SANDBOX_MCP_IDLE_TTL": "30"},
 			func(c config) bool { return c.version }, nil},
 	}

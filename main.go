@@ -97,7 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	mgr.StartRecovery()
 	mgr.StartJanitor(cfg.idleTTL, 0)
 	if cfg.httpAddr != "" {
-		return serveHTTP(ctx, srv, cfg.httpAddr, token, logger.With("component", "http"), nil)
+		return serveHTTP(ctx, srv, cfg.httpAddr, token, httpOptions{AllowedOrigins: cfg.httpAllowedOrigins},
+			logger.With("component", "http"), nil)
 	}
 	logger.Info("serving MCP on stdio", "version", version, "backend", cfg.backend, "state_dir", cfg.stateDir)
 	stdio := server.NewStdioServer(srv)
