@@ -93,13 +93,31 @@ func (p *originPolicy) handler(logger *slog.Logger, next http.Handler) http.Hand
 	})
 }
 
+// hasBody reports whether a request may carry a body to read.
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// armBodyDeadline sets the connection's read deadline to now+timeout for a request with a body; readBody
+// lifts it once the body is in.
+func armBodyDeadline(timeout time.Duration, logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hasBody(r) {
+			if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout)); err != nil {
+				logger.Warn("cannot set a read deadline on the request body", "err", err)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // readBody reads a request's whole body (at most max bytes) within timeout, then hands next the request
 // with the body in memory. The deadline is the connection's read deadline, lifted again once the body is
 // in, so long polls and SSE streams that follow are not cut; GET and other requests without a body pass
 // straight through.
 func readBody(timeout time.Duration, max int64, logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		if !hasBody(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -108,7 +126,11 @@ func readBody(timeout time.Duration, max int64, logger *slog.Logger, next http.H
 			logger.Warn("cannot set a read deadline on the request body", "err", err)
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-		_ = rc.SetReadDeadline(time.Time{})
+		if err == nil {
+			// Lifted only on success: on an error the deadline stays, so that what net/http does with
+			// the rest of the body after our answer is bounded too.
+			_ = rc.SetReadDeadline(time.Time{})
+		}
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):

@@ -83,10 +83,12 @@ func serveHTTP(ctx context.Context, srv *server.MCPServer, addr, token string, o
 	if bodyTimeout <= 0 {
 		bodyTimeout = httpBodyTimeout
 	}
-	// Origin first: a browser page of a foreign origin is refused whatever it carries. Then the body is
-	// read under its deadline, before the token check, so no client holds a connection by trickling.
-	mux.Handle(httpEndpoint, origins.handler(logger, readBody(bodyTimeout, httpMaxBody, logger,
-		requireBearer(token, logger, streamable))))
+	// Origin first: a browser page of a foreign origin is refused whatever it carries. The body's deadline
+	// is armed before the token check, so no client holds a connection by trickling (net/http drains an
+	// unread body after a 401 under the same deadline), and the body is read into memory only after it,
+	// so a client without the token never makes us buffer 8 MiB.
+	mux.Handle(httpEndpoint, origins.handler(logger, armBodyDeadline(bodyTimeout, logger,
+		requireBearer(token, logger, readBody(bodyTimeout, httpMaxBody, logger, streamable)))))
 	hs := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
