@@ -301,21 +301,28 @@ func checkToolSchemas(t *testing.T, tools []mcp.Tool) {
 	}
 }
 
-// TestBinaryVersionFlag: --version prints "sandbox-mcp <version>" (the -ldflags one) and exits 0.
+// TestBinaryVersionFlag: --version prints "sandbox-mcp <version>" (the -ldflags one) and exits 0, with no
+// configuration at all (`env -i PATH=… sandbox-mcp --version`: no HOME, so no default state dir) and
+// whatever the SANDBOX_MCP_* variables hold.
 func TestBinaryVersionFlag(t *testing.T) {
 	bin := sandboxMCPBinary(t)
-	cmd := exec.Command(bin, "--version")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("--version: %v; stderr: %s", err, stderr.String())
-	}
-	if got, want := stdout.String(), "sandbox-mcp "+binaryTestVersion+"\n"; got != want {
-		t.Errorf("--version printed %q, want %q", got, want)
-	}
-	if stderr.Len() != 0 {
-		t.Errorf("--version wrote to stderr: %q", stderr.String())
+	for _, env := range [][]string{
+		{"PATH=" + os.Getenv("PATH")},
+		{"PATH=" + os.Getenv("PATH"), "SANDBOX_MCP_IDLE_TTL=30", "SANDBOX_MCP_BACKEND=nope"},
+	} {
+		cmd := exec.Command(bin, "--version")
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("env %q --version: %v; stderr: %s", env, err, stderr.String())
+		}
+		if got, want := stdout.String(), "sandbox-mcp "+binaryTestVersion+"\n"; got != want {
+			t.Errorf("env %q --version printed %q, want %q", env, got, want)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("env %q --version wrote to stderr: %q", env, stderr.String())
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ type config struct {
 	docker                                 sandbox.DockerOptions
 	workers                                int
 	httpAddr, httpTokenFile                string
+	httpAllowedOrigins                     []string
 	idleTTL                                time.Duration
 	autoPermission                         string
 	budget                                 state.Budget // --max-turn-*: default and ceiling of every turn's budget
@@ -43,83 +44,66 @@ type config struct {
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	return parseConfigWith("sandbox-mcp", args, getenv, stderr, nil)
+}
+
+// parseConfigWith parses the server's flags plus those extra defines (a subcommand's own), then applies
+// the environment (applyEnv) and validates. --version returns before the environment is read, so it works
+// with no configuration at all.
+func parseConfigWith(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (config, error) {
 	var c config
-	fs := flag.NewFlagSet("sandbox-mcp", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	env := func(name, def string) string {
-		if v := getenv("SANDBOX_MCP_" + name); v != "" {
-			return v
-		}
-		return def
-	}
-	envInt := func(name string, def int) int {
-		n, err := strconv.Atoi(env(name, strconv.Itoa(def)))
-		if err != nil {
-			return def
-		}
-		return n
-	}
-	envDur := func(name string, def time.Duration) time.Duration {
-		d, err := time.ParseDuration(env(name, def.String()))
-		if err != nil {
-			return def
-		}
-		return d
-	}
-	var passEnv, cliEnv, roots, capAdd, allowedTemplates string
+	var passEnv, cliEnv, roots, capAdd, origins, allowedTemplates string
 	dd := sandbox.DefaultDockerOptions()
-	var err error
-	if c.maxEnvelope, err = envByteSize(getenv, "MAX_ENVELOPE", acp.DefaultMaxEvent); err != nil {
-		return c, err
-	}
-	if c.maxSessionLog, err = envByteSize(getenv, "MAX_SESSION_LOG", manager.DefaultMaxLogBytes); err != nil {
-		return c, err
-	}
-	fs.StringVar(&c.backend, "backend", env("BACKEND", "auto"), "sandbox backend: auto, sbx, docker-sandbox or docker (env SANDBOX_MCP_BACKEND)")
-	fs.StringVar(&c.stateDir, "state-dir", env("STATE_DIR", defaultStateDir(getenv)), "where sessions and event logs are kept (env SANDBOX_MCP_STATE_DIR)")
-	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env SANDBOX_MCP_LOG_LEVEL)")
-	fs.StringVar(&c.logFormat, "log-format", env("LOG_FORMAT", "text"), "text or json; logs go to stderr (env SANDBOX_MCP_LOG_FORMAT)")
-	fs.StringVar(&c.template, "template", env("TEMPLATE", ""), "default template for sbx/docker-sandbox: an image with sandbox-agent 0.4 and curl (env SANDBOX_MCP_TEMPLATE)")
-	fs.StringVar(&c.sandboxAgentKind, "sandbox-agent-kind", env("SANDBOX_AGENT_KIND", "claude"), "agent kind given to sbx/docker sandbox create (env SANDBOX_MCP_SANDBOX_AGENT_KIND)")
-	fs.IntVar(&c.agentPort, "agent-port", envInt("AGENT_PORT", 2468), "sandbox-agent's port inside sandboxes (env SANDBOX_MCP_AGENT_PORT)")
-	fs.DurationVar(&c.acpTimeout, "acp-timeout", envDur("ACP_TIMEOUT", 2*time.Hour), "longest agent turn sandbox-agent waits for (env SANDBOX_MCP_ACP_TIMEOUT)")
-	fs.DurationVar(&c.execTimeout, "exec-timeout", envDur("EXEC_TIMEOUT", 2*time.Minute), "deadline of one backend CLI call (env SANDBOX_MCP_EXEC_TIMEOUT)")
-	fs.StringVar(&passEnv, "pass-env", env("PASS_ENV", ""), "extra variable names passed to agents, comma-separated, besides the agents' API keys (env SANDBOX_MCP_PASS_ENV)")
-	fs.StringVar(&cliEnv, "cli-env", env("CLI_ENV", ""), "extra variable names passed to the backend CLIs, comma-separated (env SANDBOX_MCP_CLI_ENV)")
-	fs.StringVar(&roots, "allowed-roots", env("ALLOWED_ROOTS", ""), "if set, workspaces must be inside one of these folders, separated by "+string(os.PathListSeparator)+" (env SANDBOX_MCP_ALLOWED_ROOTS)")
-	fs.StringVar(&allowedTemplates, "allowed-templates", env("ALLOWED_TEMPLATES", ""), "images/templates create_sandbox may pull besides the defaults, "+
-		"comma-separated path.Match patterns such as ghcr.io/myorg/*:*; others are used only if already on this machine (env SANDBOX_MCP_ALLOWED_TEMPLATES)")
-	fs.StringVar(&c.sbxBin, "sbx-bin", env("SBX_BIN", "sbx"), "sbx executable (env SANDBOX_MCP_SBX_BIN)")
-	fs.StringVar(&c.dockerBin, "docker-bin", env("DOCKER_BIN", "docker"), "docker executable (env SANDBOX_MCP_DOCKER_BIN)")
-	fs.StringVar(&c.docker.Image, "docker-image", env("DOCKER_IMAGE", dd.Image), "image for the docker backend (env SANDBOX_MCP_DOCKER_IMAGE)")
-	fs.StringVar(&c.docker.Context, "docker-context", env("DOCKER_CONTEXT", ""), "docker context for the docker backend; DOCKER_HOST also works (env SANDBOX_MCP_DOCKER_CONTEXT)")
-	fs.BoolVar(&c.docker.Pull, "docker-pull", env("DOCKER_PULL", "") == "true", "pull a missing image instead of failing (env SANDBOX_MCP_DOCKER_PULL=true)")
-	fs.StringVar(&c.docker.Network, "docker-network", env("DOCKER_NETWORK", ""), "container network: empty for Docker's default, none, host or a network name (env SANDBOX_MCP_DOCKER_NETWORK)")
-	fs.StringVar(&c.docker.Memory, "docker-memory", env("DOCKER_MEMORY", dd.Memory), "memory limit, no swap (env SANDBOX_MCP_DOCKER_MEMORY)")
+	c.maxEnvelope, c.maxSessionLog = byteSize(acp.DefaultMaxEvent), byteSize(manager.DefaultMaxLogBytes)
+	fs.StringVar(&c.backend, "backend", "auto", "sandbox backend: auto, sbx, docker-sandbox or docker")
+	fs.StringVar(&c.stateDir, "state-dir", defaultStateDir(getenv), "where sessions and event logs are kept")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "text or json; logs go to stderr")
+	fs.StringVar(&c.template, "template", "", "default template for sbx/docker-sandbox: an image with sandbox-agent 0.4 and curl")
+	fs.StringVar(&c.sandboxAgentKind, "sandbox-agent-kind", "claude", "agent kind given to sbx/docker sandbox create")
+	fs.IntVar(&c.agentPort, "agent-port", 2468, "sandbox-agent's port inside sandboxes")
+	fs.DurationVar(&c.acpTimeout, "acp-timeout", 2*time.Hour, "longest agent turn sandbox-agent waits for")
+	fs.DurationVar(&c.execTimeout, "exec-timeout", 2*time.Minute, "deadline of one backend CLI call")
+	fs.StringVar(&passEnv, "pass-env", "", "extra variable names passed to agents, comma-separated, besides the agents' API keys")
+	fs.StringVar(&cliEnv, "cli-env", "", "extra variable names passed to the backend CLIs, comma-separated")
+	fs.StringVar(&roots, "allowed-roots", "", "if set, workspaces must be inside one of these folders, separated by "+string(os.PathListSeparator))
+	fs.StringVar(&allowedTemplates, "allowed-templates", "", "images/templates create_sandbox may pull besides the defaults, "+
+		"comma-separated path.Match patterns such as ghcr.io/myorg/*:*; others are used only if already on this machine")
+	fs.StringVar(&c.sbxBin, "sbx-bin", "sbx", "sbx executable")
+	fs.StringVar(&c.dockerBin, "docker-bin", "docker", "docker executable")
+	fs.StringVar(&c.docker.Image, "docker-image", dd.Image, "image for the docker backend")
+	fs.StringVar(&c.docker.Context, "docker-context", "", "docker context for the docker backend; DOCKER_HOST also works")
+	fs.BoolVar(&c.docker.Pull, "docker-pull", false, "pull a missing image instead of failing")
+	fs.StringVar(&c.docker.Network, "docker-network", "", "container network: empty for Docker's default, none, host or a network name")
+	fs.StringVar(&c.docker.Memory, "docker-memory", dd.Memory, "memory limit, no swap")
 	// Docker refuses --cpus above the host's count, so a one-CPU machine gets 1.
-	fs.StringVar(&c.docker.CPUs, "docker-cpus", env("DOCKER_CPUS", strconv.Itoa(min(2, runtime.NumCPU()))), "CPU limit (env SANDBOX_MCP_DOCKER_CPUS)")
-	fs.IntVar(&c.docker.PidsLimit, "docker-pids-limit", envInt("DOCKER_PIDS_LIMIT", dd.PidsLimit), "process limit, negative for none (env SANDBOX_MCP_DOCKER_PIDS_LIMIT)")
-	fs.StringVar(&capAdd, "docker-cap-add", env("DOCKER_CAP_ADD", ""), "capabilities added back after dropping all, comma-separated (env SANDBOX_MCP_DOCKER_CAP_ADD)")
-	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", env("DOCKER_READ_ONLY", "") == "true", "read-only root filesystem with tmpfs /tmp and HOME (env SANDBOX_MCP_DOCKER_READ_ONLY=true)")
-	fs.StringVar(&c.docker.User, "docker-user", env("DOCKER_USER", dd.User), "container user; default your uid:gid so workspace files stay yours (env SANDBOX_MCP_DOCKER_USER)")
-	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", "auto"), "how to reach sandbox-agent in docker sandboxes: auto, socket, port or exec (env SANDBOX_MCP_DOCKER_TRANSPORT)")
-	fs.StringVar(&c.docker.Relay, "docker-relay", env("DOCKER_RELAY", ""), "static linux build of sandbox-mcp run in containers as the socket/port transports' relay; default this executable (env SANDBOX_MCP_DOCKER_RELAY)")
-	fs.BoolVar(&c.docker.InsecureHostNetwork, "docker-insecure-host-network", env("DOCKER_INSECURE_HOST_NETWORK", "") == "true",
-		"allow --docker-network host, which exposes sandbox-agent on the host's loopback to every local user (env SANDBOX_MCP_DOCKER_INSECURE_HOST_NETWORK=true)")
-	fs.StringVar(&c.autoPermission, "auto-permission", env("AUTO_PERMISSION", manager.AutoPermissionOff), "answer agents' permission requests by policy: off, edits (reads and edits inside the session's folder) or all (env SANDBOX_MCP_AUTO_PERMISSION)")
-	fs.BoolVar(&c.writableGit, "writable-git", env("WRITABLE_GIT", "") == "true", "let agents write the workspace's .git (commit, branch); unsafe: an agent can then plant hooks or config that git on the host runs (env SANDBOX_MCP_WRITABLE_GIT=true)")
-	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
-	fs.StringVar(&c.httpAddr, "http", env("HTTP", ""), "serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio; :PORT binds 127.0.0.1; "+
-		"needs a bearer token in SANDBOX_MCP_HTTP_TOKEN or --http-token-file (env SANDBOX_MCP_HTTP)")
-	fs.StringVar(&c.httpTokenFile, "http-token-file", env("HTTP_TOKEN_FILE", ""), "file holding the bearer token for --http; "+
-		"must not be readable by other users (env SANDBOX_MCP_HTTP_TOKEN_FILE)")
-	fs.DurationVar(&c.idleTTL, "idle-ttl", envDur("IDLE_TTL", 0), "stop sandboxes no tool call has used for this long (sandbox-agent and its agents stop with them; "+
-		"create_session starts them again); 0 turns it off (env SANDBOX_MCP_IDLE_TTL)")
-	fs.Int64Var(&c.budget.MaxTokens, "max-turn-tokens", int64(envInt("MAX_TURN_TOKENS", 0)), "default and most tokens one agent turn may use; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TOKENS)")
-	fs.Float64Var(&c.budget.MaxCostUSD, "max-turn-cost", envFloat(env("MAX_TURN_COST", "0")), "default and most one agent turn may cost, in USD as the agent reports it; 0 for no limit (env SANDBOX_MCP_MAX_TURN_COST)")
-	fs.DurationVar(&c.maxTurnTime, "max-turn-time", envDur("MAX_TURN_TIME", 0), "default and longest wall time of one agent turn; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TIME)")
-	fs.Var(&c.maxEnvelope, "max-envelope", "largest message kept from an agent; a bigger one is dropped with an error event (env SANDBOX_MCP_MAX_ENVELOPE)")
-	fs.Var(&c.maxSessionLog, "max-session-log", "size of one session's event log past which agent output is dropped, turn ends and errors kept (env SANDBOX_MCP_MAX_SESSION_LOG)")
+	fs.StringVar(&c.docker.CPUs, "docker-cpus", strconv.Itoa(min(2, runtime.NumCPU())), "CPU limit")
+	fs.IntVar(&c.docker.PidsLimit, "docker-pids-limit", dd.PidsLimit, "process limit, negative for none")
+	fs.StringVar(&capAdd, "docker-cap-add", "", "capabilities added back after dropping all, comma-separated")
+	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", false, "read-only root filesystem with tmpfs /tmp and HOME")
+	fs.StringVar(&c.docker.User, "docker-user", dd.User, "container user; default your uid:gid so workspace files stay yours")
+	fs.StringVar(&c.docker.Transport, "docker-transport", "auto", "how to reach sandbox-agent in docker sandboxes: auto, socket, port or exec")
+	fs.StringVar(&c.docker.Relay, "docker-relay", "", "static linux build of sandbox-mcp run in containers as the socket/port transports' relay; default this executable")
+	fs.BoolVar(&c.docker.InsecureHostNetwork, "docker-insecure-host-network", false,
+		"allow --docker-network host, which exposes sandbox-agent on the host's loopback to every local user")
+	fs.StringVar(&c.autoPermission, "auto-permission", manager.AutoPermissionOff, "answer agents' permission requests by policy: off, edits (reads and edits inside the sandbox's workspace) or all")
+	fs.BoolVar(&c.writableGit, "writable-git", false, "let agents write the workspace's .git (commit, branch); unsafe: an agent can then plant hooks or config that git on the host runs")
+	fs.IntVar(&c.workers, "workers", 32, "tool calls served at once over stdio")
+	fs.StringVar(&c.httpAddr, "http", "", "serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio; :PORT binds 127.0.0.1; "+
+		"needs a bearer token in SANDBOX_MCP_HTTP_TOKEN or --http-token-file")
+	fs.StringVar(&c.httpTokenFile, "http-token-file", "", "file holding the bearer token for --http; "+
+		"must not be readable by other users")
+	fs.StringVar(&origins, "http-allowed-origins", "", "browser origins allowed to reach --http besides the server's own loopback ones, comma-separated "+
+		"scheme://host[:port] (e.g. a TLS proxy's https origin); requests without Origin are always allowed")
+	fs.DurationVar(&c.idleTTL, "idle-ttl", 0, "stop sandboxes no tool call has used for this long (sandbox-agent and its agents stop with them; "+
+		"create_session starts them again); 0 turns it off")
+	fs.Int64Var(&c.budget.MaxTokens, "max-turn-tokens", 0, "default and most tokens one agent turn may use; 0 for no limit")
+	fs.Float64Var(&c.budget.MaxCostUSD, "max-turn-cost", 0, "default and most one agent turn may cost, in USD as the agent reports it; 0 for no limit")
+	fs.DurationVar(&c.maxTurnTime, "max-turn-time", 0, "default and longest wall time of one agent turn; 0 for no limit")
+	fs.Var(&c.maxEnvelope, "max-envelope", "largest message kept from an agent; a bigger one is dropped with an error event")
+	fs.Var(&c.maxSessionLog, "max-session-log", "size of one session's event log past which agent output is dropped, turn ends and errors kept")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sandbox-mcp [flags]          serve MCP on stdio (or --http)\n"+
@@ -127,18 +111,36 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			"       sandbox-mcp prune [--older-than 24h] [--dry-run] [flags]   remove our old sandboxes\n\nflags:\n")
 		fs.PrintDefaults()
 	}
+	if extra != nil {
+		extra(fs)
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !noEnvFlags[f.Name] {
+			f.Usage += " (env " + flagEnvName(f.Name) + ")"
+		}
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if c.version {
+		return c, nil
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return c, err
+	}
 	c.passEnv = append(slices.Clone(manager.DefaultSecretNames), splitList(passEnv, ",")...)
 	c.cliEnv = splitList(cliEnv, ",")
 	c.allowedRoots = splitList(roots, string(os.PathListSeparator))
 	c.docker.CapAdd = splitList(capAdd, ",")
 	c.allowedTemplates = splitList(allowedTemplates, ",")
+	c.httpAllowedOrigins = splitList(origins, ",")
 	c.docker.Binary = c.dockerBin
+	if c.maxTurnTime > 0 {
+		c.budget.MaxTurnSeconds = int(max(1, c.maxTurnTime.Round(time.Second)/time.Second))
+	}
 	if c.docker.Transport == "auto" {
 		// A remote engine (DOCKER_HOST other than a local socket, or a --docker-context): our folders and
 		// its 127.0.0.1 are not there, so exec it is. Otherwise the backend decides at the first create
@@ -149,6 +151,47 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 	}
 	return c, c.validate()
+}
+
+// noEnvFlags have no variable: --version only ever makes sense on a command line.
+var noEnvFlags = map[string]bool{"version": true}
+
+// flagEnvName is the variable of a flag: SANDBOX_MCP_ and the name in capitals, '-' as '_'
+// (--idle-ttl: SANDBOX_MCP_IDLE_TTL).
+func flagEnvName(name string) string {
+	return "SANDBOX_MCP_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// applyEnv sets every flag the command line did not set from its variable, when that is set and not empty,
+// through the flag's own parser: a value the flag would refuse is refused here too, naming the variable,
+// rather than silently replaced by the default. The command line wins. Every bad variable is reported at
+// once.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if onCommandLine[f.Name] || noEnvFlags[f.Name] {
+			return
+		}
+		name := flagEnvName(f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not a valid value for --%s: %w", name, truncateValue(v), f.Name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// truncateValue keeps a bad value short in an error message.
+func truncateValue(v string) string {
+	if len(v) > 64 {
+		return v[:64] + "…"
+	}
+	return v
 }
 
 func (c config) validate() error {
@@ -196,8 +239,10 @@ func (c config) validate() error {
 	if c.budget.MaxTokens < 0 || c.budget.MaxCostUSD < 0 || c.budget.MaxCostUSD != c.budget.MaxCostUSD || c.maxTurnTime < 0 {
 		errs = append(errs, errors.New("--max-turn-tokens, --max-turn-cost and --max-turn-time must not be negative: use 0 for no limit"))
 	}
-	if c.maxTurnTime > 0 {
-		c.budget.MaxTurnSeconds = int(max(1, c.maxTurnTime.Round(time.Second)/time.Second))
+	for _, o := range c.httpAllowedOrigins {
+		if _, ok := normalOrigin(o); !ok {
+			errs = append(errs, fmt.Errorf("--http-allowed-origins: %q is not an origin: use scheme://host[:port], e.g. https://mcp.example.com", o))
+		}
 	}
 	if c.idleTTL < 0 {
 		errs = append(errs, fmt.Errorf("--idle-ttl %s is negative: use 0 to turn it off", c.idleTTL))

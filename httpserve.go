@@ -40,14 +40,27 @@ const (
 	httpMinToken = 16
 	// httpTokenEnv holds the token when --http-token-file is not used.
 	httpTokenEnv = "SANDBOX_MCP_HTTP_TOKEN"
+	// httpBodyTimeout bounds reading one request's body: a client that trickles its body would otherwise
+	// hold a connection (and a goroutine) for as long as it likes. MCP messages are small; 8 MiB at even
+	// 1 Mbit/s takes about a minute, so this is generous.
+	httpBodyTimeout = 60 * time.Second
 )
+
+// httpOptions are serveHTTP's settings besides the address and token.
+type httpOptions struct {
+	// AllowedOrigins are browser origins allowed besides loopback ones of the server's own port
+	// (--http-allowed-origins), each scheme://host[:port].
+	AllowedOrigins []string
+	// BodyTimeout bounds reading a request body; 0 means httpBodyTimeout.
+	BodyTimeout time.Duration
+}
 
 // serveHTTP serves srv over MCP Streamable HTTP at addr (path /mcp) until ctx ends, then shuts down within
 // httpShutdownGrace. Every request must carry "Authorization: Bearer <token>"; token must be set (see
 // loadHTTPToken). An addr of ":PORT" binds 127.0.0.1. ready, when non-nil, is called with the bound address
 // once the listener is open (with port 0 that is where the port is learnt). It returns nil after a shutdown
 // caused by ctx, and an error when it cannot start or the listener fails.
-func serveHTTP(ctx context.Context, srv *server.MCPServer, addr, token string, logger *slog.Logger, ready func(net.Addr)) error {
+func serveHTTP(ctx context.Context, srv *server.MCPServer, addr, token string, opts httpOptions, logger *slog.Logger, ready func(net.Addr)) error {
 	if err := checkHTTPToken(token); err != nil {
 		return err
 	}
@@ -61,12 +74,28 @@ func serveHTTP(ctx context.Context, srv *server.MCPServer, addr, token string, l
 	}
 	streamable := server.NewStreamableHTTPServer(srv, server.WithStreamableHTTPLogger(logger))
 	mux := http.NewServeMux()
-	mux.Handle(httpEndpoint, requireBearer(token, logger, http.MaxBytesHandler(streamable, httpMaxBody)))
+	origins, err := newOriginPolicy(ln.Addr(), opts.AllowedOrigins)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	bodyTimeout := opts.BodyTimeout
+	if bodyTimeout <= 0 {
+		bodyTimeout = httpBodyTimeout
+	}
+	// Origin first: a browser page of a foreign origin is refused whatever it carries. The body's deadline
+	// is armed before the token check, so no client holds a connection by trickling (net/http drains an
+	// unread body after a 401 under the same deadline), and the body is read into memory only after it,
+	// so a client without the token never makes us buffer 8 MiB.
+	mux.Handle(httpEndpoint, origins.handler(logger, armBodyDeadline(bodyTimeout, logger,
+		requireBearer(token, logger, readBody(bodyTimeout, httpMaxBody, logger, streamable)))))
 	hs := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		// No WriteTimeout: SSE streams and long polls legitimately stay open.
+		// No WriteTimeout: SSE streams and long polls legitimately stay open. No ReadTimeout either: it
+		// stays armed while the handler runs, and when it fires net/http cancels the request's context,
+		// which would cut every long poll and SSE stream. Bodies get their own deadline (readBody).
 		// Requests inherit ctx, so stopping the server cancels the tool calls in flight, as over stdio.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

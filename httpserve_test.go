@@ -33,7 +33,7 @@ type httpServer struct {
 
 // startHTTP serves newServer's MCP server with serveHTTP on addr until the test ends; cleanup checks that
 // it stops cleanly and promptly.
-func startHTTP(t *testing.T, addr, token string) *httpServer {
+func startHTTP(t *testing.T, addr, token string, opts ...httpOptions) *httpServer {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bin")
 	if err := fakecli.Install(bin); err != nil {
@@ -55,7 +55,11 @@ func startHTTP(t *testing.T, addr, token string) *httpServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- serveHTTP(ctx, srv, addr, token, logger, func(a net.Addr) { addrs <- a }) }()
+	var o httpOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	go func() { done <- serveHTTP(ctx, srv, addr, token, o, logger, func(a net.Addr) { addrs <- a }) }()
 	var bound net.Addr
 	select {
 	case bound = <-addrs:
@@ -271,7 +275,7 @@ func TestHTTPShutdown(t *testing.T) {
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serveHTTP(ctx, srv, "127.0.0.1:0", httpTestToken, logger, func(a net.Addr) { addrs <- a })
+		done <- serveHTTP(ctx, srv, "127.0.0.1:0", httpTestToken, httpOptions{}, logger, func(a net.Addr) { addrs <- a })
 	}()
 	url := "http://" + (<-addrs).String() + httpEndpoint
 
@@ -333,7 +337,7 @@ func TestHTTPRefusesToStart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			called := false
 			var logs bytes.Buffer
-			err := serveHTTP(t.Context(), nil, tt.addr, tt.token, slog.New(slog.NewTextHandler(&logs, nil)), func(net.Addr) { called = true })
+			err := serveHTTP(t.Context(), nil, tt.addr, tt.token, httpOptions{}, slog.New(slog.NewTextHandler(&logs, nil)), func(net.Addr) { called = true })
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("serveHTTP(%q) = %v, want an error containing %q", tt.addr, err, tt.want)
 			}

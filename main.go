@@ -96,17 +96,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	defer mgr.Close()
 	// Resume the streams of sessions that were running when the server last stopped, in the background:
-	// it calls backends, which initialize must not wait for.
-	recoverCtx, stopRecover := context.WithCancel(ctx)
-	defer stopRecover()
-	go mgr.Recover(recoverCtx)
-	if cfg.idleTTL > 0 {
-		janitorCtx, stopJanitor := context.WithCancel(ctx)
-		defer stopJanitor()
-		go mgr.RunJanitor(janitorCtx, cfg.idleTTL, 0)
-	}
+	// it calls backends, which initialize must not wait for. Both goroutines belong to the manager, whose
+	// Close (deferred above) stops and joins them.
+	mgr.StartRecovery()
+	mgr.StartJanitor(cfg.idleTTL, 0)
 	if cfg.httpAddr != "" {
-		return serveHTTP(ctx, srv, cfg.httpAddr, token, logger.With("component", "http"), nil)
+		return serveHTTP(ctx, srv, cfg.httpAddr, token, httpOptions{AllowedOrigins: cfg.httpAllowedOrigins},
+			logger.With("component", "http"), nil)
 	}
 	logger.Info("serving MCP on stdio", "version", version, "backend", cfg.backend, "state_dir", cfg.stateDir)
 	stdio := server.NewStdioServer(srv)

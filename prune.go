@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,30 +24,33 @@ const defaultPruneAge = 24 * time.Hour
 type pruneOptions struct {
 	olderThan time.Duration
 	dryRun    bool
-	help      bool
+}
+
+// parsePruneArgs parses prune's flags and the server's on one flag set, so both take the same forms
+// (-x, --x, --x=v, --x v) and the same environment rules (SANDBOX_MCP_OLDER_THAN, SANDBOX_MCP_DRY_RUN;
+// applyEnv). Logs default to warn here: the lines on stdout say what happened, and info logs on stderr
+// would say it twice.
+func parsePruneArgs(args []string, getenv func(string) string, stderr io.Writer) (pruneOptions, config, error) {
+	opts := pruneOptions{olderThan: defaultPruneAge}
+	cfg, err := parseConfigWith("sandbox-mcp prune", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.Var(ageValue{&opts.olderThan}, "older-than", "minimum age, e.g. 24h, 90m or 7d")
+		fs.BoolVar(&opts.dryRun, "dry-run", false, "only print what would be removed")
+		if f := fs.Lookup("log-level"); f != nil {
+			_ = f.Value.Set("warn") // a default: the command line and the variable still override it
+			f.DefValue = "warn"
+		}
+		fs.Usage = func() { pruneUsage(fs.Output()) }
+	})
+	return opts, cfg, err
 }
 
 // runPrune runs `sandbox-mcp prune [--older-than 24h] [--dry-run] [server flags]`. It prints one line per
 // sandbox it looked at (removed, would remove, skipped: reason, failed: error) and a summary to stdout, and
 // returns an error when a sandbox could not be removed. -h prints its usage and returns flag.ErrHelp.
 func runPrune(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	opts, rest, err := parsePruneArgs(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "sandbox-mcp prune: %v\n", err)
-		pruneUsage(stderr)
-		return fmt.Errorf("prune: %w", err)
-	}
-	if opts.help {
-		pruneUsage(stderr)
-		return flag.ErrHelp
-	}
-	cfg, err := parseConfig(rest, getenv, stderr)
+	opts, cfg, err := parsePruneArgs(args, getenv, stderr)
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)
-	}
-	// The lines on stdout say what happened; info logs on stderr would say it twice.
-	if !hasFlag(rest, "log-level") && getenv("SANDBOX_MCP_LOG_LEVEL") == "" {
-		cfg.logLevel = "warn"
 	}
 	red := redact.FromEnv(cfg.passEnv, getenv)
 	logger := newLogger(cfg, stderr, red)
@@ -89,52 +91,23 @@ func pruneSummary(rep manager.PruneReport) string {
 	return s + " (older than " + age + ")"
 }
 
-// parsePruneArgs takes prune's own flags out of args and returns the rest for parseConfig, in order. Flags
-// are accepted in the flag package's forms (-x, --x, --x=v, --x v), anywhere before a "--".
-func parsePruneArgs(args []string) (pruneOptions, []string, error) {
-	opts := pruneOptions{olderThan: defaultPruneAge}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			rest = append(rest, a)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		switch name {
-		case "older-than":
-			if !hasValue {
-				if i+1 == len(args) {
-					return opts, nil, errors.New("--older-than needs a value, e.g. 24h or 7d")
-				}
-				i++
-				value = args[i]
-			}
-			d, err := parseAge(value)
-			if err != nil {
-				return opts, nil, err
-			}
-			opts.olderThan = d
-		case "dry-run":
-			opts.dryRun = true
-			if hasValue {
-				b, err := strconv.ParseBool(value)
-				if err != nil {
-					return opts, nil, fmt.Errorf("--dry-run=%q: use true or false", value)
-				}
-				opts.dryRun = b
-			}
-		case "h", "help":
-			opts.help = true
-		default:
-			rest = append(rest, a)
-		}
+// ageValue is --older-than as a flag.Value: a Go duration or a number of days, never negative.
+type ageValue struct{ d *time.Duration }
+
+func (v ageValue) String() string {
+	if v.d == nil {
+		return ""
 	}
-	return opts, rest, nil
+	return manager.HumanDuration(*v.d)
+}
+
+func (v ageValue) Set(s string) error {
+	d, err := parseAge(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
 }
 
 // parseAge reads a Go duration ("36h", "90m") or a number of days ("7d").
@@ -147,24 +120,11 @@ func parseAge(s string) (time.Duration, error) {
 	}
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("--older-than %q is not a duration: use e.g. 24h, 90m or 7d", s)
+		return 0, fmt.Errorf("%q is not a duration: use e.g. 24h, 90m or 7d", s)
 	case d < 0:
-		return 0, fmt.Errorf("--older-than %q is negative", s)
+		return 0, fmt.Errorf("%q is negative", s)
 	}
 	return d, nil
-}
-
-// hasFlag reports whether args set the flag name (in any of the flag package's forms).
-func hasFlag(args []string, name string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		if n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && n == name {
-			return true
-		}
-	}
-	return false
 }
 
 func pruneUsage(w io.Writer) {
@@ -176,8 +136,8 @@ labelled org.sandbox-mcp.managed=true that the records do not know (a lost state
 org.sandbox-mcp.created label. Unlabelled containers and sbx or docker sandbox sandboxes that are not in
 the records are never touched. A sandbox with a turn running that was used within --older-than is kept.
 
-  --older-than DURATION   minimum age, e.g. 24h, 90m or 7d (default 24h)
-  --dry-run               only print what would be removed
+  --older-than DURATION   minimum age, e.g. 24h, 90m or 7d (default 24h; env SANDBOX_MCP_OLDER_THAN)
+  --dry-run               only print what would be removed (env SANDBOX_MCP_DRY_RUN)
 
 Server flags that apply: --backend (auto: every backend; or only sbx, docker-sandbox or docker),
 --state-dir, --sbx-bin, --docker-bin, --docker-context and the other --docker-* flags, --log-level

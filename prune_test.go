@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,37 +199,44 @@ func TestPruneDocker(t *testing.T) {
 
 func TestPruneArgs(t *testing.T) {
 	tests := []struct {
-		name    string
-		args    []string
-		want    pruneOptions
-		rest    []string
-		wantErr string
+		name     string
+		args     []string
+		env      map[string]string
+		want     pruneOptions
+		logLevel string
+		wantErr  string
 	}{
-		{"defaults", nil, pruneOptions{olderThan: 24 * time.Hour}, nil, ""},
-		{"our flags anywhere, the server's kept in order",
-			[]string{"--backend", "docker", "--older-than=7d", "--state-dir=/s", "-dry-run", "--docker-network", "none"},
-			pruneOptions{olderThan: 7 * 24 * time.Hour, dryRun: true}, []string{"--backend", "docker", "--state-dir=/s", "--docker-network", "none"}, ""},
-		{"a separate value", []string{"-older-than", "90m"}, pruneOptions{olderThan: 90 * time.Minute}, nil, ""},
-		{"--dry-run=false", []string{"--dry-run=false"}, pruneOptions{olderThan: 24 * time.Hour}, nil, ""},
-		{"zero is allowed", []string{"--older-than=0"}, pruneOptions{}, nil, ""},
-		{"help", []string{"-h"}, pruneOptions{olderThan: 24 * time.Hour, help: true}, nil, ""},
-		{"after -- nothing is ours", []string{"--", "--dry-run"}, pruneOptions{olderThan: 24 * time.Hour}, []string{"--", "--dry-run"}, ""},
-		{"no value", []string{"--older-than"}, pruneOptions{}, nil, "needs a value"},
-		{"not a duration", []string{"--older-than", "soon"}, pruneOptions{}, nil, "not a duration"},
-		{"negative", []string{"--older-than=-1h"}, pruneOptions{}, nil, "negative"},
-		{"bad bool", []string{"--dry-run=maybe"}, pruneOptions{}, nil, "true or false"},
+		{"defaults", nil, nil, pruneOptions{olderThan: 24 * time.Hour}, "warn", ""},
+		{"our flags among the server's",
+			[]string{"--backend", "docker", "--older-than=7d", "-dry-run", "--docker-network", "none"}, nil,
+			pruneOptions{olderThan: 7 * 24 * time.Hour, dryRun: true}, "warn", ""},
+		{"a separate value", []string{"-older-than", "90m"}, nil, pruneOptions{olderThan: 90 * time.Minute}, "warn", ""},
+		{"--dry-run=false", []string{"--dry-run=false"}, nil, pruneOptions{olderThan: 24 * time.Hour}, "warn", ""},
+		{"zero is allowed", []string{"--older-than=0"}, nil, pruneOptions{}, "warn", ""},
+		{"from the environment", nil, map[string]string{"SANDBOX_MCP_OLDER_THAN": "2d", "SANDBOX_MCP_DRY_RUN": "1", "SANDBOX_MCP_LOG_LEVEL": "debug"},
+			pruneOptions{olderThan: 48 * time.Hour, dryRun: true}, "debug", ""},
+		{"the command line wins", []string{"--older-than=1h", "--log-level=error"}, map[string]string{"SANDBOX_MCP_OLDER_THAN": "2d"},
+			pruneOptions{olderThan: time.Hour}, "error", ""},
+		{"after -- nothing is a flag", []string{"--", "--dry-run"}, nil, pruneOptions{}, "", "unexpected argument"},
+		{"no value", []string{"--older-than"}, nil, pruneOptions{}, "", "needs an argument"},
+		{"not a duration", []string{"--older-than", "soon"}, nil, pruneOptions{}, "", "not a duration"},
+		{"negative", []string{"--older-than=-1h"}, nil, pruneOptions{}, "", "negative"},
+		{"bad bool", []string{"--dry-run=maybe"}, nil, pruneOptions{}, "", "invalid boolean"},
+		{"bad variable", nil, map[string]string{"SANDBOX_MCP_OLDER_THAN": "soon"}, pruneOptions{}, "", "SANDBOX_MCP_OLDER_THAN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, rest, err := parsePruneArgs(tt.args)
+			env := map[string]string{"HOME": t.TempDir()}
+			maps.Copy(env, tt.env)
+			got, cfg, err := parsePruneArgs(tt.args, func(k string) string { return env[k] }, io.Discard)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
 				return
 			}
-			if err != nil || got != tt.want || !slices.Equal(rest, tt.rest) {
-				t.Errorf("got %+v %q %v, want %+v %q", got, rest, err, tt.want, tt.rest)
+			if err != nil || got != tt.want || cfg.logLevel != tt.logLevel {
+				t.Errorf("got %+v log level %q, %v; want %+v, %q", got, cfg.logLevel, err, tt.want, tt.logLevel)
 			}
 		})
 	}

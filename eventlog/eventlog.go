@@ -14,12 +14,13 @@
 // survive restarts and index rebuilds.
 //
 // Durability: Append writes (one write call for the lines, then one for the
-// index entries) but does not fsync, because fsync per streamed chunk is too
-// slow. Callers call Sync at the points that matter (the SSE reader does so
-// after each batch). A process kill at any instant loses nothing Append has
-// returned for (the page cache survives it); a machine crash can lose what was
-// appended after the last Sync. Either way Open repairs the files to a
-// self-consistent log: see recover.go.
+// index entries) but does not fsync: the caller decides how often to pay for
+// one. The server (manager/live.go) calls Sync after every Append, which is one
+// batch of up to 1024 envelopes, before anyone is told of it, and logs a
+// failed Sync. A process kill at any instant loses nothing Append has returned
+// for (the page cache survives it); a machine crash or power loss can lose
+// what was appended after the last Sync that returned nil. Either way Open
+// repairs the files to a self-consistent log: see recover.go.
 package eventlog
 
 import (

@@ -162,14 +162,18 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 	srec.Continued = how
 	srec.State.Status, srec.State.Turn, srec.State.LastError = events.StatusIdle, "", ""
 	srec.State.Pending, srec.State.PendingIDs, srec.State.Budget = nil, nil, nil
+	// From here a failure must close the client (sessions.go says why).
 	if err := m.logContinuation(srec, method, how, reqID, res, sseID); err != nil {
+		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
 	if err := m.cfg.Store.PutSession(srec); err != nil {
+		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
 	l, err := m.open(srec, client)
 	if err != nil {
+		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
 	out := sessionResult(l.snapshot())

@@ -25,11 +25,15 @@ type live struct {
 	// cancel) holds it from before its POST until it is logged, so the agent's reaction to our answer never
 	// lands in the log before the answer itself.
 	ingest sync.Mutex
+	// starting is held by a send_message from its status check until its prompt is logged (turns.go).
+	starting sync.Mutex
 
 	mu      sync.Mutex
 	rec     state.Session
 	log     *eventlog.Log
 	changed chan struct{} // closed and replaced on every append: a broadcast to waiters
+	// syncFailing: the last sync of log failed (logged once until one succeeds again)
+	syncFailing bool
 
 	chunks chunkRedactor // streamed text, redacted across envelopes (chunks.go); under ingest
 
@@ -119,6 +123,10 @@ func (l *live) append(recs ...eventlog.Record) ([]eventlog.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("append to event log of %s: %w", l.key(), err)
 	}
+	// Every batch reaches the disk before anyone is told of it (the broadcast below, a tool result): a
+	// power loss loses at most the batch being written. One fsync per batch, not per envelope: a burst
+	// arrives as batches of up to 1024 (streamOnce), so the cost stays bounded however fast the agent is.
+	l.syncLocked()
 	before := statusKey(l.rec.State)
 	for _, r := range stored {
 		l.rec.State.Apply(r)
@@ -136,10 +144,27 @@ func statusKey(s events.State) string {
 	return fmt.Sprintf("%s|%s|%d|%d", s.Status, s.Turn, s.Turns, len(s.Pending))
 }
 
-func (l *live) persistLocked() {
-	if l.log != nil {
-		_ = l.log.Sync()
+// syncLog makes a log durable; a variable so that tests can count and fail it.
+var syncLog = (*eventlog.Log).Sync
+
+// syncLocked syncs the log and logs a failure (once per run of failures: every batch would repeat it). The
+// events stay in the log and are read as usual; only their durability against a power loss is in doubt.
+func (l *live) syncLocked() {
+	if l.log == nil {
+		return
 	}
+	err := syncLog(l.log)
+	switch {
+	case err != nil && !l.syncFailing:
+		l.m.log.Error("event log not synced to disk: a power loss could lose its latest events", "session", l.key(), "err", err)
+	case err == nil && l.syncFailing:
+		l.m.log.Info("event log syncs to disk again", "session", l.key())
+	}
+	l.syncFailing = err != nil
+}
+
+// persistLocked writes the session's record. Its log needs no sync first: append syncs every batch.
+func (l *live) persistLocked() {
 	l.rec.State.LastError = string(l.m.cfg.Redact([]byte(l.rec.State.LastError)))
 	if err := l.m.cfg.Store.PutSession(l.rec); err != nil {
 		l.m.log.Error("persist session", "session", l.key(), "err", err)

@@ -89,9 +89,12 @@ type Manager struct {
 	sessions map[string]*live // key sandbox/session
 	sandbox  map[string]*sync.Mutex
 	closed   bool
-	wg       sync.WaitGroup
-	idle     idleTracker     // last use of each sandbox, for the idle janitor (ttl.go)
-	claims   workspaceClaims // workspaces being created, for the overlap check (workspace_live.go)
+	// ctx is cancelled by Close; wg counts every goroutine the manager starts (spawn), which Close joins.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	idle   idleTracker     // last use of each sandbox, for the idle janitor (ttl.go)
+	claims workspaceClaims // workspaces being created, for the overlap check (workspace_live.go)
 }
 
 // New builds a Manager. It runs nothing: MCP initialize must never wait on Docker.
@@ -123,14 +126,18 @@ func New(cfg Config) *Manager {
 	if cfg.MaxLogBytes <= 0 {
 		cfg.MaxLogBytes = DefaultMaxLogBytes
 	}
-	return &Manager{cfg: cfg, log: cfg.Logger, sessions: map[string]*live{}, sandbox: map[string]*sync.Mutex{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{cfg: cfg, log: cfg.Logger, sessions: map[string]*live{}, sandbox: map[string]*sync.Mutex{},
+		ctx: ctx, cancel: cancel}
 }
 
-// Close stops every event stream and waits for them. Sandboxes keep running: they belong to the user
+// Close stops every event stream and every other goroutine the manager started (recovery, the janitor,
+// prompt deliveries, record writes) and waits for them all. Sandboxes keep running: they belong to the user
 // until destroy_sandbox, and a restarted server resumes their streams.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
+	m.cancel()
 	ls := make([]*live, 0, len(m.sessions))
 	for _, l := range m.sessions {
 		ls = append(ls, l)
@@ -140,6 +147,36 @@ func (m *Manager) Close() {
 		l.stop()
 	}
 	m.wg.Wait()
+}
+
+// spawn runs fn in a goroutine the manager owns, with a context Close cancels, and reports whether it did:
+// once Close has begun it starts nothing, so no goroutine outlives Close and the wait group is never added
+// to while Close waits on it.
+func (m *Manager) spawn(fn func(ctx context.Context)) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		fn(m.ctx)
+	}()
+	return true
+}
+
+// StartRecovery runs Recover in the background, owned by the manager: Close cancels and joins it.
+func (m *Manager) StartRecovery() {
+	m.spawn(m.Recover)
+}
+
+// StartJanitor runs RunJanitor(ttl, every) in the background when ttl is positive, owned by the manager:
+// Close cancels and joins it.
+func (m *Manager) StartJanitor(ttl, every time.Duration) {
+	if ttl > 0 {
+		m.spawn(func(ctx context.Context) { m.RunJanitor(ctx, ttl, every) })
+	}
 }
 
 // lockSandbox serialises create/destroy/session creation per sandbox name.

@@ -144,11 +144,15 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
+	// From here a failure must close the client: sandbox-agent would otherwise keep the agent process
+	// running for a session nobody can reach.
 	if err := m.cfg.Store.PutSession(srec); err != nil {
-		return SessionResult{}, "", err
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, "", fmt.Errorf("store session %q of sandbox %q: %w", srec.Name, rec.Name, err)
 	}
 	l, err := m.open(srec, client)
 	if err != nil {
+		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
 	return sessionResult(l.snapshot()), primer, nil
@@ -295,7 +299,8 @@ func (m *Manager) open(rec state.Session, client *acp.Client) (*live, error) {
 	m.sessions[l.key()] = l
 	st := rec.State.Status
 	if st != events.StatusEnded && st != events.StatusFailed {
-		ctx, cancel := context.WithCancel(context.Background())
+		// Not spawn: m.mu is held, and closed was checked under it just above.
+		ctx, cancel := context.WithCancel(m.ctx)
 		l.cancel = cancel
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); l.run(ctx) }()

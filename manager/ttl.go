@@ -96,18 +96,21 @@ func (m *Manager) use(ctx context.Context, name string) (done func()) {
 		t.mu.Unlock()
 		if persist {
 			// In the background: the write waits for the sandbox's lock (a create_session may hold it for
-			// its whole initialize), and the call that triggered it must not.
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
-				if !m.persistLastUsed(name, now) {
-					t.mu.Lock()
-					if u.persisted.Equal(now) {
-						u.persisted = prev // the next call tries again
-					}
-					t.mu.Unlock()
+			// its whole initialize), and the call that triggered it must not. Not at all once Close began.
+			revert := func() {
+				t.mu.Lock()
+				if u.persisted.Equal(now) {
+					u.persisted = prev // the next call tries again
 				}
-			}()
+				t.mu.Unlock()
+			}
+			if !m.spawn(func(context.Context) {
+				if !m.persistLastUsed(name, now) {
+					revert()
+				}
+			}) {
+				revert()
+			}
 		}
 		return sync.OnceFunc(func() {
 			t.mu.Lock()
@@ -166,7 +169,7 @@ func JanitorInterval(ttl time.Duration) time.Duration {
 // with it), stops their event streams, and stops the sandbox through its backend; its records stay, so
 // create_session and create_sandbox start it again. Each stop is logged.
 //
-// Cancel ctx before Close: RunJanitor does not wait for Close, nor Close for it.
+// StartJanitor runs it as a goroutine the manager owns, which Close stops and joins.
 func (m *Manager) RunJanitor(ctx context.Context, ttl, every time.Duration) {
 	if ttl <= 0 {
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
 // promptWait is how long send_message lets the prompt POST run before treating the turn as started:
@@ -59,23 +60,16 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 	if err != nil {
 		return TurnResult{}, err
 	}
-	s := l.snapshot()
-	switch s.State.Status {
-	case events.StatusRunning, events.StatusWaitingPermission:
-		return TurnResult{}, fmt.Errorf("session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn: %w",
-			sessionName, s.State.Turn, s.State.Status, sandbox.ErrInvalid)
-	case events.StatusEnded, events.StatusFailed:
-		return TurnResult{}, fmt.Errorf("session %q has %s (%s): open a new one with create_session: %w",
-			sessionName, s.State.Status, s.State.LastError, sandbox.ErrInvalid)
+	// Turn start is one critical section per session, from the status check to the prompt's record (whose
+	// append makes the session running): two sends that both saw "idle" would both prompt the agent under
+	// one turn id. A second send while one is starting is told the session is busy; it does not wait, as a
+	// host retrying a slow call must not queue a second prompt.
+	if !l.starting.TryLock() {
+		return TurnResult{}, fmt.Errorf("session %q is busy: another send_message is starting a turn in it: follow that turn with get_events, then send again: %w",
+			sessionName, sandbox.ErrInvalid)
 	}
-	if !l.awaitStream(ctx, streamWait) {
-		m.log.Warn("sending before the event stream is connected; a burst of over 1024 events could be lost", "session", l.key())
-	}
-	turn := events.TurnID(s.State.Turns + 1)
-	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "method": events.MethodPrompt,
-		"params": map[string]any{"sessionId": s.SessionID, "prompt": []map[string]string{{"type": "text", "text": message}}}})
-	// Logged before it is sent, so the user message precedes everything the agent streams back.
-	stored, err := l.append(eventlog.Record{Dir: "out", Env: env})
+	stored, turn, env, err := m.claimTurn(ctx, l, sessionName, message)
+	l.starting.Unlock()
 	if err != nil {
 		return TurnResult{}, err
 	}
@@ -96,6 +90,44 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 	return res, nil
 }
 
+// claimTurn checks that the session can take a turn, waits for its event stream, and logs the prompt,
+// which makes the session running. The caller holds l.starting.
+func (m *Manager) claimTurn(ctx context.Context, l *live, sessionName, message string) (stored []eventlog.Record, turn string, env []byte, err error) {
+	if err := sendable(l.snapshot(), sessionName); err != nil {
+		return nil, "", nil, err
+	}
+	if !l.awaitStream(ctx, streamWait) {
+		m.log.Warn("sending before the event stream is connected; a burst of over 1024 events could be lost", "session", l.key())
+	}
+	s := l.snapshot() // again: the agent may have exited while we waited
+	if err := sendable(s, sessionName); err != nil {
+		return nil, "", nil, err
+	}
+	turn = events.TurnID(s.State.Turns + 1)
+	env, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "method": events.MethodPrompt,
+		"params": map[string]any{"sessionId": s.SessionID, "prompt": []map[string]string{{"type": "text", "text": message}}}})
+	// Logged before it is sent, so the user message precedes everything the agent streams back. The log
+	// holds it redacted; the agent gets env as written.
+	stored, err = l.append(eventlog.Record{Dir: "out", Env: env})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return stored, turn, env, nil
+}
+
+// sendable says why a session cannot take a new turn, or nil.
+func sendable(s state.Session, sessionName string) error {
+	switch s.State.Status {
+	case events.StatusRunning, events.StatusWaitingPermission:
+		return fmt.Errorf("session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn: %w",
+			sessionName, s.State.Turn, s.State.Status, sandbox.ErrInvalid)
+	case events.StatusEnded, events.StatusFailed:
+		return fmt.Errorf("session %q has %s (%s): open a new one with create_session: %w",
+			sessionName, s.State.Status, s.State.LastError, sandbox.ErrInvalid)
+	}
+	return nil
+}
+
 // startTurn posts the prompt in the background, bounded by promptWait: sandbox-agent holds the POST open
 // until the turn ends but keeps the turn going when we stop waiting (measured with 0.4.2), and the reply
 // arrives on the stream. It returns as soon as the agent reacts (any record after the prompt's), the POST
@@ -104,9 +136,17 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 func (m *Manager) startTurn(ctx context.Context, l *live, turn string, env []byte, seq int64) error {
 	failed := make(chan error, 1)
 	logged := make(chan struct{})
-	go func() {
+	notDelivered := func(err error) {
+		fail, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn,
+			"error": map[string]any{"code": -32000, "message": "not delivered: " + err.Error()}})
+		l.ingest.Lock()
+		_, _ = l.append(eventlog.Record{Dir: "in", Env: fail})
+		l.ingest.Unlock()
+	}
+	post := func(context.Context) {
 		defer close(logged)
-		// Not the tool call's context: returning early must not kill the POST before its deadline.
+		// Not the tool call's context: returning early must not kill the POST before its deadline. Nor
+		// the manager's: Close waits for this bounded POST rather than cut a prompt in half.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), promptWait+10*time.Second)
 		defer cancel()
 		_, _, err := l.client.Start(pctx, turn, events.MethodPrompt, json.RawMessage(mustParams(env)), promptWait)
@@ -119,12 +159,13 @@ func (m *Manager) startTurn(ctx context.Context, l *live, turn string, env []byt
 		}
 		// Reported before it is logged, so the log's reaction below cannot be mistaken for the agent's.
 		failed <- err
-		fail, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn,
-			"error": map[string]any{"code": -32000, "message": "not delivered: " + err.Error()}})
-		l.ingest.Lock()
-		_, _ = l.append(eventlog.Record{Dir: "in", Env: fail})
-		l.ingest.Unlock()
-	}()
+		notDelivered(err)
+	}
+	if !m.spawn(post) {
+		err := errors.New("the server is shutting down")
+		notDelivered(err)
+		return err
+	}
 	timer := time.NewTimer(promptWait)
 	defer timer.Stop()
 	for {
