@@ -50,15 +50,3 @@ func (b *byteSize) String() string {
 		return strconv.FormatInt(n, 10)
 	}
 }
-
-// envByteSize is the flag's default: def, or the environment variable's value parsed the way the flag
-// parses it (a bad value is an error naming the variable, not a silent fallback).
-func envByteSize(getenv func(string) string, name string, def int64) (byteSize, error) {
-	b := byteSize(def)
-	if v := getenv("SANDBOX_MCP_" + name); v != "" {
-		if err := b.Set(v); err != nil {
-			return b, fmt.Errorf("SANDBOX_MCP_%s: %w", name, err)
-		}
-	}
-	return b, nil
-}

@@ -23,7 +23,7 @@ func TestByteSizeFlags(t *testing.T) {
 		{name: "environment", env: map[string]string{"SANDBOX_MCP_MAX_ENVELOPE": "512KiB", "SANDBOX_MCP_MAX_SESSION_LOG": "64 MB"}, envelope: 512 << 10, log: 64 << 20},
 		{name: "flag over environment", args: []string{"--max-session-log=32MiB"}, env: map[string]string{"SANDBOX_MCP_MAX_SESSION_LOG": "64MiB"}, envelope: 16 << 20, log: 32 << 20},
 		{name: "bad flag", args: []string{"--max-envelope=lots"}, err: `"lots" is not a size`},
-		{name: "bad variable", env: map[string]string{"SANDBOX_MCP_MAX_SESSION_LOG": "-1"}, err: `SANDBOX_MCP_MAX_SESSION_LOG: "-1" is not a size`},
+		{name: "bad variable", env: map[string]string{"SANDBOX_MCP_MAX_SESSION_LOG": "-1"}, err: `SANDBOX_MCP_MAX_SESSION_LOG="-1" is not a valid value for --max-session-log: "-1" is not a size`},
 		{name: "too small", args: []string{"--max-envelope=100", "--max-session-log=1000"}, err: "--max-envelope 100: use 1KiB to 1GiB\n--max-session-log 1000: use at least 1MiB"},
 	}
 	for _, tc := range tests {
