@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// fakeAgent imitates the HTTP surface of sandbox-agent 0.4.2 that the client uses (docs/sandbox-agent.md
+// fakeAgent imitates the HTTP surface of sandbox-agent 0.4.2 that the client uses (docs/upstream/sandbox-agent.md
 // §5, §6, §9, §10):
 //
 //   - GET /v1/health: {"status":"ok"}, or 401 token_invalid when a token is set and not sent.

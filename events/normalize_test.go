@@ -34,7 +34,7 @@ func records(recs ...eventlog.Record) []eventlog.Record {
 	return recs
 }
 
-// Envelopes as sandbox-agent 0.4.2 streams them from a scripted agent (docs/sandbox-agent.md §6.1, §7),
+// Envelopes as sandbox-agent 0.4.2 streams them from a scripted agent (docs/upstream/sandbox-agent.md §6.1, §7),
 // and as we send them.
 func update(u string) string {
 	return `{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s","update":` + u + `}}`

@@ -1,6 +1,6 @@
 package sandbox
 
-// The docker-sandbox backend drives the legacy `docker sandbox` CLI plugin (docs/docker-sandboxes.md §1–§12).
+// The docker-sandbox backend drives the legacy `docker sandbox` plugin (docs/upstream/docker-sandboxes.md §1–§12).
 // It exists only in Docker Desktop 4.58–4.79 on macOS and Windows: 4.80 replaced it with a stub that fails
 // every command. It is kept for users on those versions; Check tells the others to move to sbx.
 

@@ -1,10 +1,10 @@
 package sandbox
 
 // The shared core of the two Docker Sandboxes backends. The standalone `sbx` CLI and the legacy
-// `docker sandbox` plugin are the same cobra program tree under two prefixes (docs/docker-sandboxes.md
+// `docker sandbox` plugin are the same cobra program tree under two prefixes (docs/upstream/docker-sandboxes.md
 // §13 maps one onto the other), so one implementation parameterised by a small dialect keeps the argv of
 // each operation in exactly one place, with the quirk it works around next to it. Section numbers (§N) are
-// those of docs/docker-sandboxes.md, the project's spec of both CLIs.
+// those of docs/upstream/docker-sandboxes.md, the project's spec of both CLIs.
 
 import (
 	"cmp"

@@ -1,6 +1,6 @@
 package sandbox
 
-// The sbx backend drives Docker's standalone Docker Sandboxes CLI (docs/docker-sandboxes.md §13), the
+// The sbx backend drives Docker's standalone Docker Sandboxes CLI (docs/upstream/docker-sandboxes.md §13), the
 // successor of the `docker sandbox` plugin: it needs no Docker Desktop and runs on Linux with KVM too.
 
 import (

@@ -1,7 +1,7 @@
 package sandbox
 
 // Stop for every backend: it ends every process in a sandbox and keeps its filesystem, so an idle sandbox
-// costs nothing until it is used again (Exec starts it). Docs: docs/docker-sandboxes.md §7 "stop" and §13.
+// costs nothing until it is used again (Exec starts it). Docs: docs/upstream/docker-sandboxes.md §7 "stop" and §13.
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 // Package fakecli is a test double of the Docker Sandboxes CLIs: the standalone
 // `sbx` CLI and the legacy `docker sandbox` CLI plugin (Docker Desktop
-// 4.58–4.79), as specified in docs/docker-sandboxes.md.
+// 4.58–4.79), as specified in docs/upstream/docker-sandboxes.md.
 //
 // Real sandboxes are microVMs. Here a sandbox is a directory
 // ($FAKECLI_ROOT/<prog>/<name>/) holding meta.json and root/ (a copy of a
