@@ -27,6 +27,7 @@ type config struct {
 	acpTimeout, execTimeout                time.Duration
 	passEnv, cliEnv, allowedRoots          []string
 	sbxBin, dockerBin                      string
+	cloneTransport                         string // --docker-clone (isolation)
 	docker                                 sandbox.DockerOptions
 	workers                                int
 	httpAddr, httpTokenFile                string
@@ -88,6 +89,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&capAdd, "docker-cap-add", env("DOCKER_CAP_ADD", ""), "capabilities added back after dropping all, comma-separated (env SANDBOX_MCP_DOCKER_CAP_ADD)")
 	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", env("DOCKER_READ_ONLY", "") == "true", "read-only root filesystem with tmpfs /tmp and HOME (env SANDBOX_MCP_DOCKER_READ_ONLY=true)")
 	fs.StringVar(&c.docker.User, "docker-user", env("DOCKER_USER", dd.User), "container user; default your uid:gid so workspace files stay yours (env SANDBOX_MCP_DOCKER_USER)")
+	fs.StringVar(&c.cloneTransport, "docker-clone", env("DOCKER_CLONE", "auto"), "how a docker sandbox in clone mode gets its clone: auto, mount (a server-owned clone bind-mounted) or bundle (copied in, no host folder mounted; auto picks it for a remote engine) (env SANDBOX_MCP_DOCKER_CLONE)")
 	fs.StringVar(&c.docker.Transport, "docker-transport", env("DOCKER_TRANSPORT", "auto"), "how to reach sandbox-agent in docker sandboxes: auto, port or exec (env SANDBOX_MCP_DOCKER_TRANSPORT)")
 	fs.StringVar(&c.autoPermission, "auto-permission", env("AUTO_PERMISSION", manager.AutoPermissionOff), "answer agents' permission requests by policy: off, edits (reads and edits inside the session's folder) or all (env SANDBOX_MCP_AUTO_PERMISSION)")
 	fs.IntVar(&c.workers, "workers", envInt("WORKERS", 32), "tool calls served at once over stdio (env SANDBOX_MCP_WORKERS)")
@@ -118,6 +120,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.allowedRoots = splitList(roots, string(os.PathListSeparator))
 	c.docker.CapAdd = splitList(capAdd, ",")
 	c.docker.Binary = c.dockerBin
+	// Isolation (docs/isolation.md): a remote engine cannot mount a host folder, so clones travel as bundles.
+	if host := getenv("DOCKER_HOST"); c.cloneTransport == "auto" {
+		c.cloneTransport = "mount"
+		if c.docker.Context != "" || (host != "" && !strings.HasPrefix(host, "unix://")) {
+			c.cloneTransport = "bundle"
+		}
+	}
 	if c.docker.Transport == "auto" {
 		// A published port is the default because it is measured ~500× faster per request than docker
 		// exec (0.15 ms against 83 ms for a health check; bench/run), and every event stream, send and
@@ -137,6 +146,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 func (c config) validate() error {
 	var errs []error
+	if !slices.Contains([]string{"mount", "bundle"}, c.cloneTransport) {
+		errs = append(errs, fmt.Errorf("--docker-clone %q is unknown: use auto, mount or bundle", c.cloneTransport))
+	}
 	if !slices.Contains([]string{"auto", "sbx", "docker-sandbox", "docker"}, c.backend) {
 		errs = append(errs, fmt.Errorf("--backend %q: use auto, sbx, docker-sandbox or docker", c.backend))
 	}

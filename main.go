@@ -140,8 +140,9 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission, DefaultBudget: cfg.budget,
-		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
-		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
+		CloneTransport: cfg.cloneTransport,
+		Policy:         manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
+		Version:        version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),

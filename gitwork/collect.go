@@ -168,3 +168,28 @@ func (g *Git) CollectFetch(ctx context.Context, results, source string) (Collect
 	}
 	return g.Last(ctx, results)
 }
+
+// SetRefs records collected work found some other way (e.g. a sandbox that reported no change).
+func (g *Git) SetRefs(ctx context.Context, results string, c Collected) error {
+	return g.setRefs(ctx, results, c.Head, c.Snapshot)
+}
+
+// Count returns the number of commits in base..tip.
+func (g *Git) Count(ctx context.Context, results, base, tip string) (int, error) {
+	out, err := g.bare(ctx, results, "rev-list", "--count", base+".."+tip, "--")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	_, err = fmt.Sscan(out, &n)
+	return n, err
+}
+
+// RemoteURL returns the URL of a remote in the user's repository (sbx adds sandbox-<name>).
+func (g *Git) RemoteURL(ctx context.Context, top, remote string) (string, error) {
+	out, err := g.run(ctx, top, "config", "--get", "remote."+remote+".url")
+	if err != nil || out == "" || strings.HasPrefix(out, "-") {
+		return "", fmt.Errorf("the repository %s has no remote %s", top, remote)
+	}
+	return out, nil
+}

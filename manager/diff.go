@@ -26,6 +26,9 @@ type DiffResult struct {
 	Diff      string   `json:"diff" jsonschema_description:"git diff of the workspace against HEAD (staged and unstaged changes)."`
 	Untracked []string `json:"untracked" jsonschema_description:"New files git does not track yet (not ignored)."`
 	Truncated bool     `json:"truncated" jsonschema_description:"True when the diff or the file list was cut to stay bounded."`
+	// Isolation is set for a sandbox on its own clone (land.go): the diff is then its branch and
+	// uncommitted work against the base, and Untracked is empty (new files are in the diff).
+	Isolation *DiffIsolation `json:"isolation,omitempty" jsonschema_description:"For a sandbox on its own clone: its branch, base, commits and changed files."`
 }
 
 // Diff returns the workspace's changes as the sandbox sees them: `git diff HEAD` and the untracked files,
@@ -36,6 +39,9 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 		return DiffResult{}, err
 	}
 	defer m.use(ctx, rec.Name)() // a use, for --idle-ttl (ttl.go)
+	if meta, ok := m.loadMeta(rec.Name); ok { // isolation (land.go)
+		return m.isolatedDiff(ctx, rec, meta)
+	}
 	b, err := m.backend(rec.Backend)
 	if err != nil {
 		return DiffResult{}, err

@@ -61,6 +61,9 @@ type Config struct {
 	Redact func([]byte) []byte
 	// DefaultBudget limits every turn, and caps what create_session may ask for (budget.go).
 	DefaultBudget state.Budget
+	// CloneTransport is how a Docker sandbox in clone mode gets its clone: CloneMount (default) or
+	// CloneBundle (no host folder mounted: for remote engines). See isolation.go.
+	CloneTransport string
 }
 
 // Manager implements the tools' operations. It is safe for concurrent use.

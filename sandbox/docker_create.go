@@ -103,6 +103,9 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	if err := dockerCheckWorkspace(spec.Workspace); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
+	if err := dockerCheckWorkspace(cmp.Or(spec.Mount, spec.Workspace)); err != nil { // isolation: the clone
+		return Info{}, fmt.Errorf("%s: %w", op, err)
+	}
 	if !dockerImageRE.MatchString(image) || len(image) > 255 {
 		return Info{}, fmt.Errorf("%s: image %q is not a valid reference: %w", op, truncate(image, 80), ErrInvalid)
 	}
@@ -137,7 +140,12 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	if spec.Agent != "" {
 		a = append(a, "--label", dockerLabelAgent+"="+spec.Agent)
 	}
-	a = append(a, "--mount", "type=bind,source="+ws+",target="+ws, "-w", ws)
+	// Isolation (docs/isolation.md): the server-owned clone is mounted at the workspace's path, or
+	// nothing is (bundle path); direct mode mounts the workspace itself.
+	if !spec.NoMount {
+		a = append(a, "--mount", "type=bind,source="+cmp.Or(spec.Mount, ws)+",target="+ws)
+	}
+	a = append(a, "-w", ws)
 	if o.User != "" {
 		a = append(a, "--user", o.User)
 	}
