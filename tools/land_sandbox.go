@@ -50,7 +50,7 @@ func LandSandbox(svc Service, log *slog.Logger) server.ServerTool {
 			"and land only if it passes, and fast-forward or merge into another branch. Landing again is a no-op. Review first with get_diff.",
 		ann: annotations{idempotent: true, openWorld: true},
 	}, log, func(ctx context.Context, in LandSandboxInput, progress func(string)) (manager.LandResult, error) {
-		if in.Check != "" {
+		if in.Check != "" && progress != nil {
 			progress("running the check in the sandbox")
 		}
 		return svc.LandSandbox(ctx, manager.LandRequest{Sandbox: in.Sandbox, Branch: in.Branch, Into: in.Into, Check: in.Check,

@@ -33,13 +33,15 @@ const (
 	OpTokens   Op = "tokens"
 	OpHistory  Op = "history"
 	OpMCP      Op = "mcp"
+	OpRun      Op = "run"
+	OpCommit   Op = "commit"
 )
 
 var commandWords = map[Op]bool{
 	OpSay: true, OpThink: true, OpPlan: true, OpTool: true, OpWrite: true,
 	OpPerm: true, OpSleep: true, OpEvents: true, OpStream: true, OpStop: true,
 	OpFail: true, OpExit: true, OpEchoEnv: true, OpCalls: true, OpPermEdit: true,
-	OpUsage: true, OpTokens: true, OpHistory: true, OpMCP: true,
+	OpUsage: true, OpTokens: true, OpHistory: true, OpMCP: true, OpRun: true, OpCommit: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -175,6 +177,11 @@ func parseCommand(seg string) (Command, error) {
 		if arg != "" {
 			return c, fmt.Errorf("%s: takes no argument, got %q", w, arg)
 		}
+	case OpRun, OpCommit:
+		if arg == "" {
+			return c, fmt.Errorf("%s: missing argument", w)
+		}
+		c.Text = arg
 	case OpEchoEnv:
 		if arg == "" || strings.ContainsFunc(arg, unicode.IsSpace) {
 			return c, fmt.Errorf("echo-env: want exactly one variable name, got %q", arg)

@@ -213,6 +213,10 @@ func (t *turn) exec(c Command) result {
 			servers = "null"
 		}
 		t.say("mcp: " + servers)
+	case OpRun:
+		t.runCmd("Run "+c.Text, "sh", "-c", c.Text)
+	case OpCommit:
+		t.runCmd("Commit "+c.Text, "sh", "-c", `git add -A && git -c user.name=scripted-agent -c user.email=agent@sandbox commit -q -m "$1"`, "sh", c.Text)
 	case OpEchoEnv:
 		v, ok := os.LookupEnv(c.Text)
 		if !ok {
