@@ -242,3 +242,51 @@ func TestDockerIsolationTamper(t *testing.T) {
 		t.Fatal("the user's working tree, index or HEAD changed")
 	}
 }
+
+// TestDockerIsolationTiming measures, for a repository of 10 000 files, create_sandbox (clone included)
+// to the first event of a turn, and land_sandbox. It only reports (no bound): SANDBOX_MCP_MEASURE=1.
+func TestDockerIsolationTiming(t *testing.T) {
+	if os.Getenv("SANDBOX_MCP_MEASURE") == "" {
+		t.Skip("set SANDBOX_MCP_MEASURE=1 to measure")
+	}
+	image := isoDockerImage(t)
+	ws := t.TempDir()
+	gitInit(t, ws)
+	for i := range 10_000 {
+		writeFile(t, ws, fmt.Sprintf("d%02d/f%05d.txt", i%100, i), fmt.Sprintf("file %d\n", i))
+	}
+	gitT(t, ws, "add", ".")
+	gitT(t, ws, "commit", "-q", "-m", "10k files")
+	for _, clone := range []string{"mount", "bundle"} {
+		env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": t.TempDir()}
+		h := startServer(t, append(dockerArgs(t, image, "exec", "none"), "--docker-clone="+clone), env)
+		name := "iso-time-" + clone
+		t.Cleanup(func() { docker(t, "rm", "-f", name) })
+		start := time.Now()
+		var sb manager.SandboxResult
+		h.ok("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
+		created := time.Since(start)
+		var sess struct{ Name string }
+		h.ok("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
+		var tr manager.TurnResult
+		h.ok("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
+		for {
+			var page manager.EventsPage
+			h.ok("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
+			if len(page.Events) > 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		first := time.Since(start)
+		h.waitIdle(name, sess.Name)
+		ls := time.Now()
+		var l manager.LandResult
+		h.ok("land_sandbox", map[string]any{"sandbox": name}, &l)
+		land := time.Since(ls)
+		ds := time.Now()
+		h.ok("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
+		t.Logf("MEASURE %s: create_sandbox %v, create→first event %v, land %v, get_diff %v", clone, created.Round(time.Millisecond), first.Round(time.Millisecond), land.Round(time.Millisecond), time.Since(ds).Round(time.Millisecond))
+		h.ok("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
+	}
+}

@@ -38,7 +38,7 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 	if err != nil {
 		return DiffResult{}, err
 	}
-	defer m.use(ctx, rec.Name)() // a use, for --idle-ttl (ttl.go)
+	defer m.use(ctx, rec.Name)()              // a use, for --idle-ttl (ttl.go)
 	if meta, ok := m.loadMeta(rec.Name); ok { // isolation (land.go)
 		return m.isolatedDiff(ctx, rec, meta)
 	}

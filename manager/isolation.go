@@ -51,8 +51,8 @@ type isoMeta struct {
 }
 
 func (m *Manager) workDir(name string) string { return filepath.Join(m.cfg.Store.Dir(), "work", name) }
-func resultsDir(dir string) string           { return filepath.Join(dir, "results.git") }
-func cloneDir(dir string) string             { return filepath.Join(dir, "clone") }
+func resultsDir(dir string) string            { return filepath.Join(dir, "results.git") }
+func cloneDir(dir string) string              { return filepath.Join(dir, "clone") }
 
 func (m *Manager) git() *gitwork.Git { return &gitwork.Git{} }
 
@@ -126,6 +126,10 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	}
 	transport := CloneMount
 	switch {
+	case b.Name() == "sbx" && mode == "":
+		// sbx --clone is opt-in until it is tested against a real sbx: the local sbx test double cannot
+		// show a clone at the workspace's own path (docs/isolation.md).
+		return &isoPlan{note: "direct mode: on sbx, pass isolation=clone to use sbx --clone"}, nil
 	case b.Name() == "sbx":
 		transport = CloneSbx
 	case b.Name() == "docker" && m.cfg.CloneTransport == CloneBundle:

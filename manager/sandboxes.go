@@ -275,12 +275,12 @@ func firstLine(b []byte) string {
 
 // DestroyResult says what destroy_sandbox did.
 type DestroyResult struct {
-	Name           string `json:"name" jsonschema_description:"The sandbox name."`
-	Destroyed      bool   `json:"destroyed" jsonschema_description:"True when a sandbox was removed by this call."`
+	Name      string `json:"name" jsonschema_description:"The sandbox name."`
+	Destroyed bool   `json:"destroyed" jsonschema_description:"True when a sandbox was removed by this call."`
 	// Landed is what land_to landed before destroying (isolation).
-	Landed *LandResult `json:"landed,omitempty" jsonschema_description:"What was landed first, when land_to was given."`
-	AlreadyGone    bool   `json:"already_gone" jsonschema_description:"True when there was nothing left to remove."`
-	SessionsClosed int    `json:"sessions_closed" jsonschema_description:"Agent sessions that were stopped."`
+	Landed         *LandResult `json:"landed,omitempty" jsonschema_description:"What was landed first, when land_to was given."`
+	AlreadyGone    bool        `json:"already_gone" jsonschema_description:"True when there was nothing left to remove."`
+	SessionsClosed int         `json:"sessions_closed" jsonschema_description:"Agent sessions that were stopped."`
 }
 
 // DestroySandbox cancels and closes the sandbox's sessions, removes the sandbox and archives our records.
