@@ -253,10 +253,15 @@ func TestDockerIsolationTiming(t *testing.T) {
 	ws := t.TempDir()
 	gitInit(t, ws)
 	for i := range 10_000 {
-		writeFile(t, ws, fmt.Sprintf("d%02d/f%05d.txt", i%100, i), fmt.Sprintf("file %d\n", i))
+		dir := filepath.Join(ws, fmt.Sprintf("d%02d", i%100))
+		_ = os.MkdirAll(dir, 0o755)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%05d.txt", i)), fmt.Appendf(nil, "file %d\n", i), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	gitT(t, ws, "add", ".")
-	gitT(t, ws, "commit", "-q", "-m", "10k files")
+	gitT(t, ws, "-c", "gc.auto=0", "commit", "-q", "-m", "10k files")
+	gitT(t, ws, "gc", "-q") // settled, as a working repository is (no background gc racing the copy)
 	for _, clone := range []string{"mount", "bundle"} {
 		env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": t.TempDir()}
 		h := startServer(t, append(dockerArgs(t, image, "exec", "none"), "--docker-clone="+clone), env)

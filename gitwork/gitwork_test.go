@@ -101,7 +101,7 @@ func TestPrepareCloneCollectLand(t *testing.T) {
 	if !p.Snapshot || p.BaseRef != repo.Head {
 		t.Fatalf("Prepare = %+v, want a snapshot on %s", p, repo.Head)
 	}
-	if err := g.Clone(ctx, results, "sandbox/t1", clone); err != nil {
+	if err := g.Clone(ctx, ws, results, "sandbox/t1", clone); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(clone, "untracked.txt")); string(b) != "new\n" {
@@ -187,7 +187,7 @@ func TestLandConflictChangesNothing(t *testing.T) {
 	if p.Snapshot {
 		t.Error("snapshot made without IncludeUncommitted")
 	}
-	if err := g.Clone(ctx, results, "sandbox/c", clone); err != nil {
+	if err := g.Clone(ctx, ws, results, "sandbox/c", clone); err != nil {
 		t.Fatal(err)
 	}
 	write(t, clone, "src/a.go", "package a // sandbox\n")
@@ -220,7 +220,7 @@ func TestTamperedCloneRunsNothing(t *testing.T) {
 	work := t.TempDir()
 	results, clone := filepath.Join(work, "results.git"), filepath.Join(work, "clone")
 	p, _ := g.Prepare(ctx, PrepareSpec{Repo: repo, Branch: "sandbox/x", Results: results})
-	if err := g.Clone(ctx, results, "sandbox/x", clone); err != nil {
+	if err := g.Clone(ctx, ws, results, "sandbox/x", clone); err != nil {
 		t.Fatal(err)
 	}
 	canary := filepath.Join(t.TempDir(), "canary")

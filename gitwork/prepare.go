@@ -180,14 +180,29 @@ func (g *Git) snapshot(ctx context.Context, gitDir, workTree, parent, index, see
 }
 
 // Clone makes dst a clone of the results repository's branch that shares no file with any other
-// repository: --no-local goes through git's pack protocol, so objects are copied into a fresh pack, never
-// hardlinked and never borrowed through alternates. The clone has no remote: the sandbox cannot reach
-// the results repository, nor the user's.
-func (g *Git) Clone(ctx context.Context, results, branch, dst string) error {
-	if _, err := g.run(ctx, "", "clone", "-q", "--no-local", "--no-hardlinks", "--single-branch", "--branch", branch, "--", results, dst); err != nil {
+// repository. Measured on 10 000 files: `clone --no-local` (pack protocol) 2.5 s, `--no-hardlinks` (file
+// copy) 0.37 s, `--shared` 0.20 s. So the user's objects are copied (--no-hardlinks: never hardlinked,
+// never borrowed through alternates, which the sandbox could not see anyway), then the branch, whose
+// snapshot commit may exist only in the results repository, is fetched from there. The clone has no
+// remote: the sandbox can reach neither the results repository nor the user's.
+func (g *Git) Clone(ctx context.Context, user, results, branch, dst string) error {
+	if _, err := g.run(ctx, "", "clone", "-q", "--no-hardlinks", "--no-checkout", "--", user, dst); err != nil {
+		// A file copy races with a gc repacking the user's repository (loose objects vanish mid-copy):
+		// the pack protocol does not.
+		if rmErr := os.RemoveAll(dst); rmErr != nil {
+			return err
+		}
+		if _, err := g.run(ctx, "", "clone", "-q", "--no-local", "--no-checkout", "--", user, dst); err != nil {
+			return err
+		}
+	}
+	if _, err := g.run(ctx, dst, "remote", "remove", "origin"); err != nil {
 		return err
 	}
-	_, err := g.run(ctx, dst, "remote", "remove", "origin")
+	if _, err := g.run(ctx, dst, "fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", results, "+refs/heads/"+branch+":refs/heads/"+branch); err != nil {
+		return err
+	}
+	_, err := g.run(ctx, dst, "checkout", "-q", branch)
 	return err
 }
 

@@ -177,7 +177,7 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	}
 	switch transport {
 	case CloneMount:
-		err = g.Clone(ctx, p.results, branch, cloneDir(dir))
+		err = g.Clone(ctx, repo.Top, p.results, branch, cloneDir(dir))
 	case CloneBundle:
 		p.bundle = filepath.Join(dir, "in.bundle")
 		err = g.Bundle(ctx, p.results, branch, p.bundle)
