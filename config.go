@@ -30,6 +30,7 @@ type config struct {
 	passEnv, cliEnv, allowedRoots          []string
 	allowedTemplates                       []string
 	sbxBin, dockerBin                      string
+	cloneTransport                         string // --docker-clone (isolation)
 	docker                                 sandbox.DockerOptions
 	workers                                int
 	httpAddr, httpTokenFile                string
@@ -84,6 +85,7 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	fs.StringVar(&capAdd, "docker-cap-add", "", "capabilities added back after dropping all, comma-separated")
 	fs.BoolVar(&c.docker.ReadOnlyRoot, "docker-read-only", false, "read-only root filesystem with tmpfs /tmp and HOME")
 	fs.StringVar(&c.docker.User, "docker-user", dd.User, "container user; default your uid:gid so workspace files stay yours")
+	fs.StringVar(&c.cloneTransport, "docker-clone", "auto", "how a docker sandbox in clone mode gets its clone: auto, mount (a server-owned clone bind-mounted) or bundle (copied in, no host folder mounted; auto picks it for a remote engine)")
 	fs.StringVar(&c.docker.Transport, "docker-transport", "auto", "how to reach sandbox-agent in docker sandboxes: auto, socket, port or exec")
 	fs.StringVar(&c.docker.Relay, "docker-relay", "", "static linux build of sandbox-mcp run in containers as the socket/port transports' relay; default this executable")
 	fs.BoolVar(&c.docker.InsecureHostNetwork, "docker-insecure-host-network", false,
@@ -141,6 +143,13 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	if c.maxTurnTime > 0 {
 		c.budget.MaxTurnSeconds = int(max(1, c.maxTurnTime.Round(time.Second)/time.Second))
 	}
+	// Isolation (docs/isolation.md): a remote engine cannot mount a host folder, so clones travel as bundles.
+	if host := getenv("DOCKER_HOST"); c.cloneTransport == "auto" {
+		c.cloneTransport = "mount"
+		if c.docker.Context != "" || (host != "" && !strings.HasPrefix(host, "unix://")) {
+			c.cloneTransport = "bundle"
+		}
+	}
 	if c.docker.Transport == "auto" {
 		// A remote engine (DOCKER_HOST other than a local socket, or a --docker-context): our folders and
 		// its 127.0.0.1 are not there, so exec it is. Otherwise the backend decides at the first create
@@ -196,6 +205,9 @@ func truncateValue(v string) string {
 
 func (c config) validate() error {
 	var errs []error
+	if !slices.Contains([]string{"mount", "bundle"}, c.cloneTransport) {
+		errs = append(errs, fmt.Errorf("--docker-clone %q is unknown: use auto, mount or bundle", c.cloneTransport))
+	}
 	if !slices.Contains([]string{"auto", "sbx", "docker-sandbox", "docker"}, c.backend) {
 		errs = append(errs, fmt.Errorf("--backend %q: use auto, sbx, docker-sandbox or docker", c.backend))
 	}

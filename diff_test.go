@@ -135,7 +135,8 @@ func diffScenarios(t *testing.T, h *harness) {
 func diffSession(t *testing.T, h *harness, ws string) session {
 	t.Helper()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	// Direct mode: this test is about diffing the workspace itself (clone mode: isolation_e2e_test.go).
+	h.ok("create_sandbox", map[string]any{"workspace": ws, "isolation": "direct"}, &sb)
 	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": sb.Name}) })
 	var s manager.SessionResult
 	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)

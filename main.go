@@ -147,6 +147,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		Policy:           manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots, StateDir: store.Dir(), Getenv: getenv},
 		Version:          version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
 		MaxEnvelope: int(cfg.maxEnvelope), MaxLogBytes: int64(cfg.maxSessionLog),
+		CloneTransport: cfg.cloneTransport,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),

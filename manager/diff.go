@@ -32,6 +32,9 @@ type DiffResult struct {
 	// git in this folder on the host.
 	ControlChanges []string `json:"control_changes,omitempty" jsonschema_description:"Changes to git control files (.gitattributes, .gitignore, .gitmodules, .git itself, HEAD moved): check them before running git here on the host."`
 	Truncated      bool     `json:"truncated" jsonschema_description:"True when the diff or the file list was cut to stay bounded."`
+	// Isolation is set for a sandbox on its own clone (land.go): the diff is then its branch and
+	// uncommitted work against the base, and Untracked is empty (new files are in the diff).
+	Isolation *DiffIsolation `json:"isolation,omitempty" jsonschema_description:"For a sandbox on its own clone: its branch, base, commits and changed files."`
 }
 
 // controlNames are the files in the working tree that configure git: an agent can hide changes with them
@@ -46,7 +49,10 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 	if err != nil {
 		return DiffResult{}, err
 	}
-	defer m.use(ctx, rec.Name)() // a use, for --idle-ttl (ttl.go)
+	defer m.use(ctx, rec.Name)()              // a use, for --idle-ttl (ttl.go)
+	if meta, ok := m.loadMeta(rec.Name); ok { // isolation (land.go)
+		return m.isolatedDiff(ctx, rec, meta)
+	}
 	b, err := m.backend(rec.Backend)
 	if err != nil {
 		return DiffResult{}, err

@@ -78,6 +78,9 @@ type Config struct {
 	// DefaultMaxLogBytes): past it, content is dropped (logcap.go).
 	MaxEnvelope int
 	MaxLogBytes int64
+	// CloneTransport is how a Docker sandbox in clone mode gets its clone: CloneMount (default) or
+	// CloneBundle (no host folder mounted: for remote engines). See isolation.go.
+	CloneTransport string
 }
 
 // Manager implements the tools' operations. It is safe for concurrent use.

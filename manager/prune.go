@@ -114,6 +114,10 @@ func (m *Manager) Prune(ctx context.Context, olderThan time.Duration, dryRun boo
 			e.Action, e.Reason = PruneWouldRemove, fmt.Sprintf("created %s ago; in our records", HumanDuration(e.Age))
 		default:
 			res, err := m.DestroySandbox(ctx, rec.Name)
+			if errors.Is(err, ErrUnlanded) { // isolation: prune never loses work that was not landed
+				e.Action, e.Reason = PruneSkipped, "its clone holds work that was not landed"
+				break
+			}
 			if err != nil {
 				e.Action, e.Reason = PruneFailed, err.Error()
 				break

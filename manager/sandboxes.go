@@ -23,6 +23,10 @@ type CreateSandboxRequest struct {
 	// Roots are the host folders the MCP client shared (its file:// roots, as paths). When there are any,
 	// the workspace must be inside one of them.
 	Roots []string
+	// Isolation (isolation.go): "clone", "direct" or "" (clone for a repository's top folder). Base is
+	// the ref the clone starts from; IncludeUncommitted snapshots the user's uncommitted work into it.
+	Isolation, Base    string
+	IncludeUncommitted bool
 }
 
 // SandboxResult describes a ready sandbox.
@@ -33,6 +37,8 @@ type SandboxResult struct {
 	Status       string `json:"status" jsonschema_description:"running or stopped, as the backend reports it."`
 	AgentVersion string `json:"agent_version" jsonschema_description:"sandbox-agent version found inside the sandbox."`
 	Reused       bool   `json:"reused" jsonschema_description:"True when an existing sandbox with this name and workspace was returned."`
+	// Isolation says whether the sandbox works on a clone and on which branch (isolation.go).
+	Isolation *IsolationInfo `json:"isolation,omitempty" jsonschema_description:"How the sandbox is isolated from your folder: mode clone (its own clone and branch) or direct."`
 }
 
 var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
@@ -112,13 +118,25 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	if err := m.cfg.Policy.Recheck(ws); err != nil {
 		return SandboxResult{}, err
 	}
-	info, err = b.Create(ctx, sandbox.Spec{Name: name, Workspace: ws, ReadOnly: readOnly, Agent: rec.Agent, Template: rec.Template,
-		AgentEnv: m.agentEnv(), NoPull: !m.templateAllowed(rec.Template)})
+	// Isolation (isolation.go): a clone and branch of its own, prepared before the sandbox exists.
+	iso, err := m.planIsolation(ctx, b, name, ws, req)
 	if err != nil {
+		return SandboxResult{}, err
+	}
+	spec := sandbox.Spec{Name: name, Workspace: ws, ReadOnly: readOnly, Agent: rec.Agent, Template: rec.Template,
+		AgentEnv: m.agentEnv(), NoPull: !m.templateAllowed(rec.Template)}
+	iso.apply(m, &spec)
+	info, err = b.Create(ctx, spec)
+	if err != nil {
+		iso.discard(m)
 		return SandboxResult{}, fmt.Errorf("create sandbox %q: %w", name, err)
 	}
-	res, err := m.reuse(ctx, b, rec, info)
+	var res SandboxResult
+	if err = m.seed(ctx, b, iso); err == nil {
+		res, err = m.reuse(ctx, b, rec, info)
+	}
 	if err != nil {
+		iso.discard(m)
 		// Roll back what this call created; the error is what the user must fix (template, curl…).
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -129,6 +147,7 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 		return SandboxResult{}, err
 	}
 	res.Reused = false
+	res.Isolation = m.isolationInfo(name, iso.note)
 	return res, nil
 }
 
@@ -186,7 +205,7 @@ func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbo
 		status = sandbox.StatusRunning // exec started it
 	}
 	return SandboxResult{Name: rec.Name, Backend: rec.Backend, Workspace: rec.Workspace, Status: status,
-		AgentVersion: version, Reused: true}, nil
+		AgentVersion: version, Reused: true, Isolation: m.isolationInfo(rec.Name, "")}, nil
 }
 
 // ensureAgent checks sandbox-agent's version inside the sandbox, starts its server if it does not answer,
@@ -299,15 +318,17 @@ func firstLine(b []byte) string {
 
 // DestroyResult says what destroy_sandbox did.
 type DestroyResult struct {
-	Name           string `json:"name" jsonschema_description:"The sandbox name."`
-	Destroyed      bool   `json:"destroyed" jsonschema_description:"True when a sandbox was removed by this call."`
-	AlreadyGone    bool   `json:"already_gone" jsonschema_description:"True when there was nothing left to remove."`
-	SessionsClosed int    `json:"sessions_closed" jsonschema_description:"Agent sessions that were stopped."`
+	Name      string `json:"name" jsonschema_description:"The sandbox name."`
+	Destroyed bool   `json:"destroyed" jsonschema_description:"True when a sandbox was removed by this call."`
+	// Landed is what land_to landed before destroying (isolation).
+	Landed         *LandResult `json:"landed,omitempty" jsonschema_description:"What was landed first, when land_to was given."`
+	AlreadyGone    bool        `json:"already_gone" jsonschema_description:"True when there was nothing left to remove."`
+	SessionsClosed int         `json:"sessions_closed" jsonschema_description:"Agent sessions that were stopped."`
 }
 
 // DestroySandbox cancels and closes the sandbox's sessions, removes the sandbox and archives our records.
 // A sandbox that is already gone is a success. A sandbox we did not create is refused.
-func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResult, error) {
+func (m *Manager) DestroySandbox(ctx context.Context, name string, keep ...KeepWork) (DestroyResult, error) {
 	if err := sandbox.ValidateName("sandbox", name); err != nil {
 		return DestroyResult{}, err
 	}
@@ -322,6 +343,10 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResul
 	}
 	b, err := m.backend(rec.Backend)
 	if err != nil {
+		return res, err
+	}
+	// Isolation (land.go): unlanded work is never lost; it is landed first, or discarded when asked.
+	if res.Landed, err = m.keepWork(ctx, b, rec, keep); err != nil {
 		return res, err
 	}
 	res.SessionsClosed = m.closeSessions(ctx, rec)
@@ -348,6 +373,7 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string) (DestroyResul
 	if err := m.cfg.Store.DeleteSandbox(name); err != nil {
 		return res, err
 	}
+	m.dropWork(name) // landed or discarded: the clone goes with the sandbox
 	m.log.Info("sandbox destroyed", slog.String("sandbox", name), slog.Bool("already_gone", res.AlreadyGone))
 	return res, nil
 }

@@ -35,7 +35,7 @@ type Source interface {
 
 // All lists the server's prompts.
 func All(src Source) []server.ServerPrompt {
-	return []server.ServerPrompt{delegateTask(), reviewSandboxWork(src)}
+	return []server.ServerPrompt{delegateTask(), reviewSandboxWork(src), fanOutTask()}
 }
 
 // reviewSandboxWork collects the workspace diff and the session transcript into one review request, so
@@ -67,6 +67,34 @@ func reviewSandboxWork(src Source) server.ServerPrompt {
 			return nil, err
 		}
 		return mcp.NewGetPromptResult("Review the work done in sandbox "+args["Sandbox"],
+			[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
+	}}
+}
+
+// fanOutTask gives one task to several agents in parallel sandboxes, each on its own clone (isolation),
+// and has the host compare their diffs and check results before landing one.
+func fanOutTask() server.ServerPrompt {
+	p := mcp.NewPrompt("fan_out_task",
+		mcp.WithPromptDescription("Give the same coding task to several agents in parallel sandboxes, each on its own clone and branch, then compare their diffs and checks and land one."),
+		mcp.WithArgument("task", mcp.ArgumentDescription("What the agents should do."), mcp.RequiredArgument()),
+		mcp.WithArgument("workspace", mcp.ArgumentDescription("Absolute path of the git repository (its top folder)."), mcp.RequiredArgument()),
+		mcp.WithArgument("agents", mcp.ArgumentDescription("Comma-separated coding agents, e.g. claude,codex,opencode (default).")),
+		mcp.WithArgument("check", mcp.ArgumentDescription("A command that checks the work (e.g. go test ./...), run in each sandbox.")),
+	)
+	return server.ServerPrompt{Prompt: p, Handler: func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		a := req.Params.Arguments
+		args := map[string]string{"Task": a["task"], "Workspace": a["workspace"], "Agents": a["agents"], "Check": a["check"]}
+		if args["Agents"] == "" {
+			args["Agents"] = "claude,codex,opencode"
+		}
+		if args["Task"] == "" || args["Workspace"] == "" {
+			return nil, fmt.Errorf("fan_out_task needs the task and workspace arguments")
+		}
+		text, err := Render("fan_out_task", args)
+		if err != nil {
+			return nil, err
+		}
+		return mcp.NewGetPromptResult("Fan a coding task out to several agents",
 			[]mcp.PromptMessage{mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(text))}), nil
 	}}
 }

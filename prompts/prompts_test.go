@@ -195,6 +195,7 @@ func TestPromptList(t *testing.T) {
 	want := map[string][]arg{
 		"delegate_task":       {{"task", true}, {"workspace", true}, {"agent", false}},
 		"review_sandbox_work": {{"sandbox", true}, {"session", false}},
+		"fan_out_task":        {{"task", true}, {"workspace", true}, {"agents", false}, {"check", false}},
 	}
 	all := All(&fakeSource{})
 	if len(all) != len(want) {
@@ -227,5 +228,23 @@ func TestPromptList(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("prompt %s missing", name)
 		}
+	}
+}
+
+func TestPromptFanOutTaskGolden(t *testing.T) {
+	p := prompt(t, &fakeSource{}, "fan_out_task")
+	res, err := get(t, p, map[string]string{"task": "Fix the flaky test.", "workspace": "/home/dev/project", "agents": "claude,codex", "check": "go test ./..."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := userText(t, res)
+	golden(t, "fan_out_task", got)
+	for _, want := range []string{"(claude,codex)", `isolation="clone"`, `check="go test ./..."`, "land_sandbox", "discard=true"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("fan_out_task text lacks %q", want)
+		}
+	}
+	if _, err := get(t, p, map[string]string{"task": "t"}); err == nil {
+		t.Error("fan_out_task without workspace did not fail")
 	}
 }

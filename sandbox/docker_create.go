@@ -105,6 +105,9 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	if err := dockerCheckWorkspace(spec.Workspace); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
+	if err := dockerCheckWorkspace(cmp.Or(spec.Mount, spec.Workspace)); err != nil { // isolation: the clone
+		return Info{}, fmt.Errorf("%s: %w", op, err)
+	}
 	if err := dockerCheckReadOnly(spec); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -152,11 +155,19 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	if spec.Agent != "" {
 		a = append(a, "--label", dockerLabelAgent+"="+spec.Agent)
 	}
-	a = append(a, "--mount", "type=bind,source="+ws+",target="+ws, "-w", ws)
-	for _, p := range spec.ReadOnly {
-		// Mounted over the read-write workspace: the agent sees the same path, read-only (the .git).
-		a = append(a, "--mount", "type=bind,source="+p+",target="+p+",readonly")
+	// Isolation (docs/isolation.md): the server-owned clone is mounted at the workspace's path, or
+	// nothing is (bundle path); direct mode mounts the workspace itself, with its .git read-only over it.
+	if !spec.NoMount {
+		a = append(a, "--mount", "type=bind,source="+cmp.Or(spec.Mount, ws)+",target="+ws)
+		for _, p := range spec.ReadOnly {
+			if spec.Mount != "" {
+				break // the overlays are the user's folders: never over a clone
+			}
+			// Mounted over the read-write workspace: the agent sees the same path, read-only (the .git).
+			a = append(a, "--mount", "type=bind,source="+p+",target="+p+",readonly")
+		}
 	}
+	a = append(a, "-w", ws)
 	if o.User != "" {
 		a = append(a, "--user", o.User)
 	}

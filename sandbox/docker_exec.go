@@ -39,6 +39,12 @@ func (d *Docker) Exec(ctx context.Context, name string, spec ExecSpec) (Result, 
 	if spec.Detach {
 		a = append(a, "-d")
 	}
+	if spec.User != "" {
+		if !dockerUserRE.MatchString(spec.User) {
+			return Result{}, fmt.Errorf("%s: user %q is not valid: %w", op, truncate(spec.User, 40), ErrInvalid)
+		}
+		a = append(a, "-u", spec.User)
+	}
 	if spec.Workdir != "" {
 		if !path.IsAbs(spec.Workdir) || strings.ContainsRune(spec.Workdir, 0) {
 			return Result{}, fmt.Errorf("%s: workdir %q is not an absolute path: %w", op, truncate(spec.Workdir, 80), ErrInvalid)

@@ -52,6 +52,13 @@ type Spec struct {
 	// AgentEnv is the environment sandbox-agent must run with (same form as ExecSpec.Env). Backends that
 	// start sandbox-agent themselves (AgentServer) pass it at creation; the others ignore it.
 	AgentEnv []string
+	// Isolation (issue 14, docs/isolation.md). Mount, when set, is the host folder bind-mounted at
+	// Workspace instead of Workspace itself (the server-owned clone); NoMount mounts no host folder at all
+	// (the bundle path: the repository is copied in). Clone asks a backend with a clone mode of its own
+	// (sbx --clone) for it. Backends that support none of these ignore them; the manager decides.
+	Mount   string
+	NoMount bool
+	Clone   bool
 }
 
 // Info describes one sandbox as the backend reports it.
@@ -86,6 +93,9 @@ type ExecSpec struct {
 	Detach bool
 	// Timeout bounds the call; zero means the runner's default.
 	Timeout time.Duration
+	// User, when set, runs the command as that user (Docker: `exec -u`); only the server sets it, to
+	// prepare the workspace folder of a sandbox with no host mount.
+	User string
 }
 
 // Backend is a place where agents run. Implementations must be safe for concurrent use.

@@ -101,6 +101,11 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 	if t := cmp.Or(spec.Template, c.template); t != "" {
 		args = append(args, "-t", t)
 	}
+	if spec.Clone && c.d.name == "sbx" {
+		// Isolation: "a private in-container clone of the host Git repository (mounted read-only)"; the
+		// agent's commits come back through the sandbox-<name> remote (docker-sandboxes.md §13.0).
+		args = append(args, "--clone")
+	}
 	args = append(args, "--", agent)
 	if spec.Workspace != "" {
 		args = append(args, spec.Workspace)

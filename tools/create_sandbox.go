@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -24,6 +25,10 @@ type CreateSandboxInput struct {
 	Agent     string `json:"agent,omitempty" jsonschema_description:"Agent kind the sandbox is prepared for (selects Docker Sandboxes' default template and credential proxy), e.g. claude or codex. Default: the server's --sandbox-agent-kind."`
 	Template  string `json:"template,omitempty" jsonschema_description:"Template or image with sandbox-agent installed. Default: the server's --template (or --docker-image)."`
 	Backend   string `json:"backend,omitempty" jsonschema:"enum=auto,enum=sbx,enum=docker-sandbox,enum=docker" jsonschema_description:"Where to run it. Default: the server's --backend."`
+	// Isolation (docs/isolation.md).
+	Isolation          string `json:"isolation,omitempty" jsonschema:"enum=clone,enum=direct" jsonschema_description:"clone: the sandbox works on a private clone of the repository, on its own branch sandbox/<name>, and your folder is never mounted; land the result with land_sandbox. direct: it works in your folder itself. Default: clone when the workspace is the top folder of a git repository with a commit, else direct."`
+	Base               string `json:"base,omitempty" jsonschema_description:"Clone mode: the branch, tag or commit the clone starts from. Default: HEAD."`
+	IncludeUncommitted bool   `json:"include_uncommitted,omitempty" jsonschema_description:"Clone mode: include your uncommitted changes and untracked files, as a snapshot commit on the base (your folder, index and stash are not touched). Default: the clone starts from the commit and the result says how many files were left out."`
 }
 
 // Validate implements validator.
@@ -33,6 +38,12 @@ func (in CreateSandboxInput) Validate() error {
 	}
 	if in.Backend != "" && !slices.Contains([]string{"auto", "sbx", "docker-sandbox", "docker"}, in.Backend) {
 		return fmt.Errorf("backend %q is unknown: use auto, sbx, docker-sandbox or docker: %w", in.Backend, sandbox.ErrInvalid)
+	}
+	if in.Isolation != "" && in.Isolation != manager.IsolationClone && in.Isolation != manager.IsolationDirect {
+		return fmt.Errorf("isolation %q is unknown: use clone or direct: %w", in.Isolation, sandbox.ErrInvalid)
+	}
+	if in.Base != "" && (strings.HasPrefix(in.Base, "-") || len(in.Base) > 200 || strings.ContainsAny(in.Base, " \t\n\x00")) {
+		return fmt.Errorf("base %q is not a valid ref: pass a branch, tag or commit: %w", truncate(in.Base, 60), sandbox.ErrInvalid)
 	}
 	return checkName("sandbox", in.Name, false)
 }
@@ -51,14 +62,22 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 			return manager.SandboxResult{}, err
 		}
 		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
-			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots})
+			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots,
+			Isolation: in.Isolation, Base: in.Base, IncludeUncommitted: in.IncludeUncommitted})
 	}, func(out manager.SandboxResult) string {
 		verb := "Created"
 		if out.Reused {
 			verb = "Reusing"
 		}
-		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready. Next: create_session with sandbox=%q.",
-			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, out.Name)
+		iso := ""
+		if i := out.Isolation; i != nil && i.Mode == manager.IsolationClone {
+			iso = fmt.Sprintf(" It works on its own clone, branch %s from %.12s (%s); land the result with land_sandbox.", i.Branch, i.Base, i.Transport)
+		}
+		if i := out.Isolation; i != nil && i.Note != "" {
+			iso += " Note: " + i.Note + "."
+		}
+		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready.%s Next: create_session with sandbox=%q.",
+			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, iso, out.Name)
 	})
 }
 

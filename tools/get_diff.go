@@ -31,6 +31,19 @@ func GetDiff(svc Service, log *slog.Logger) server.ServerTool {
 		return svc.Diff(ctx, in.Sandbox)
 	}, func(out manager.DiffResult) string {
 		var b strings.Builder
+		if i := out.Isolation; i != nil {
+			fmt.Fprintf(&b, "Branch %s against base %.12s: %d commit(s), %d file(s) changed", i.Branch, i.Base, len(i.Commits), len(i.Files))
+			if i.Uncommitted {
+				b.WriteString(" (some uncommitted)")
+			}
+			if i.Landed {
+				b.WriteString("; landed")
+			}
+			b.WriteString(".\n")
+			if out.Diff == "" {
+				return b.String()
+			}
+		}
 		if out.Diff == "" && len(out.Untracked) == 0 && len(out.ControlChanges) == 0 {
 			return fmt.Sprintf("No changes in %s.", out.Workspace)
 		}

@@ -12,7 +12,8 @@ import (
 // Service is what the tools call: the manager in the server, a fake in tool tests.
 type Service interface {
 	CreateSandbox(ctx context.Context, req manager.CreateSandboxRequest) (manager.SandboxResult, error)
-	DestroySandbox(ctx context.Context, name string) (manager.DestroyResult, error)
+	DestroySandbox(ctx context.Context, name string, keep ...manager.KeepWork) (manager.DestroyResult, error)
+	LandSandbox(ctx context.Context, req manager.LandRequest) (manager.LandResult, error)
 	CreateSession(ctx context.Context, req manager.CreateSessionRequest) (manager.SessionResult, error)
 	SendMessage(ctx context.Context, req manager.SendRequest) (manager.TurnResult, error)
 	GetEvents(ctx context.Context, req manager.EventsRequest) (manager.EventsPage, error)
@@ -35,6 +36,7 @@ func All(svc Service, log *slog.Logger) []server.ServerTool {
 		ListSandboxes(svc, log),
 		ListSessions(svc, log),
 		GetDiff(svc, log),
+		LandSandbox(svc, log),
 		DestroySandbox(svc, log),
 	}
 }

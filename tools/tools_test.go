@@ -33,8 +33,15 @@ func (f *fakeService) CreateSandbox(_ context.Context, r manager.CreateSandboxRe
 	return manager.SandboxResult{Name: "box", Backend: "sbx", Workspace: r.Workspace, Status: "running", AgentVersion: "0.4.2"},
 		f.record("create_sandbox " + r.Workspace + " " + r.Name)
 }
-func (f *fakeService) DestroySandbox(_ context.Context, name string) (manager.DestroyResult, error) {
-	return manager.DestroyResult{Name: name, Destroyed: true}, f.record("destroy_sandbox " + name)
+func (f *fakeService) DestroySandbox(_ context.Context, name string, keep ...manager.KeepWork) (manager.DestroyResult, error) {
+	call := "destroy_sandbox " + name
+	if len(keep) > 0 && keep[0] != (manager.KeepWork{}) {
+		call += fmt.Sprintf(" %+v", keep[0])
+	}
+	return manager.DestroyResult{Name: name, Destroyed: true}, f.record(call)
+}
+func (f *fakeService) LandSandbox(_ context.Context, r manager.LandRequest) (manager.LandResult, error) {
+	return manager.LandResult{Sandbox: r.Sandbox, Workspace: "/w", Commits: 1}, f.record(fmt.Sprintf("land_sandbox %+v", r))
 }
 func (f *fakeService) CreateSession(_ context.Context, r manager.CreateSessionRequest) (manager.SessionResult, error) {
 	return manager.SessionResult{Sandbox: r.Sandbox, Name: "mock-1", Agent: r.Agent, Status: "idle", AgentInfo: json.RawMessage(`{"name":"x"}`)},

@@ -60,6 +60,11 @@
 //	                      (also after session/load)
 //	mcp                   one agent_message_chunk "mcp: <JSON>", the mcpServers
 //	                      the session was opened (or loaded) with
+//	run <command>         runs `sh -c <command>` in the cwd (60 s limit); tool_call
+//	                      "Run <command>" (execute), completed with its output, or
+//	                      failed with "exit <n>: <output>"; the turn continues
+//	commit <message>      `git add -A` and `git commit -m <message>` in the cwd, as
+//	                      a tool call like run (for tests of isolated clones)
 //
 // Sessions are loadable (initialize advertises loadSession unless
 // SCRIPTED_AGENT_LOAD_SESSION=0): every session/update a session emits is

@@ -42,6 +42,8 @@ const (
 	OpSayBig   Op = "say-big"
 	OpFlood    Op = "flood"
 	OpBig      Op = "big"
+	OpRun      Op = "run"
+	OpCommit   Op = "commit"
 )
 
 var commandWords = map[Op]bool{
@@ -51,6 +53,7 @@ var commandWords = map[Op]bool{
 	OpUsage: true, OpTokens: true, OpHistory: true, OpMCP: true,
 	OpSpell: true, OpSpellTh: true, OpPerms: true, OpPlanBig: true, OpFailBig: true, OpSayBig: true,
 	OpFlood: true, OpBig: true,
+	OpRun: true, OpCommit: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -228,6 +231,11 @@ func parseCommand(seg string) (Command, error) {
 		_, err = intArgs(w, arg, 2, maxCount, &c.N, &c.Sizes[0])
 	case OpFailBig, OpSayBig:
 		c.N, err = intArgs(w, arg, 1, maxCount, &c.N)
+	case OpRun, OpCommit:
+		if arg == "" {
+			return c, fmt.Errorf("%s: missing argument", w)
+		}
+		c.Text = arg
 	case OpEchoEnv:
 		if arg == "" || strings.ContainsFunc(arg, unicode.IsSpace) {
 			return c, fmt.Errorf("echo-env: want exactly one variable name, got %q", arg)

@@ -229,6 +229,10 @@ func (t *turn) exec(c Command) result {
 		t.planBig(c.N, c.Sizes[0])
 	case OpFailBig:
 		return result{fail: filler(c.N)}
+	case OpRun:
+		t.runCmd("Run "+c.Text, "sh", "-c", c.Text)
+	case OpCommit:
+		t.runCmd("Commit "+c.Text, "sh", "-c", `git add -A && git -c user.name=scripted-agent -c user.email=agent@sandbox commit -q -m "$1"`, "sh", c.Text)
 	case OpEchoEnv:
 		v, ok := os.LookupEnv(c.Text)
 		if !ok {
