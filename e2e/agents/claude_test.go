@@ -63,6 +63,7 @@ func TestClaudeWriteWithPermission(t *testing.T) {
 	}
 	r.fileIs("hello.txt", "hello from claude\n")
 	golden(t, "claude-write", got, r.ws)
+	r.captureLog("claude-write")
 }
 
 // TestClaudeAutoPermissionEdits: with --auto-permission edits the server allows Claude Code's write inside the
@@ -156,7 +157,11 @@ func TestClaudeModelsAndModes(t *testing.T) {
 	api.Push(claudeWriteSteps(r.ws, "mode.txt", "accept edits\n")...)
 	var got []events.Event
 	// acceptEdits: the write needs no permission.
-	r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	page := r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	r.captureLog("claude-models")
+	if page.Mode != "acceptEdits" || !strings.Contains(page.Model, "haiku") {
+		t.Errorf("get_events reports mode %q model %q, want acceptEdits and haiku", page.Mode, page.Model)
+	}
 	r.fileIs("mode.txt", "accept edits\n")
 	reqs := api.Requests()
 	if len(reqs) == 0 || !strings.Contains(reqs[len(reqs)-1].Model, "haiku") {

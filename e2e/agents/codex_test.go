@@ -77,6 +77,7 @@ func TestCodexWriteWithPermission(t *testing.T) {
 	}
 	r.fileIs("hello.txt", "hello from codex")
 	golden(t, "codex-write", got, ws)
+	r.captureLog("codex-write")
 }
 
 // TestCodexModelAPIError: the Responses API answers 500; the turn ends with codex-acp's error (its reason and
@@ -113,7 +114,10 @@ func TestCodexModes(t *testing.T) {
 	delete(steps[0].Tool.Input, "sandbox_permissions") // full access: no sandbox, no escalation
 	api.Push(steps...)
 	var got []events.Event
-	r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	page := r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	if page.Mode != "full-access" {
+		t.Errorf("get_events reports mode %q, want full-access", page.Mode)
+	}
 	if has(got, events.KindPermissionRequest) {
 		t.Errorf("full-access mode still asked for permission: %v", summarize(got))
 	}

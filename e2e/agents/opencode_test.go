@@ -75,6 +75,7 @@ func TestOpenCodeWriteWithPermission(t *testing.T) {
 	}
 	r.fileIs("hello.txt", "hello from opencode\n")
 	golden(t, "opencode-write", got, r.ws)
+	r.captureLog("opencode-write")
 }
 
 func toString(v any) string { s, _ := v.(string); return s }
