@@ -142,3 +142,16 @@ func TestCodexAuthenticate(t *testing.T) {
 		t.Errorf("modes = %s", r.sess.Modes)
 	}
 }
+
+// TestCodexCancelWhileStreaming: cancel_turn while the Responses API streams slowly.
+func TestCodexCancelWhileStreaming(t *testing.T) {
+	h, api, ws := startCodex(t)
+	cancelWhileStreaming(t, newRunIn(t, h, api, ws, "codex", nil))
+}
+
+// TestCodexContinueAfterRestart: codex-acp advertises loadSession; after the sandbox's sandbox-agent stops,
+// the session continued with session/load remembers the earlier turn (its rollout is in CODEX_HOME).
+func TestCodexContinueAfterRestart(t *testing.T) {
+	h, api, ws := startCodex(t)
+	continueAfterRestart(t, newRunIn(t, h, api, ws, "codex", nil))
+}
