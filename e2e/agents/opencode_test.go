@@ -140,3 +140,10 @@ func TestOpenCodeModelsAndModes(t *testing.T) {
 		t.Errorf("model requests %v, want scripted-model", models)
 	}
 }
+
+// TestOpenCodeContinueAfterRestart: OpenCode advertises loadSession; after the sandbox's sandbox-agent stops,
+// the session continued with session/load remembers the earlier turn (its sessions are in its data folder
+// under HOME, in the container's writable layer).
+func TestOpenCodeContinueAfterRestart(t *testing.T) {
+	continueAfterRestart(t, newOpenCode(t))
+}
