@@ -24,8 +24,8 @@ func normalizeFast(env []byte) (ev Event, ok, handled bool) {
 		return Event{}, false, false
 	}
 	switch {
-	case e.method == MethodUpdate && e.updateDone && e.update.sessionUpdate == "usage_update":
-		return Event{}, false, false // a few per turn: usage members are left to encoding/json
+	case e.method == MethodUpdate && e.updateDone && e.update.slow():
+		return Event{}, false, false
 	case e.method == MethodUpdate && e.updateDone:
 		ev, ok := updateEvent(&e.update)
 		return ev, ok, true
@@ -106,7 +106,7 @@ func (e *fastEnvelope) decode(s *jsonscan.Scanner) bool {
 
 var (
 	updateParamsKeys = []string{"update"}
-	updateKeys       = []string{"sessionUpdate", "toolCallId", "title", "kind", "status", "currentModeId", "content", "entries"}
+	updateKeys       = []string{"sessionUpdate", "toolCallId", "title", "kind", "status", "currentModeId", "content", "entries", "locations", "availableCommands", "configOptions"}
 	contentKeys      = []string{"type", "text"}
 )
 
@@ -122,11 +122,27 @@ type fastUpdate struct {
 func normalizeUpdateFast(params []byte) (Event, bool, bool) {
 	s := jsonscan.Scanner{B: params}
 	var u fastUpdate
-	if !u.decodeParams(&s) || !s.End() || u.sessionUpdate == "usage_update" {
+	if !u.decodeParams(&s) || !s.End() || u.slow() {
 		return Event{}, false, false
 	}
 	ev, ok := updateEvent(&u)
 	return ev, ok, true
+}
+
+// slowUpdate reports whether an update kind is left to encoding/json: a few per session or turn, with
+// members (usage figures, command and option lists) not worth a second implementation.
+func slowUpdate(kind string) bool {
+	switch kind {
+	case "usage_update", "available_commands_update", "config_option_update", "session_info_update":
+		return true
+	}
+	return false
+}
+
+// slow reports whether a decoded update is left to encoding/json: its kind is, or its content is a list
+// this scanner did not read (one with a diff or a terminal, which toolContent reads).
+func (u *fastUpdate) slow() bool {
+	return slowUpdate(u.sessionUpdate) || (!u.textOK && len(u.content) > 0 && u.content[0] == '[')
 }
 
 // decodeParams reads a session/update's params object ({"sessionId":…,"update":{…}}).
@@ -225,6 +241,10 @@ func (u *fastUpdate) decode(s *jsonscan.Scanner) bool {
 			u.content = s.B[start.I:s.I:s.I]
 		case "entries":
 			return false // a plan's []PlanEntry: left to encoding/json
+		case "locations":
+			ok = s.Null() || emptyArray(s) // a tool call's locations, if any: left to encoding/json
+		case "availableCommands", "configOptions":
+			return false // their updates are left to encoding/json (slowUpdate) whatever they say they are
 		default:
 			ok = !foldsToAny(key, updateKeys) && s.Skip()
 		}
@@ -266,14 +286,15 @@ func fastContent(s *jsonscan.Scanner) (string, bool) {
 	}
 }
 
-var contentItemKeys = []string{"content"}
+var contentItemKeys = []string{"content", "type"}
 
-// fastContentItem reads one tool-call content item and returns the text of its content block.
+// fastContentItem reads one tool-call content item and returns the text of its content block. Items
+// of type diff or terminal are left to encoding/json (toolContent).
 func fastContentItem(s *jsonscan.Scanner) (text string, ok bool) {
 	if !s.BeginObject() {
 		return "", false
 	}
-	seen := false
+	var seen uint8
 	for first := true; ; first = false {
 		key, plain, more, ok := s.Member(first)
 		if !ok || (more && !plain) {
@@ -282,22 +303,35 @@ func fastContentItem(s *jsonscan.Scanner) (text string, ok bool) {
 		if !more {
 			return text, true
 		}
-		switch {
-		case string(key) != "content":
-			ok = !foldsToAny(key, contentItemKeys) && s.Skip()
-		case seen:
-			ok = false
-		default:
-			seen = true
+		var bit uint8
+		switch string(key) {
+		case "content":
+			bit = 1
 			s.WS()
 			if !s.Null() {
 				text, ok = fastContentBlock(s)
 			}
+		case "type":
+			bit = 2
+			var typ string
+			ok = s.StringOrNull(&typ) && typ != "diff" && typ != "terminal"
+		default:
+			ok = !foldsToAny(key, contentItemKeys) && s.Skip()
 		}
-		if !ok {
+		if !ok || seen&bit != 0 {
 			return "", false
 		}
+		seen |= bit
 	}
+}
+
+// emptyArray consumes [] (with any whitespace inside).
+func emptyArray(s *jsonscan.Scanner) bool {
+	if !s.BeginArray() {
+		return false
+	}
+	more, ok := s.Element(true)
+	return ok && !more
 }
 
 // fastContentBlock decodes a content block ({"type":"text","text":…}) into its text as contentText

@@ -126,15 +126,21 @@ type updateParams struct {
 		Status        string          `json:"status"`
 		Entries       []PlanEntry     `json:"entries"`
 		CurrentModeID string          `json:"currentModeId"`
+		// Decoded on their own (extras.go), so a malformed one costs only itself.
+		Locations         json.RawMessage `json:"locations"`
+		AvailableCommands json.RawMessage `json:"availableCommands"`
+		ConfigOptions     json.RawMessage `json:"configOptions"`
 	} `json:"update"`
 }
 
 type permissionParams struct {
 	ToolCall struct {
-		ToolCallID string `json:"toolCallId"`
-		Title      string `json:"title"`
-		Kind       string `json:"kind"`
-		Status     string `json:"status"`
+		ToolCallID string          `json:"toolCallId"`
+		Title      string          `json:"title"`
+		Kind       string          `json:"kind"`
+		Status     string          `json:"status"`
+		Content    json.RawMessage `json:"content"`
+		Locations  json.RawMessage `json:"locations"`
 	} `json:"toolCall"`
 	Options []struct {
 		OptionID string `json:"optionId"`
@@ -182,6 +188,9 @@ func normalizeSlow(r eventlog.Record) (Event, bool) {
 			perm.Options = append(perm.Options, Option{ID: o.OptionID, Name: o.Name, Kind: o.Kind})
 		}
 		tc := &ToolCall{ID: p.ToolCall.ToolCallID, Title: p.ToolCall.Title, Kind: p.ToolCall.Kind, Status: p.ToolCall.Status}
+		// Real adapters show what the tool would change (Claude Code: the diff of a Write or an Edit).
+		tc.Diffs, tc.Terminals = toolContent(p.ToolCall.Content)
+		tc.Locations = locations(p.ToolCall.Locations)
 		return Event{Kind: KindPermissionRequest, Permission: perm, ToolCall: tc}, true
 	case env.Method == MethodAgentExit:
 		var p struct {
@@ -261,7 +270,10 @@ func normalizeUpdate(params json.RawMessage) (Event, bool) {
 		if u.SessionUpdate == "tool_call_update" {
 			kind = KindToolCallUpdate
 		}
-		return Event{Kind: kind, ToolCall: &ToolCall{ID: u.ToolCallID, Title: u.Title, Kind: u.Kind, Status: u.Status, Output: contentText(u.Content)}}, true
+		tc := &ToolCall{ID: u.ToolCallID, Title: u.Title, Kind: u.Kind, Status: u.Status, Output: contentText(u.Content)}
+		tc.Diffs, tc.Terminals = toolContent(u.Content)
+		tc.Locations = locations(u.Locations)
+		return Event{Kind: kind, ToolCall: tc}, true
 	case "plan":
 		return Event{Kind: KindPlan, Plan: u.Entries}, true
 	case "current_mode_update":
@@ -272,9 +284,17 @@ func normalizeUpdate(params json.RawMessage) (Event, bool) {
 		}
 		_ = json.Unmarshal(params, &raw)
 		return Event{Kind: KindUsage, Usage: usageUpdateFrom(raw.Update)}, true
+	case "available_commands_update":
+		return Event{Kind: KindCommands, Commands: commands(u.AvailableCommands)}, true
+	case "config_option_update":
+		return Event{Kind: KindConfigChange, Config: configValues(u.ConfigOptions)}, true
+	case "session_info_update":
+		if u.Title == "" {
+			return Event{}, false // only updatedAt (or a cleared title): nothing for a reader
+		}
+		return Event{Kind: KindSessionInfo, Text: u.Title}, true
 	}
-	// user_message_chunk: we log the prompt we sent ourselves (agents echo it only sometimes);
-	// available_commands_update, config_option_update, session_info_update: noise for a reader.
+	// user_message_chunk: we log the prompt we sent ourselves (agents echo it only sometimes).
 	return Event{}, false
 }
 

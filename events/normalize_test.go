@@ -78,6 +78,8 @@ const (
 	toolCall      = `{"sessionUpdate":"tool_call","toolCallId":"tc-1","title":"Write hello.txt","kind":"edit","status":"pending"}`
 	usageUpdate   = `{"sessionUpdate":"usage_update","used":1200,"size":200000}`
 	commandUpdate = `{"sessionUpdate":"available_commands_update","availableCommands":[{"name":"init","description":"x"}]}`
+	// quietUpdate makes no event: a session_info_update with only a time (codex-acp, OpenCode).
+	quietUpdate = `{"sessionUpdate":"session_info_update","updatedAt":"2026-01-02T03:04:05Z"}`
 )
 
 func intp(n int) *int { return &n }
@@ -133,7 +135,7 @@ func TestNormalize(t *testing.T) {
 		},
 		{
 			name: "records without an event do not break the merge",
-			recs: records(in(chunk("a")), in(update(commandUpdate)), in(`not json`), in(chunk("b"))),
+			recs: records(in(chunk("a")), in(update(quietUpdate)), in(`not json`), in(chunk("b"))),
 			want: []Event{{Seq: 4, FirstSeq: 1, Kind: KindAgentMessage, Text: "ab"}},
 		},
 		{
@@ -171,13 +173,14 @@ func TestNormalize(t *testing.T) {
 			want: []Event{{Seq: 1, Kind: KindUserMessage, Turn: "turn-1", Text: "hi"}},
 		},
 		{
-			name: "tool call and its update with text content",
+			name: "tool call and its update with text content and a diff",
 			recs: records(in(update(toolCall)), in(update(`{"sessionUpdate":"tool_call_update","toolCallId":"tc-1","status":"completed","content":[`+
 				`{"type":"content","content":{"type":"text","text":"line 1"}},{"type":"diff","path":"/ws/a","oldText":"x","newText":"y"},`+
 				`{"type":"content","content":{"type":"text","text":"line 2"}}]}`))),
 			want: []Event{
 				{Seq: 1, Kind: KindToolCall, ToolCall: tc("pending", "")},
-				{Seq: 2, Kind: KindToolCallUpdate, ToolCall: &ToolCall{ID: "tc-1", Status: "completed", Output: "line 1\nline 2"}},
+				{Seq: 2, Kind: KindToolCallUpdate, ToolCall: &ToolCall{ID: "tc-1", Status: "completed", Output: "line 1\nline 2",
+					Diffs: []Diff{{Path: "/ws/a", Added: 1, Removed: 1, Diff: "-x\n+y\n"}}}},
 			},
 		},
 		{
@@ -300,7 +303,7 @@ func TestNormalizeTimeIsTheRecordTime(t *testing.T) {
 }
 
 func TestNormalizeRaw(t *testing.T) {
-	recs := records(out(prompt("turn-1", "hi")), in(update(commandUpdate)), in(chunk("He")), in(chunk("y")), in(turnEnd("turn-1", "end_turn")))
+	recs := records(out(prompt("turn-1", "hi")), in(update(quietUpdate)), in(chunk("He")), in(chunk("y")), in(turnEnd("turn-1", "end_turn")))
 	tests := []struct {
 		name    string
 		raw     bool

@@ -45,6 +45,10 @@ type State struct {
 	Usage *UsageState `json:"usage,omitempty"`
 	// Budget is the limit that made us cancel the running turn, if one did.
 	Budget *BudgetHit `json:"budget,omitempty"`
+	// Mode and Model are the session's current mode and model as the agent last reported them
+	// (current_mode_update, config_option_update), cut to EventLimits.Field; empty until it does.
+	Mode  string `json:"mode,omitempty"`
+	Model string `json:"model,omitempty"`
 }
 
 // NewState is the state of a freshly opened session.
@@ -80,14 +84,21 @@ func (s *State) Apply(r eventlog.Record) {
 	}
 	switch {
 	case env.Method == MethodUpdate:
-		if !bytes.Contains(r.Env, []byte("usage_update")) {
+		if !bytes.Contains(r.Env, []byte("_update")) {
 			return // the common case (text chunks) pays for no second decoding
 		}
-		if ev, ok := normalizeOne(r); ok && ev.Kind == KindUsage {
+		ev, ok := normalizeOne(r)
+		switch {
+		case !ok:
+		case ev.Kind == KindUsage:
 			if s.Usage == nil {
 				s.Usage = &UsageState{}
 			}
 			s.Usage.applyUpdate(ev.Usage, s.Turn != "")
+		case ev.Kind == KindModeChange:
+			s.Mode = BoundID(ev.Text)
+		case ev.Kind == KindConfigChange:
+			s.applyConfig(ev.Config)
 		}
 	case env.Method == MethodPermission && env.IsRequest():
 		if ev, ok := normalizeOne(r); ok {
@@ -113,6 +124,11 @@ func (s *State) Apply(r eventlog.Record) {
 			return
 		}
 		s.Status = StatusEnded
+	case env.IsResponse() && env.Error == nil && !isTurnID(acp.IDString(env.ID)):
+		// session/new, session/load, set_mode and set_config_option answer with the current values.
+		if bytes.Contains(env.Result, []byte(`"current`)) || bytes.Contains(env.Result, []byte(`"configOptions"`)) {
+			s.applyResult(env.Result)
+		}
 	case env.IsResponse() && s.Turn != "" && acp.IDString(env.ID) == s.Turn:
 		ev, _ := normalizeOne(r)
 		if ev.StopReason == "cancelled" && s.Budget != nil {
@@ -128,6 +144,40 @@ func (s *State) Apply(r eventlog.Record) {
 		ev = Bound(ev, EventLimits)
 		s.LastStopReason, s.LastError = ev.StopReason, ev.Error
 	}
+}
+
+// applyConfig takes the mode and model among an agent's config options.
+func (s *State) applyConfig(cfg []ConfigValue) {
+	if v, ok := currentOf(cfg, "mode"); ok {
+		s.Mode = BoundID(v)
+	}
+	if v, ok := currentOf(cfg, "model"); ok {
+		s.Model = BoundID(v)
+	}
+}
+
+// applyResult takes the current mode and model from a response: its configOptions (newer ACP) or its
+// modes.currentModeId and models.currentModelId.
+func (s *State) applyResult(result json.RawMessage) {
+	var r struct {
+		ConfigOptions json.RawMessage `json:"configOptions"`
+		Modes         *struct {
+			Current string `json:"currentModeId"`
+		} `json:"modes"`
+		Models *struct {
+			Current string `json:"currentModelId"`
+		} `json:"models"`
+	}
+	if json.Unmarshal(result, &r) != nil {
+		return
+	}
+	if r.Modes != nil && r.Modes.Current != "" {
+		s.Mode = BoundID(r.Modes.Current)
+	}
+	if r.Models != nil && r.Models.Current != "" {
+		s.Model = BoundID(r.Models.Current)
+	}
+	s.applyConfig(configValues(r.ConfigOptions))
 }
 
 // End marks the session ended (its sandbox was destroyed or its agent closed by us).

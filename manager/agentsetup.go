@@ -61,7 +61,10 @@ func (m *Manager) authenticate(ctx context.Context, c *acp.Client, agent string,
 // configOptions (ACP session config options), or "". Agents that report one (claude-agent-acp 0.23,
 // OpenCode) take the model through session/set_config_option; set_model is ACP's older, unstable method,
 // which some agents lack.
-func modelOption(configOptions json.RawMessage) string {
+func modelOption(configOptions json.RawMessage) string { return categoryOption(configOptions, "model") }
+
+// categoryOption is the id of the agent's config option of a category (mode, model), if it has one.
+func categoryOption(configOptions json.RawMessage, category string) string {
 	var opts []struct {
 		ID       string `json:"id"`
 		Category string `json:"category"`
@@ -70,7 +73,7 @@ func modelOption(configOptions json.RawMessage) string {
 		return ""
 	}
 	for _, o := range opts {
-		if o.Category == "model" {
+		if o.Category == category {
 			return o.ID
 		}
 	}
@@ -93,6 +96,12 @@ func modelIDs(models, configOptions json.RawMessage) []string {
 	if len(ids) > 0 {
 		return ids
 	}
+	return optionValues(configOptions, "model")
+}
+
+// optionValues lists the values of the agent's config options of a category (grouped values included).
+func optionValues(configOptions json.RawMessage, category string) []string {
+	var ids []string
 	var opts []struct {
 		Category string `json:"category"`
 		Options  []struct {
@@ -104,7 +113,7 @@ func modelIDs(models, configOptions json.RawMessage) []string {
 	}
 	_ = json.Unmarshal(configOptions, &opts)
 	for _, o := range opts {
-		if o.Category != "model" {
+		if o.Category != category {
 			continue
 		}
 		for _, v := range o.Options {

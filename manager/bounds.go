@@ -45,6 +45,15 @@ func (m *Manager) bound(ev events.Event, dropped int) events.Event {
 		tc := *ev.ToolCall
 		tc.Output = m.cfg.Secrets.String(tc.Output)
 		tc.Title = m.cfg.Secrets.String(tc.Title)
+		// A diff shows what the agent writes into files, which may be a key it read.
+		if tc.Diffs != nil {
+			diffs := make([]events.Diff, len(tc.Diffs))
+			for i, d := range tc.Diffs {
+				d.Path, d.Diff = m.cfg.Secrets.String(d.Path), m.cfg.Secrets.String(d.Diff)
+				diffs[i] = d
+			}
+			tc.Diffs = diffs
+		}
 		ev.ToolCall = &tc
 	}
 	ev.Error = m.cfg.Secrets.String(ev.Error)

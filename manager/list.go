@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sort"
@@ -36,6 +37,8 @@ type SessionEntry struct {
 	Budget       *state.Budget `json:"budget,omitempty" jsonschema_description:"The limits each turn runs under."`
 	CanContinue  bool          `json:"can_continue,omitempty" jsonschema_description:"True when the session ended (its agent process is gone) and create_session with continue=<name> can resume it."`
 	ContinueWith string        `json:"continue_with,omitempty" jsonschema:"enum=session/load,enum=summary" jsonschema_description:"How it would be continued: session/load (the agent reloads its own history) or summary (a new agent session primed with a summary)."`
+	Mode         string        `json:"mode,omitempty" jsonschema_description:"The agent's current mode, as it last reported it."`
+	Model        string        `json:"model,omitempty" jsonschema_description:"The agent's current model, as it last reported it."`
 }
 
 // SandboxList is list_sandboxes' answer.
@@ -141,9 +144,34 @@ func (m *Manager) sessionEntries(sandboxName string) ([]SessionEntry, error) {
 			e.Usage = &u
 		}
 		e.CanContinue, e.ContinueWith = canContinue(r)
+		e.Mode, e.Model = currentConfig(r)
 		entries = append(entries, e)
 	}
 	return entries, nil
+}
+
+// currentConfig is a session's current mode and model: as the agent last reported them in its updates
+// (current_mode_update, config_option_update; events.State), else as create_session set them, else as
+// session/new reported them (modes.currentModeId, models.currentModelId).
+func currentConfig(s state.Session) (mode, model string) {
+	mode, model = s.State.Mode, s.State.Model
+	var cur struct {
+		Mode  string `json:"currentModeId"`
+		Model string `json:"currentModelId"`
+	}
+	if mode == "" {
+		mode = s.Mode
+	}
+	if mode == "" && json.Unmarshal(s.Modes, &cur) == nil {
+		mode = events.BoundID(cur.Mode)
+	}
+	if model == "" {
+		model = s.Model
+	}
+	if model == "" && json.Unmarshal(s.Models, &cur) == nil {
+		model = events.BoundID(cur.Model)
+	}
+	return mode, model
 }
 
 // Recover reloads the state directory after a start and resumes the event streams of every session

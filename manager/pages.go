@@ -36,6 +36,8 @@ type EventsPage struct {
 	PendingMore int            `json:"pending_more,omitempty" jsonschema_description:"How many more permission requests wait beyond those listed."`
 	LastStop    string         `json:"last_stop_reason,omitempty" jsonschema_description:"How the last turn ended."`
 	LastError   string         `json:"last_error,omitempty" jsonschema_description:"Why the last turn or the session failed."`
+	Mode        string         `json:"mode,omitempty" jsonschema_description:"The agent's current mode, as it last reported it."`
+	Model       string         `json:"model,omitempty" jsonschema_description:"The agent's current model, as it last reported it."`
 }
 
 // Output bounds: a page stays far below Claude Code's 25 k-token tool-output limit.
@@ -84,6 +86,7 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	page := EventsPage{Sandbox: req.Sandbox, Session: req.Session, Status: s.State.Status, Turn: s.State.Turn,
 		LastStop: s.State.LastStopReason, LastError: s.State.LastError, Events: []events.Event{}}
 	page.Pending, page.PendingMore = boundPending(s.State.Pending)
+	page.Mode, page.Model = currentConfig(s)
 	page.LastStop, _ = textcut.JSONClip(page.LastStop, events.EventLimits.Field, textcut.MoreBytes)
 	page.LastError, _ = textcut.JSONClip(page.LastError, events.EventLimits.Error, textcut.MoreBytes)
 	l.mu.Lock()

@@ -236,10 +236,20 @@ func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session
 		for _, md := range av.AvailableModes {
 			ids = append(ids, md.ID)
 		}
+		// OpenCode 1.18 reports its modes only as a config option (category mode), set with
+		// session/set_config_option; agents with ACP modes take session/set_mode.
+		opt := ""
+		if len(ids) == 0 {
+			opt, ids = categoryOption(configOptions, "mode"), optionValues(configOptions, "mode")
+		}
 		if !slices.Contains(ids, s.Mode) {
 			return invalidf("mode %q is not offered by the %s agent: use one of [%s]", s.Mode, s.Agent, strings.Join(ids, ", "))
 		}
-		if _, err := c.Request(ctx, 2, "session/set_mode", map[string]string{"sessionId": s.SessionID, "modeId": s.Mode}, "", 30*time.Second); err != nil {
+		method, params := "session/set_mode", map[string]string{"sessionId": s.SessionID, "modeId": s.Mode}
+		if opt != "" {
+			method, params = "session/set_config_option", map[string]string{"sessionId": s.SessionID, "configId": opt, "value": s.Mode}
+		}
+		if _, err := c.Request(ctx, 2, method, params, "", 30*time.Second); err != nil {
 			return fmt.Errorf("set mode %q: %w", s.Mode, err)
 		}
 	}

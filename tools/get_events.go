@@ -68,6 +68,11 @@ func renderEvents(p manager.EventsPage) string {
 		if textKind(ev.Kind) {
 			b.WriteString(block(ev.Text))
 		}
+		if ev.ToolCall != nil {
+			for _, d := range ev.ToolCall.Diffs {
+				b.WriteString(block(d.Diff)) // the changed lines are the agent's: marked
+			}
+		}
 	}
 	fmt.Fprintf(&b, "status=%s next_cursor=%d more=%t", p.Status, p.NextCursor, p.More)
 	if p.Truncated {
@@ -100,9 +105,23 @@ func renderEvent(ev events.Event) string {
 		}
 		return fmt.Sprintf("[%d] %s:", ev.Seq, ev.Kind)
 	case events.KindToolCall, events.KindToolCallUpdate:
-		return fmt.Sprintf("[%d] %s %s %s %s", ev.Seq, ev.Kind, word(ev.ToolCall.ID), quote(ev.ToolCall.Title), word(ev.ToolCall.Status))
+		return fmt.Sprintf("[%d] %s %s %s %s%s", ev.Seq, ev.Kind, word(ev.ToolCall.ID), quote(ev.ToolCall.Title), word(ev.ToolCall.Status), toolExtras(ev.ToolCall))
 	case events.KindPermissionRequest:
-		return fmt.Sprintf("[%d] permission_request %s for %s: %s", ev.Seq, word(ev.Permission.RequestID), quote(ev.ToolCall.Title), optionList(ev.Permission.Options))
+		return fmt.Sprintf("[%d] permission_request %s for %s: %s%s", ev.Seq, word(ev.Permission.RequestID), quote(ev.ToolCall.Title), optionList(ev.Permission.Options), toolExtras(ev.ToolCall))
+	case events.KindCommands:
+		var names []string
+		for _, c := range ev.Commands {
+			names = append(names, "/"+word(c.Name))
+		}
+		return fmt.Sprintf("[%d] available_commands: %s", ev.Seq, strings.Join(names, " "))
+	case events.KindConfigChange:
+		var vals []string
+		for _, c := range ev.Config {
+			vals = append(vals, word(c.ID)+"="+word(c.Value))
+		}
+		return fmt.Sprintf("[%d] config_change: %s", ev.Seq, strings.Join(vals, " "))
+	case events.KindSessionInfo:
+		return fmt.Sprintf("[%d] session_info: title %s", ev.Seq, quote(ev.Text))
 	case events.KindPermissionResponse:
 		return fmt.Sprintf("[%d] permission_response %s: %s", ev.Seq, word(ev.Permission.RequestID), word(ev.Permission.Outcome))
 	case events.KindTurnEnd:
@@ -128,6 +147,36 @@ func renderEvent(ev events.Event) string {
 		return fmt.Sprintf("[%d] %s %s", ev.Seq, ev.Kind, word(ev.Text))
 	}
 	return fmt.Sprintf("[%d] %s %s", ev.Seq, ev.Kind, quote(ev.Text))
+}
+
+// toolExtras renders a tool call's diffs (path and line counts), locations and terminals for its line;
+// the changed lines themselves follow as a marked block (renderEvents) or a fence (the transcript).
+func toolExtras(tc *events.ToolCall) string {
+	if tc == nil {
+		return ""
+	}
+	var s []string
+	for _, d := range tc.Diffs {
+		x := fmt.Sprintf("diff %s +%d -%d", word(d.Path), d.Added, d.Removed)
+		if d.NewFile {
+			x += " (new file)"
+		}
+		s = append(s, x)
+	}
+	for _, l := range tc.Locations {
+		if l.Line > 0 {
+			s = append(s, fmt.Sprintf("at %s line %d", word(l.Path), l.Line))
+		} else {
+			s = append(s, "at "+word(l.Path))
+		}
+	}
+	for _, id := range tc.Terminals {
+		s = append(s, "terminal "+word(id))
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(s, "; ")
 }
 
 func optionList(opts []events.Option) string {

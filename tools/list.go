@@ -80,6 +80,12 @@ func ListSessions(svc Service, log *slog.Logger) server.ServerTool {
 			if s.Pending > 0 {
 				fmt.Fprintf(&b, ", %d permission request(s) waiting", s.Pending)
 			}
+			if s.Mode != "" {
+				b.WriteString(", mode " + word(s.Mode))
+			}
+			if s.Model != "" {
+				b.WriteString(", model " + word(s.Model))
+			}
 			if s.Usage != nil {
 				b.WriteString(", " + usageText(*s.Usage))
 			}

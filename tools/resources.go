@@ -217,5 +217,13 @@ func transcriptLine(ev events.Event) string {
 		}
 		return fmt.Sprintf("— turn %s ended: %s%s\n\n", word(ev.Turn), word(ev.StopReason), turnExtras(ev))
 	}
-	return "- " + renderEvent(ev) + "\n"
+	line := "- " + renderEvent(ev) + "\n"
+	if ev.ToolCall != nil {
+		for _, d := range ev.ToolCall.Diffs {
+			if d.Diff != "" {
+				line += "\n" + fence("diff", d.Diff) + "\n"
+			}
+		}
+	}
+	return line
 }

@@ -4,11 +4,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
-	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
 // claudeEnv is the server environment for Claude Code against api: the scripted API's URL and a dummy key
@@ -63,6 +61,7 @@ func TestClaudeWriteWithPermission(t *testing.T) {
 	}
 	r.fileIs("hello.txt", "hello from claude\n")
 	golden(t, "claude-write", got, r.ws)
+	r.captureLog("claude-write")
 }
 
 // TestClaudeAutoPermissionEdits: with --auto-permission edits the server allows Claude Code's write inside the
@@ -89,36 +88,7 @@ func TestClaudeAutoPermissionEdits(t *testing.T) {
 // request is abandoned, and the session takes the next turn.
 func TestClaudeCancelWhileStreaming(t *testing.T) {
 	h, api := startClaude(t)
-	r := newRun(t, h, api, "claude", nil)
-	api.Push(modelapi.Step{Text: strings.Repeat("slowly streaming text ", 40), Delay: 150 * time.Millisecond})
-	var got []events.Event
-	cursor := r.send("tell me a long story")
-	deadline := time.Now().Add(60 * time.Second)
-	for !has(got, events.KindAgentMessage) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no streamed text within 60 s: %v", summarize(got))
-		}
-		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "cursor": cursor}, &page)
-		got, cursor = append(got, page.Events...), page.NextCursor
-		time.Sleep(100 * time.Millisecond)
-	}
-	h.ok("cancel_turn", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name}, &struct{}{})
-	page := r.wait(cursor, &got, events.StatusIdle)
-	if page.LastStop != "cancelled" {
-		t.Errorf("last_stop_reason = %q, want cancelled; events %v", page.LastStop, summarize(got))
-	}
-	var text string
-	for _, ev := range got {
-		if ev.Kind == events.KindAgentMessage {
-			text += ev.Text
-		}
-	}
-	if len(text) >= 40*len("slowly streaming text ") {
-		t.Errorf("the whole text arrived (%d bytes): the turn was not cancelled mid-stream", len(text))
-	}
-
-	r.usableAfter("still here")
+	cancelWhileStreaming(t, newRun(t, h, api, "claude", nil))
 }
 
 // TestClaudeModelAPIError: the model API answers 529 overloaded; the turn ends with the API's error for the
@@ -156,10 +126,21 @@ func TestClaudeModelsAndModes(t *testing.T) {
 	api.Push(claudeWriteSteps(r.ws, "mode.txt", "accept edits\n")...)
 	var got []events.Event
 	// acceptEdits: the write needs no permission.
-	r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	page := r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	r.captureLog("claude-models")
+	if page.Mode != "acceptEdits" || !strings.Contains(page.Model, "haiku") {
+		t.Errorf("get_events reports mode %q model %q, want acceptEdits and haiku", page.Mode, page.Model)
+	}
 	r.fileIs("mode.txt", "accept edits\n")
 	reqs := api.Requests()
 	if len(reqs) == 0 || !strings.Contains(reqs[len(reqs)-1].Model, "haiku") {
 		t.Errorf("model requests %+v, want the chosen haiku model", reqs)
 	}
+}
+
+// TestClaudeContinueAfterRestart: claude-agent-acp advertises loadSession; after the sandbox's sandbox-agent
+// stops, the session continued with session/load remembers the earlier turn.
+func TestClaudeContinueAfterRestart(t *testing.T) {
+	h, api := startClaude(t)
+	continueAfterRestart(t, newRun(t, h, api, "claude", nil))
 }

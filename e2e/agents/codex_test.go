@@ -77,6 +77,7 @@ func TestCodexWriteWithPermission(t *testing.T) {
 	}
 	r.fileIs("hello.txt", "hello from codex")
 	golden(t, "codex-write", got, ws)
+	r.captureLog("codex-write")
 }
 
 // TestCodexModelAPIError: the Responses API answers 500; the turn ends with codex-acp's error (its reason and
@@ -113,7 +114,10 @@ func TestCodexModes(t *testing.T) {
 	delete(steps[0].Tool.Input, "sandbox_permissions") // full access: no sandbox, no escalation
 	api.Push(steps...)
 	var got []events.Event
-	r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	page := r.wait(r.send("write mode.txt"), &got, events.StatusIdle)
+	if page.Mode != "full-access" {
+		t.Errorf("get_events reports mode %q, want full-access", page.Mode)
+	}
 	if has(got, events.KindPermissionRequest) {
 		t.Errorf("full-access mode still asked for permission: %v", summarize(got))
 	}
@@ -137,4 +141,17 @@ func TestCodexAuthenticate(t *testing.T) {
 	if !strings.Contains(string(r.sess.Modes), `"read-only"`) {
 		t.Errorf("modes = %s", r.sess.Modes)
 	}
+}
+
+// TestCodexCancelWhileStreaming: cancel_turn while the Responses API streams slowly.
+func TestCodexCancelWhileStreaming(t *testing.T) {
+	h, api, ws := startCodex(t)
+	cancelWhileStreaming(t, newRunIn(t, h, api, ws, "codex", nil))
+}
+
+// TestCodexContinueAfterRestart: codex-acp advertises loadSession; after the sandbox's sandbox-agent stops,
+// the session continued with session/load remembers the earlier turn (its rollout is in CODEX_HOME).
+func TestCodexContinueAfterRestart(t *testing.T) {
+	h, api, ws := startCodex(t)
+	continueAfterRestart(t, newRunIn(t, h, api, ws, "codex", nil))
 }

@@ -79,8 +79,9 @@ func agentsImage(t *testing.T) string {
 
 // harness is the built sandbox-mcp over stdio with a real MCP client.
 type harness struct {
-	t      *testing.T
-	client *client.Client
+	t        *testing.T
+	client   *client.Client
+	stateDir string
 }
 
 // start runs sandbox-mcp with the Docker backend on image, --network host, the given extra flags, and an
@@ -90,8 +91,9 @@ type harness struct {
 func start(t *testing.T, image string, env map[string]string, extra ...string) *harness {
 	t.Helper()
 	bin := serverBinary(t)
+	stateDir := t.TempDir()
 	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
-		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + t.TempDir(), "--log-level=debug"}, extra...)
+		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + stateDir, "--log-level=debug"}, extra...)
 	full := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
 	for k, v := range env {
 		full[k] = v
@@ -121,7 +123,7 @@ func start(t *testing.T, image string, env map[string]string, extra ...string) *
 		t.Fatalf("initialize: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	return &harness{t: t, client: c}
+	return &harness{t: t, client: c, stateDir: stateDir}
 }
 
 type logWriter struct{ t *testing.T }

@@ -75,6 +75,75 @@ func TestOpenCodeWriteWithPermission(t *testing.T) {
 	}
 	r.fileIs("hello.txt", "hello from opencode\n")
 	golden(t, "opencode-write", got, r.ws)
+	r.captureLog("opencode-write")
 }
 
 func toString(v any) string { s, _ := v.(string); return s }
+
+// newOpenCode is a session with OpenCode, its title requests (streamed, without tools) answered aside.
+func newOpenCode(t *testing.T, extra ...string) *agentRun {
+	t.Helper()
+	h, api := startOpenCode(t, extra...)
+	r := newRun(t, h, api, "opencode", nil)
+	api.Aside = func(q modelapi.Request) bool { _, tools := q.Body["tools"]; return !tools }
+	return r
+}
+
+// TestOpenCodeCancelWhileStreaming: cancel_turn while the chat completions API streams slowly.
+func TestOpenCodeCancelWhileStreaming(t *testing.T) {
+	cancelWhileStreaming(t, newOpenCode(t))
+}
+
+// TestOpenCodeModelAPIError: the chat completions API answers 400; the turn ends with OpenCode's error for the
+// reader, and the session serves the next turn.
+func TestOpenCodeModelAPIError(t *testing.T) {
+	r := newOpenCode(t)
+	r.api.Push(modelapi.Step{Fail: 400, ErrorMessage: "scripted bad request"})
+	var got []events.Event
+	page := r.wait(r.send("hello"), &got, events.StatusIdle)
+	all := strings.Join(summarize(got), "\n") + page.LastError
+	if !strings.Contains(all, "scripted bad request") && !strings.Contains(all, "400") {
+		t.Errorf("the API error is not in the events: %s", all)
+	}
+	t.Logf("after a 400: stop %q error %q events %v", page.LastStop, page.LastError, summarize(got))
+	r.usableAfter("recovered")
+}
+
+// TestOpenCodeModelsAndModes: OpenCode 1.18 reports its modes and models only as config options (session/new
+// has no modes or models): create_session checks a model against them, sets the mode and the model with
+// session/set_config_option, and get_events reports both; the chosen model reaches the model API.
+func TestOpenCodeModelsAndModes(t *testing.T) {
+	h, api := startOpenCode(t)
+	ws := t.TempDir()
+	sb := h.sandbox(ws)
+	msg := h.fails("create_session", map[string]any{"sandbox": sb, "agent": "opencode", "model": "nosuch/model"})
+	if !strings.Contains(msg, "scripted/scripted-model") {
+		t.Errorf("an unknown model's error does not list the offered ones: %s", msg)
+	}
+	r := &agentRun{t: t, h: h, api: api, ws: ws, sandbox: sb}
+	h.ok("create_session", map[string]any{"sandbox": sb, "agent": "opencode", "model": "scripted/scripted-model", "mode": "plan"}, &r.sess)
+	t.Logf("modes %s models %s", r.sess.Modes, r.sess.Models)
+	api.Aside = func(q modelapi.Request) bool { _, tools := q.Body["tools"]; return !tools }
+	api.Push(modelapi.Step{Text: "hi"})
+	var got []events.Event
+	page := r.wait(r.send("hello"), &got, events.StatusIdle)
+	if page.Mode != "plan" || page.Model != "scripted/scripted-model" {
+		t.Errorf("get_events reports mode %q model %q, want plan and scripted/scripted-model", page.Mode, page.Model)
+	}
+	var models []string
+	for _, q := range api.Requests() {
+		if !q.Aside {
+			models = append(models, q.Model)
+		}
+	}
+	if len(models) == 0 || models[len(models)-1] != "scripted-model" {
+		t.Errorf("model requests %v, want scripted-model", models)
+	}
+}
+
+// TestOpenCodeContinueAfterRestart: OpenCode advertises loadSession; after the sandbox's sandbox-agent stops,
+// the session continued with session/load remembers the earlier turn (its sessions are in its data folder
+// under HOME, in the container's writable layer).
+func TestOpenCodeContinueAfterRestart(t *testing.T) {
+	continueAfterRestart(t, newOpenCode(t))
+}

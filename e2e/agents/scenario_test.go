@@ -15,7 +15,10 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+var (
+	update  = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	capture = flag.Bool("capture", false, "copy each golden test's session log to events/testdata/real/ (the envelopes events' unit tests replay)")
+)
 
 // agentRun is one real agent's sandbox and session, driven through sandbox-mcp.
 type agentRun struct {
@@ -112,6 +115,11 @@ func golden(t *testing.T, name string, evs []events.Event, ws string) {
 	}
 	var out []events.Event
 	for _, ev := range evs {
+		if ev.Kind == events.KindCommands {
+			// Sent when the adapter gets round to it (after session/new, or during the first turn), so where
+			// it falls among the turn's events varies; its shape is checked by events/real_test.go.
+			continue
+		}
 		ev.Seq, ev.FirstSeq, ev.Time, ev.Raw = 0, 0, time.Time{}, nil
 		// Text that get_events returned over two pages is one message, as a reader joins it.
 		if n := len(out); n > 0 && (ev.Kind == events.KindAgentMessage || ev.Kind == events.KindThought) && out[n-1].Kind == ev.Kind {
@@ -153,6 +161,29 @@ func golden(t *testing.T, name string, evs []events.Event, ws string) {
 	}
 	if got != string(want) {
 		t.Errorf("normalised events differ from %s (run go test ./e2e/agents -run %s -update after checking the change):\n%s", path, t.Name(), got)
+	}
+}
+
+// captureLog copies the session's event log (every ACP envelope, both ways) to
+// events/testdata/real/<name>.jsonl with -capture, the workspace path replaced by /workspace, so the events
+// package's tests replay what the real adapter sent.
+func (r *agentRun) captureLog(name string) {
+	r.t.Helper()
+	if !*capture {
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(r.h.stateDir, "sessions", r.sandbox, r.sess.Name+".log"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out := strings.ReplaceAll(string(data), r.ws, "/workspace")
+	out = strings.ReplaceAll(out, strings.TrimPrefix(r.ws, "/"), "workspace")
+	path := filepath.Join("..", "..", "events", "testdata", "real", name+".jsonl")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		r.t.Fatal(err)
 	}
 }
 
