@@ -301,9 +301,11 @@ func matchProcs(words ...string) []int {
 // state directory, and reads on from the old cursor: every event once, the session still listed. On the
 // CLI double (exec transport) and, where an engine runs, on Docker with the port transport.
 func TestRestartMidTurn(t *testing.T) {
-	t.Run("sbx", func(t *testing.T) {
+	// The legacy plugin has exec -d: sandbox-agent outlives the server and the turn goes on. (sbx has no
+	// detached exec and its held sandbox-agent dies with the server: sbx_e2e_test.go.)
+	t.Run("docker-sandbox", func(t *testing.T) {
 		env, bin := fakeEnv(t)
-		restartMidTurn(t, sandboxArgs(t, "sbx", bin), env, true)
+		restartMidTurn(t, sandboxArgs(t, "docker-sandbox", bin), env, true)
 	})
 	t.Run("docker", func(t *testing.T) {
 		image := testenv.Docker(t)
