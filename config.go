@@ -15,6 +15,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
 // config is everything the flags and environment set. Every flag has an environment variable
@@ -31,6 +32,8 @@ type config struct {
 	httpAddr, httpTokenFile                string
 	idleTTL                                time.Duration
 	autoPermission                         string
+	budget                                 state.Budget // --max-turn-*: default and ceiling of every turn's budget
+	maxTurnTime                            time.Duration
 	version                                bool
 }
 
@@ -94,6 +97,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"must not be readable by other users (env SANDBOX_MCP_HTTP_TOKEN_FILE)")
 	fs.DurationVar(&c.idleTTL, "idle-ttl", envDur("IDLE_TTL", 0), "stop sandboxes no tool call has used for this long (sandbox-agent and its agents stop with them; "+
 		"create_session starts them again); 0 turns it off (env SANDBOX_MCP_IDLE_TTL)")
+	fs.Int64Var(&c.budget.MaxTokens, "max-turn-tokens", int64(envInt("MAX_TURN_TOKENS", 0)), "default and most tokens one agent turn may use; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TOKENS)")
+	fs.Float64Var(&c.budget.MaxCostUSD, "max-turn-cost", envFloat(env("MAX_TURN_COST", "0")), "default and most one agent turn may cost, in USD as the agent reports it; 0 for no limit (env SANDBOX_MCP_MAX_TURN_COST)")
+	fs.DurationVar(&c.maxTurnTime, "max-turn-time", envDur("MAX_TURN_TIME", 0), "default and longest wall time of one agent turn; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TIME)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sandbox-mcp [flags]          serve MCP on stdio (or --http)\n"+
@@ -161,6 +167,12 @@ func (c config) validate() error {
 		}
 	} else if c.httpTokenFile != "" {
 		errs = append(errs, errors.New("--http-token-file is only used with --http"))
+	}
+	if c.budget.MaxTokens < 0 || c.budget.MaxCostUSD < 0 || c.budget.MaxCostUSD != c.budget.MaxCostUSD || c.maxTurnTime < 0 {
+		errs = append(errs, errors.New("--max-turn-tokens, --max-turn-cost and --max-turn-time must not be negative: use 0 for no limit"))
+	}
+	if c.maxTurnTime > 0 {
+		c.budget.MaxTurnSeconds = int(max(1, c.maxTurnTime.Round(time.Second)/time.Second))
 	}
 	if c.idleTTL < 0 {
 		errs = append(errs, fmt.Errorf("--idle-ttl %s is negative: use 0 to turn it off", c.idleTTL))
@@ -230,4 +242,13 @@ func (c config) childEnv(getenv func(string) string) []string {
 		}
 	}
 	return env
+}
+
+// envFloat parses a float flag's environment default; a malformed one is 0 (no limit), as for envInt.
+func envFloat(v string) float64 {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0
+	}
+	return f
 }

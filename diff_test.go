@@ -78,9 +78,9 @@ func diffScenarios(t *testing.T, h *harness) {
 			"```diff\n" + strings.TrimRight(d.Diff, "\n") + "\n```\n",
 			"Untracked files:\n- new.txt\n",
 			"## What the agent said and did",
-			"### User (turn-1)\n\n" + msg + "\n",
+			"### User (turn-1)\n\n```text\n" + msg + "\n```\n",
 			`"Write README.md"`,
-			"**Agent:** changed\n",
+			"**Agent:**\n\n```text\nchanged\n```\n",
 			"turn turn-1 ended: end_turn",
 		} {
 			if !strings.Contains(got, part) {

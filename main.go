@@ -124,6 +124,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	if err != nil {
 		return nil, nil, err
 	}
+	store.Redact = red.Bytes // no record on disk holds a key, whatever the agent reported
 	runner := &sandbox.Exec{Env: cfg.childEnv(getenv), Timeout: cfg.execTimeout, Logger: logger.With("component", "exec")}
 	dockerOpts := cfg.docker
 	dockerOpts.ServerVersion = version
@@ -141,9 +142,9 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	mgr := manager.New(manager.Config{
 		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
-		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission,
+		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission, DefaultBudget: cfg.budget,
 		Policy:  manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots},
-		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes,
+		Version: version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
 	})
 	srv := server.NewMCPServer("sandbox-mcp", version,
 		server.WithToolCapabilities(false),

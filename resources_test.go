@@ -79,8 +79,8 @@ func TestResources(t *testing.T) {
 	transcript := readResource(t, h, uri)
 	for _, want := range []string{
 		"# Session " + sess.Name + " in sandbox " + sb.Name,
-		"### User (turn-1)\n\n" + msg + "\n",
-		"**Agent:** hello there\n",
+		"### User (turn-1)\n\n```text\n" + msg + "\n```\n",
+		"**Agent:**\n\n```text\nhello there\n```\n",
 		`"build"`, // the tool call, by its title
 		"turn turn-1 ended: end_turn",
 	} {
@@ -89,7 +89,7 @@ func TestResources(t *testing.T) {
 		}
 	}
 	// In order: the message, the agent's text, the tool call, the end.
-	if i, j, k, l := strings.Index(transcript, msg), strings.Index(transcript, "**Agent:** hello there"), strings.Index(transcript, `"build"`), strings.Index(transcript, "ended: end_turn"); !(i < j && j < k && k < l) {
+	if i, j, k, l := strings.Index(transcript, msg), strings.Index(transcript, "hello there"), strings.Index(transcript, `"build"`), strings.Index(transcript, "ended: end_turn"); !(i < j && j < k && k < l) {
 		t.Errorf("transcript out of order (%d %d %d %d):\n%s", i, j, k, l, transcript)
 	}
 

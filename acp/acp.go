@@ -66,11 +66,24 @@ type RPCError struct {
 
 func (e *RPCError) Error() string {
 	msg := fmt.Sprintf("agent error %d: %s", e.Code, e.Message)
+	// claude-agent-acp (and sandbox-agent) put the reason in data.details; codex-acp in data.message, with
+	// its own error class in data.codex_error_info (e.g. internal_server_error for a model API 500).
 	var d struct {
-		Details string `json:"details"`
+		Details   string `json:"details"`
+		Message   string `json:"message"`
+		CodexInfo string `json:"codex_error_info"`
 	}
-	if json.Unmarshal(e.Data, &d) == nil && d.Details != "" {
+	if json.Unmarshal(e.Data, &d) != nil {
+		return msg
+	}
+	switch {
+	case d.Details != "":
 		msg += ": " + d.Details
+	case d.Message != "":
+		msg += ": " + d.Message
+	}
+	if d.CodexInfo != "" {
+		msg += " (" + d.CodexInfo + ")"
 	}
 	return msg
 }

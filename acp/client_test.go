@@ -2,6 +2,7 @@ package acp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -359,6 +360,25 @@ func TestProblemErrorParsing(t *testing.T) {
 			}
 			if pe.Kind() != tt.wantKind || pe.Status != tt.status || err.Error() != tt.wantString {
 				t.Errorf("got kind %q status %d %q, want kind %q status %d %q", pe.Kind(), pe.Status, err, tt.wantKind, tt.status, tt.wantString)
+			}
+		})
+	}
+}
+
+// TestRPCErrorText: the reason an agent gives is in the error's text, wherever the adapter puts it.
+func TestRPCErrorText(t *testing.T) {
+	for _, tc := range []struct{ name, data, want string }{
+		{"none", ``, "agent error -32603: Internal error"},
+		{"details (claude-agent-acp, sandbox-agent)", `{"details":"Query closed"}`, "agent error -32603: Internal error: Query closed"},
+		// codex-acp 0.16.0 when the model API answers 500 (measured).
+		{"codex message and class", `{"codex_error_info":"internal_server_error","message":"We're currently experiencing high demand, which may cause temporary errors."}`,
+			"agent error -32603: Internal error: We're currently experiencing high demand, which may cause temporary errors. (internal_server_error)"},
+		{"not an object", `"text"`, "agent error -32603: Internal error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &RPCError{Code: -32603, Message: "Internal error", Data: json.RawMessage(tc.data)}
+			if got := e.Error(); got != tc.want {
+				t.Errorf("Error() = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -169,7 +169,7 @@ describe(`sandbox-mcp over Streamable HTTP with @modelcontextprotocol/sdk ${sdkV
     }
   }, { skip: !workspace && 'SANDBOX_MCP_WORKSPACE is not set' });
 
-  for (const [name, bearer] of [['a wrong token', `${token.slice(0, -1)}0`], ['no token', undefined]]) {
+  for (const [name, bearer] of [['a wrong token', `${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`], ['no token', undefined]]) {
     step(`refuses ${name}: the SDK throws a 401`, async () => {
       await assert.rejects(connect(url, bearer), (e) => {
         assert.ok(e instanceof StreamableHTTPError, `${e?.constructor?.name}: ${e?.message}`);

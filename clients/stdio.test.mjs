@@ -270,7 +270,7 @@ describe(`sandbox-mcp over stdio with @modelcontextprotocol/sdk ${sdkVersion}`, 
     const { text, mimeType } = res.contents[0];
     assert.equal(mimeType, 'text/markdown');
     for (const want of [`# Session ${session} in sandbox ${sandbox}`, 'say Hello from the sandbox; perm run the tests',
-      '**Agent:** Hello from the sandbox', 'run the tests', 'ended: end_turn']) {
+      '**Agent:**\n\n```text\nHello from the sandbox\n```', 'run the tests', 'ended: end_turn']) {
       assert.ok(text.includes(want), `transcript lacks ${JSON.stringify(want)}:\n${text}`);
     }
     const list = await client.readResource({ uri: 'sandbox-mcp://sandboxes' });
@@ -289,7 +289,7 @@ describe(`sandbox-mcp over stdio with @modelcontextprotocol/sdk ${sdkVersion}`, 
 
     const review = await client.getPrompt({ name: 'review_sandbox_work', arguments: { sandbox, session } });
     const text = review.messages[0].content.text;
-    for (const want of [`sandbox ${sandbox} (session ${session})`, '(no changes to tracked files)', '**Agent:** Hello from the sandbox']) {
+    for (const want of [`sandbox ${sandbox} (session ${session})`, '(no changes to tracked files)', '```text\nHello from the sandbox\n```']) {
       assert.ok(text.includes(want), `review prompt lacks ${JSON.stringify(want)}:\n${text}`);
     }
   });

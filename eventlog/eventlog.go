@@ -172,7 +172,9 @@ func (l *Log) Append(recs ...Record) ([]Record, error) {
 	l.dataSize += int64(lines.Len())
 	l.lastSeq += int64(len(out))
 	for _, r := range out {
-		l.lastSSEID = max(l.lastSSEID, r.SSEID)
+		if r.SSEID != 0 {
+			l.lastSSEID = r.SSEID // the latest, as Open finds it: a continued session's new server counts from 1
+		}
 	}
 	return out, nil
 }
@@ -198,8 +200,8 @@ func (l *Log) LastSeq() int64 {
 	return l.lastSeq
 }
 
-// LastSSEID returns the highest SSEID appended so far (0 if none), the value
-// to send as Last-Event-ID when reconnecting to sandbox-agent.
+// LastSSEID returns the SSEID of the latest record that has one (0 if none),
+// the value to send as Last-Event-ID when reconnecting to sandbox-agent.
 func (l *Log) LastSSEID() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
@@ -25,6 +24,8 @@ func normalizeFast(env []byte) (ev Event, ok, handled bool) {
 		return Event{}, false, false
 	}
 	switch {
+	case e.method == MethodUpdate && e.updateDone && e.update.sessionUpdate == "usage_update":
+		return Event{}, false, false // a few per turn: usage members are left to encoding/json
 	case e.method == MethodUpdate && e.updateDone:
 		ev, ok := updateEvent(&e.update)
 		return ev, ok, true
@@ -37,11 +38,8 @@ func normalizeFast(env []byte) (ev Event, ok, handled bool) {
 		if !isTurnID(id) {
 			return Event{}, false, true
 		}
-		var res struct {
-			StopReason string `json:"stopReason"`
-		}
-		_ = json.Unmarshal(e.result, &res)
-		return Event{Kind: KindTurnEnd, Turn: id, StopReason: res.StopReason}, true, true
+		stop, usage := turnResult(e.result)
+		return Event{Kind: KindTurnEnd, Turn: id, StopReason: stop, Usage: usage}, true, true
 	}
 	return Event{}, false, true
 }
@@ -124,7 +122,7 @@ type fastUpdate struct {
 func normalizeUpdateFast(params []byte) (Event, bool, bool) {
 	s := jsonscan.Scanner{B: params}
 	var u fastUpdate
-	if !u.decodeParams(&s) || !s.End() {
+	if !u.decodeParams(&s) || !s.End() || u.sessionUpdate == "usage_update" {
 		return Event{}, false, false
 	}
 	ev, ok := updateEvent(&u)

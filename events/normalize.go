@@ -17,11 +17,17 @@ const (
 	MethodPermission = "session/request_permission"
 	MethodCancel     = "session/cancel"
 	MethodAgentExit  = "_adapter/agent_exited"
+	MethodNew        = "session/new"
+	MethodLoad       = "session/load"
 )
+
+// MetaContinued is the _meta key of the session/load or session/new request we log when a session is
+// continued in a new agent process; its value says how ("session/load" or "summary").
+const MetaContinued = "sandbox-mcp/continued"
 
 // Normalize maps log records to events, in order. Consecutive agent_message (and thought) chunks merge into
 // one event carrying the seq of their last chunk, so a cursor never splits a record. Records that carry
-// nothing for a reader (responses to initialize or session/new, usage and command-list updates, our own
+// nothing for a reader (responses to initialize or session/new, command-list updates, our own
 // session/new) produce no event; they stay in the log. When raw is true each event carries its envelopes.
 func Normalize(recs []eventlog.Record, raw bool) []Event {
 	var out []Event
@@ -194,11 +200,7 @@ func normalizeSlow(r eventlog.Record) (Event, bool) {
 			ev.Error = env.Error.Error()
 			return ev, true
 		}
-		var res struct {
-			StopReason string `json:"stopReason"`
-		}
-		_ = json.Unmarshal(env.Result, &res)
-		ev.StopReason = res.StopReason
+		ev.StopReason, ev.Usage = turnResult(env.Result)
 		return ev, true
 	case env.IsResponse() && env.Error != nil:
 		return Event{Kind: KindError, Error: env.Error.Error()}, true
@@ -220,7 +222,15 @@ func normalizeOut(env *acp.Envelope) (Event, bool) {
 		}
 		return Event{Kind: KindUserMessage, Turn: acp.IDString(env.ID), Text: strings.Join(text, "\n")}, true
 	case env.Method == MethodCancel:
-		return Event{Kind: KindCancel}, true
+		return Event{Kind: KindCancel, Budget: budgetFromCancel(env.Params)}, true
+	case env.Method == MethodLoad || env.Method == MethodNew:
+		var p struct {
+			Meta map[string]string `json:"_meta"`
+		}
+		if json.Unmarshal(env.Params, &p) != nil || p.Meta[MetaContinued] == "" {
+			return Event{}, false
+		}
+		return Event{Kind: KindContinued, Text: p.Meta[MetaContinued]}, true
 	case env.IsResponse():
 		var res permissionResult
 		if json.Unmarshal(env.Result, &res) != nil || res.Outcome.Outcome == "" {
@@ -256,9 +266,15 @@ func normalizeUpdate(params json.RawMessage) (Event, bool) {
 		return Event{Kind: KindPlan, Plan: u.Entries}, true
 	case "current_mode_update":
 		return Event{Kind: KindModeChange, Text: u.CurrentModeID}, true
+	case "usage_update":
+		var raw struct {
+			Update json.RawMessage `json:"update"`
+		}
+		_ = json.Unmarshal(params, &raw)
+		return Event{Kind: KindUsage, Usage: usageUpdateFrom(raw.Update)}, true
 	}
 	// user_message_chunk: we log the prompt we sent ourselves (agents echo it only sometimes);
-	// available_commands_update, usage_update, config_option_update, session_info_update: noise for a reader.
+	// available_commands_update, config_option_update, session_info_update: noise for a reader.
 	return Event{}, false
 }
 

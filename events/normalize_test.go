@@ -133,8 +133,31 @@ func TestNormalize(t *testing.T) {
 		},
 		{
 			name: "records without an event do not break the merge",
-			recs: records(in(chunk("a")), in(update(usageUpdate)), in(update(commandUpdate)), in(`not json`), in(chunk("b"))),
-			want: []Event{{Seq: 5, FirstSeq: 1, Kind: KindAgentMessage, Text: "ab"}},
+			recs: records(in(chunk("a")), in(update(commandUpdate)), in(`not json`), in(chunk("b"))),
+			want: []Event{{Seq: 4, FirstSeq: 1, Kind: KindAgentMessage, Text: "ab"}},
+		},
+		{
+			name: "a usage update is an event with the context and the session's cost",
+			recs: records(in(update(usageUpdate)), in(update(`{"sessionUpdate":"usage_update","used":1500.0,"size":200000,"cost":{"amount":0.045,"currency":"USD"}}`)),
+				in(update(`{"sessionUpdate":"usage_update","used":-3,"size":"x","cost":{"amount":"free"}}`))),
+			want: []Event{{Seq: 1, Kind: KindUsage, Usage: &Usage{ContextUsed: 1200, ContextSize: 200000}},
+				{Seq: 2, Kind: KindUsage, Usage: &Usage{ContextUsed: 1500, ContextSize: 200000, Cost: 0.045, Currency: "USD"}},
+				{Seq: 3, Kind: KindUsage, Usage: &Usage{}}},
+		},
+		{
+			name: "a turn end carries the turn's reported usage; a malformed one keeps the stop reason",
+			recs: records(in(`{"jsonrpc":"2.0","id":"turn-1","result":{"stopReason":"end_turn","usage":{"inputTokens":100,"outputTokens":20,"totalTokens":150,"cachedReadTokens":30}}}`),
+				in(`{"jsonrpc":"2.0","id":"turn-2","result":{"usage":{"inputTokens":"many"},"stopReason":"max_tokens"}}`)),
+			want: []Event{{Seq: 1, Kind: KindTurnEnd, Turn: "turn-1", StopReason: "end_turn", Usage: &Usage{InputTokens: 100, OutputTokens: 20, TotalTokens: 150, CachedReadTokens: 30}},
+				{Seq: 2, Kind: KindTurnEnd, Turn: "turn-2", StopReason: "max_tokens"}},
+		},
+		{
+			name: "a budget cancel names its limit; a continuation says how it was made",
+			recs: records(out(`{"jsonrpc":"2.0","method":"session/cancel","params":{"sessionId":"s","_meta":{"sandbox-mcp/budget":{"limit":"cost","used":0.2,"max":0.1}}}}`),
+				out(`{"jsonrpc":"2.0","id":1,"method":"session/load","params":{"sessionId":"s","cwd":"/w","_meta":{"sandbox-mcp/continued":"session/load"}}}`),
+				out(newOut)),
+			want: []Event{{Seq: 1, Kind: KindCancel, Budget: &BudgetHit{Limit: LimitCost, Used: 0.2, Max: 0.1}},
+				{Seq: 2, Kind: KindContinued, Text: "session/load"}},
 		},
 		{
 			name: "our prompt is a user message with its turn id and its text blocks joined",
@@ -277,7 +300,7 @@ func TestNormalizeTimeIsTheRecordTime(t *testing.T) {
 }
 
 func TestNormalizeRaw(t *testing.T) {
-	recs := records(out(prompt("turn-1", "hi")), in(update(usageUpdate)), in(chunk("He")), in(chunk("y")), in(turnEnd("turn-1", "end_turn")))
+	recs := records(out(prompt("turn-1", "hi")), in(update(commandUpdate)), in(chunk("He")), in(chunk("y")), in(turnEnd("turn-1", "end_turn")))
 	tests := []struct {
 		name    string
 		raw     bool

@@ -1,7 +1,9 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
+	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
@@ -37,6 +39,12 @@ type State struct {
 	LastError      string `json:"last_error,omitempty"`
 	// TurnStartSeq is the log position of the current (or last) turn's prompt.
 	TurnStartSeq int64 `json:"turn_start_seq,omitempty"`
+	// TurnStart is when the current (or last) turn's prompt was logged: budgets time turns from it.
+	TurnStart time.Time `json:"turn_start,omitzero"`
+	// Usage is what the agent reported about tokens and cost (nil until it reports any).
+	Usage *UsageState `json:"usage,omitempty"`
+	// Budget is the limit that made us cancel the running turn, if one did.
+	Budget *BudgetHit `json:"budget,omitempty"`
 }
 
 // NewState is the state of a freshly opened session.
@@ -57,15 +65,35 @@ func (s *State) Apply(r eventlog.Record) {
 			s.Turns++
 			s.Turn, s.Status = acp.IDString(env.ID), StatusRunning
 			s.LastError, s.LastStopReason, s.TurnStartSeq = "", "", r.Seq
+			s.TurnStart, s.Budget = r.Time, nil
+			if s.Usage != nil {
+				s.Usage.startTurn()
+			}
+		case env.Method == MethodCancel && s.Turn != "":
+			if hit := budgetFromCancel(env.Params); hit != nil {
+				s.Budget = hit
+			}
 		case env.IsResponse():
-			s.answer(acp.IDString(env.ID))
+			s.answer(BoundID(acp.IDString(env.ID)))
 		}
 		return
 	}
 	switch {
+	case env.Method == MethodUpdate:
+		if !bytes.Contains(r.Env, []byte("usage_update")) {
+			return // the common case (text chunks) pays for no second decoding
+		}
+		if ev, ok := normalizeOne(r); ok && ev.Kind == KindUsage {
+			if s.Usage == nil {
+				s.Usage = &UsageState{}
+			}
+			s.Usage.applyUpdate(ev.Usage, s.Turn != "")
+		}
 	case env.Method == MethodPermission && env.IsRequest():
 		if ev, ok := normalizeOne(r); ok {
 			ev.Seq, ev.Time = r.Seq, r.Time
+			// Kept cut to size: every result lists the pending requests, and the agent writes them.
+			ev = Bound(ev, PendingLimits)
 			s.Pending = append(s.Pending, ev)
 			if s.PendingIDs == nil {
 				s.PendingIDs = map[string]json.RawMessage{}
@@ -87,7 +115,17 @@ func (s *State) Apply(r eventlog.Record) {
 		s.Status = StatusEnded
 	case env.IsResponse() && s.Turn != "" && acp.IDString(env.ID) == s.Turn:
 		ev, _ := normalizeOne(r)
+		if ev.StopReason == "cancelled" && s.Budget != nil {
+			ev.StopReason = StopBudgetExceeded
+		}
+		if s.Usage != nil || ev.Usage != nil || s.Budget != nil {
+			if s.Usage == nil {
+				s.Usage = &UsageState{}
+			}
+			s.Usage.endTurn(s.Turn, ev.Usage, s.Budget)
+		}
 		s.Turn, s.Pending, s.PendingIDs, s.Status = "", nil, nil, StatusIdle
+		ev = Bound(ev, EventLimits)
 		s.LastStopReason, s.LastError = ev.StopReason, ev.Error
 	}
 }

@@ -31,6 +31,11 @@ type SessionEntry struct {
 	Pending   int    `json:"pending_permissions,omitempty" jsonschema_description:"Permission requests waiting for an answer."`
 	LastError string `json:"last_error,omitempty" jsonschema_description:"Why the last turn or the session failed."`
 	Created   string `json:"created" jsonschema_description:"When it was created (RFC 3339)."`
+	// Usage, budgets and continuation (budget.go, continue.go).
+	Usage        *events.Usage `json:"usage,omitempty" jsonschema_description:"Tokens and cost so far, as the agent reported them (tokens summed over turns, cost the session's total)."`
+	Budget       *state.Budget `json:"budget,omitempty" jsonschema_description:"The limits each turn runs under."`
+	CanContinue  bool          `json:"can_continue,omitempty" jsonschema_description:"True when the session ended (its agent process is gone) and create_session with continue=<name> can resume it."`
+	ContinueWith string        `json:"continue_with,omitempty" jsonschema:"enum=session/load,enum=summary" jsonschema_description:"How it would be continued: session/load (the agent reloads its own history) or summary (a new agent session primed with a summary)."`
 }
 
 // SandboxList is list_sandboxes' answer.
@@ -128,9 +133,15 @@ func (m *Manager) sessionEntries(sandboxName string) ([]SessionEntry, error) {
 		if l := m.cached(sandboxName, r.Name); l != nil {
 			r = l.snapshot()
 		}
-		entries = append(entries, SessionEntry{Name: r.Name, Agent: r.Agent, Status: r.State.Status, Turn: r.State.Turn,
+		e := SessionEntry{Name: r.Name, Agent: r.Agent, Status: r.State.Status, Turn: r.State.Turn,
 			Turns: r.State.Turns, Pending: len(r.State.Pending), LastError: r.State.LastError,
-			Created: r.Created.Format("2006-01-02T15:04:05Z07:00")})
+			Created: r.Created.Format("2006-01-02T15:04:05Z07:00"), Budget: r.Budget}
+		if r.State.Usage != nil {
+			u := r.State.Usage.Session
+			e.Usage = &u
+		}
+		e.CanContinue, e.ContinueWith = canContinue(r)
+		entries = append(entries, e)
 	}
 	return entries, nil
 }

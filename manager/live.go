@@ -31,6 +31,8 @@ type live struct {
 	log     *eventlog.Log
 	changed chan struct{} // closed and replaced on every append: a broadcast to waiters
 
+	chunks chunkRedactor // streamed text, redacted across envelopes (chunks.go); under ingest
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	gaps   int // reconnects in a row spent on one gap in SSE ids (stream goroutine only)
@@ -307,7 +309,7 @@ func (l *live) ingestBatch(ctx context.Context, batch []sseItem) error {
 	defer l.ingest.Unlock()
 	recs := make([]eventlog.Record, 0, len(batch))
 	for _, it := range batch {
-		recs = append(recs, eventlog.Record{Dir: "in", SSEID: it.id, Env: it.data})
+		recs = append(recs, l.redactIn(it.id, it.data)...)
 		if reply := l.autoAnswer(ctx, it.data); reply != nil {
 			recs = append(recs, eventlog.Record{Dir: "out", Env: reply})
 		}
@@ -341,6 +343,9 @@ func (l *live) stop() {
 		l.cancel()
 		<-l.done
 	}
+	l.ingest.Lock()
+	l.flushChunks()
+	l.ingest.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.log != nil {

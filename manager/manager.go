@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -59,6 +60,11 @@ type Config struct {
 	// so no state file holds a key an agent printed. It must return valid JSON for valid JSON. nil keeps
 	// envelopes as they are.
 	Redact func([]byte) []byte
+	// DefaultBudget limits every turn, and caps what create_session may ask for (budget.go).
+	DefaultBudget state.Budget
+	// Secrets redacts text streamed in pieces (chunks.go), progress messages and merged text before it
+	// is cut. When Redact is nil, Secrets.Bytes takes its place.
+	Secrets *redact.Redactor
 }
 
 // Manager implements the tools' operations. It is safe for concurrent use.
@@ -90,6 +96,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.Getenv == nil {
 		cfg.Getenv = func(string) string { return "" }
+	}
+	if cfg.Redact == nil && !cfg.Secrets.Empty() {
+		cfg.Redact = cfg.Secrets.Bytes
 	}
 	if cfg.Redact == nil {
 		cfg.Redact = func(b []byte) []byte { return b }

@@ -23,6 +23,13 @@ import (
 // CreateSessionRequest is create_session's input after binding.
 type CreateSessionRequest struct {
 	Sandbox, Agent, Name, Cwd, Model, Mode string
+	// Budget limits each turn (merged with the server's --max-turn-* limits).
+	Budget *state.Budget
+	// MCPServers are the agent's own MCP servers (mcp.go).
+	MCPServers []state.MCPServer
+	// Continue names an ended or failed session to continue in place; Fork names a session whose context
+	// a new session starts with (continue.go).
+	Continue, Fork string
 }
 
 // SessionResult describes an open agent session.
@@ -35,25 +42,44 @@ type SessionResult struct {
 	AgentInfo json.RawMessage `json:"agent_info,omitempty" jsonschema_description:"What the agent reported about itself (name, version)."`
 	Modes     json.RawMessage `json:"modes,omitempty" jsonschema_description:"Current and available modes, as the agent reported them."`
 	Models    json.RawMessage `json:"models,omitempty" jsonschema_description:"Current and available models, as the agent reported them."`
+	Budget    *state.Budget   `json:"budget,omitempty" jsonschema_description:"The limits each turn runs under."`
+	Continued string          `json:"continued,omitempty" jsonschema_description:"How a continued session got its context back: session/load (the agent reloaded its own history) or summary (a new agent session primed with a summary of the transcript)."`
+	Forked    string          `json:"forked_from,omitempty" jsonschema_description:"The session whose context this one was primed with."`
+	Turn      string          `json:"turn,omitempty" jsonschema_description:"The turn that primes the agent with a summary, when one was sent: follow it with get_events."`
 }
 
 // initTimeout bounds initialize, which may install the agent's adapter first (npm) inside the sandbox.
 // It stays under the ~60 s hosts give a tool call.
 const initTimeout = 50 * time.Second
 
-// CreateSession opens an ACP session: initialize (spawning the agent), session/new, and mode/model when
-// asked. The session's event stream starts at once.
+// CreateSession opens an ACP session: initialize (spawning the agent), session/new with the agent's MCP
+// servers, and mode/model when asked. The session's event stream starts at once. With Continue it
+// continues an ended session instead, and with Fork the new session is primed with another's context
+// (continue.go).
 func (m *Manager) CreateSession(ctx context.Context, req CreateSessionRequest) (SessionResult, error) {
+	if req.Continue != "" {
+		return m.continueSession(ctx, req)
+	}
+	res, primer, err := m.createSession(ctx, req)
+	if err != nil || primer == "" {
+		return res, err
+	}
+	return m.prime(ctx, res, primer)
+}
+
+// createSession opens a new session; for a fork it also returns the summary to prime it with, which the
+// caller sends once the sandbox lock is released.
+func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (SessionResult, string, error) {
 	if !slices.Contains(Agents, req.Agent) {
-		return SessionResult{}, invalidf("unknown agent %q: use one of %s", req.Agent, strings.Join(Agents, ", "))
+		return SessionResult{}, "", invalidf("unknown agent %q: use one of %s", req.Agent, strings.Join(Agents, ", "))
 	}
 	rec, err := m.sandboxRecord(req.Sandbox)
 	if err != nil {
-		return SessionResult{}, err
+		return SessionResult{}, "", err
 	}
 	if req.Name != "" {
 		if err := sandbox.ValidateName("session", req.Name); err != nil {
-			return SessionResult{}, err
+			return SessionResult{}, "", err
 		}
 	}
 	cwd := req.Cwd
@@ -61,37 +87,103 @@ func (m *Manager) CreateSession(ctx context.Context, req CreateSessionRequest) (
 		cwd = rec.Workspace
 	}
 	if !filepath.IsAbs(cwd) || filepath.Clean(cwd) != cwd || strings.ContainsRune(cwd, 0) {
-		return SessionResult{}, invalidf("cwd %q must be a clean absolute path inside the sandbox (default: the workspace)", cwd)
+		return SessionResult{}, "", invalidf("cwd %q must be a clean absolute path inside the sandbox (default: the workspace)", cwd)
 	}
 	for _, v := range []struct{ name, value string }{{"model", req.Model}, {"mode", req.Mode}} {
 		if v.value != "" && !idRE.MatchString(v.value) {
-			return SessionResult{}, invalidf("%s %q is not valid", v.name, v.value)
+			return SessionResult{}, "", invalidf("%s %q is not valid", v.name, v.value)
+		}
+	}
+	budget, err := m.sessionBudget(req.Budget)
+	if err != nil {
+		return SessionResult{}, "", err
+	}
+	if err := m.validateMCP(req.MCPServers, rec.Workspace); err != nil {
+		return SessionResult{}, "", err
+	}
+	var primer string
+	if req.Fork != "" {
+		if primer, err = m.forkPrimer(rec.Name, req.Fork); err != nil {
+			return SessionResult{}, "", err
 		}
 	}
 	defer m.use(ctx, rec.Name)() // a use, for --idle-ttl (ttl.go)
 	defer m.lockSandbox(rec.Name)()
 	name, err := m.sessionName(rec.Name, req.Name, req.Agent)
 	if err != nil {
-		return SessionResult{}, err
+		return SessionResult{}, "", err
 	}
+	srec := state.Session{Sandbox: rec.Name, Name: name, Agent: req.Agent, Cwd: cwd, Model: req.Model, Mode: req.Mode,
+		Created: time.Now().UTC(), State: events.NewState(), Budget: budget, MCPServers: req.MCPServers, ForkedFrom: req.Fork}
+	client, init, err := m.startAgent(ctx, rec, &srec)
+	if err != nil {
+		return SessionResult{}, "", err
+	}
+	servers, err := m.acpMCPServers(req.MCPServers, init.MCP)
+	if err != nil {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, "", err
+	}
+	newRes, err := client.Request(ctx, 1, events.MethodNew, map[string]any{"cwd": cwd, "mcpServers": servers}, "", initTimeout)
+	if err != nil {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, "", fmt.Errorf("open a %s session in %q: %w", req.Agent, rec.Name, err)
+	}
+	var sn struct {
+		SessionID     string          `json:"sessionId"`
+		Modes         json.RawMessage `json:"modes"`
+		Models        json.RawMessage `json:"models"`
+		ConfigOptions json.RawMessage `json:"configOptions"`
+	}
+	if err := json.Unmarshal(newRes, &sn); err != nil || sn.SessionID == "" {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, "", fmt.Errorf("%s agent returned no session id: %s", req.Agent, truncate(string(newRes), 200))
+	}
+	srec.SessionID, srec.Modes, srec.Models = sn.SessionID, sn.Modes, sn.Models
+	if err := m.configure(ctx, client, &srec, sn.Modes, sn.Models, sn.ConfigOptions); err != nil {
+		client.Close(context.WithoutCancel(ctx))
+		return SessionResult{}, "", err
+	}
+	if err := m.cfg.Store.PutSession(srec); err != nil {
+		return SessionResult{}, "", err
+	}
+	l, err := m.open(srec, client)
+	if err != nil {
+		return SessionResult{}, "", err
+	}
+	return sessionResult(l.snapshot()), primer, nil
+}
+
+func sessionResult(s state.Session) SessionResult {
+	return SessionResult{Sandbox: s.Sandbox, Name: s.Name, Agent: s.Agent, Cwd: s.Cwd, Status: s.State.Status,
+		AgentInfo: s.AgentInfo, Modes: s.Modes, Models: s.Models, Budget: s.Budget, Forked: s.ForkedFrom}
+}
+
+// agentInit is what initialize told us about the agent.
+type agentInit struct {
+	LoadSession bool
+	MCP         mcpCaps
+}
+
+// startAgent makes a client with a fresh server id for srec and sends initialize, which spawns the agent
+// (starting sandbox-agent, or the stopped sandbox, again first when it does not answer). It sets
+// srec.ServerID, AgentInfo and LoadSession.
+func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state.Session) (*acp.Client, agentInit, error) {
 	b, err := m.backend(rec.Backend)
 	if err != nil {
-		return SessionResult{}, err
+		return nil, agentInit{}, err
 	}
 	t, _, err := m.transport(ctx, b, rec)
 	if err != nil {
-		return SessionResult{}, gone(rec.Name, err)
+		return nil, agentInit{}, gone(rec.Name, err)
 	}
-	client := &acp.Client{T: t, ServerID: "smcp-" + name + "-" + randomHex(4)}
-	srec := state.Session{Sandbox: rec.Name, Name: name, Agent: req.Agent, ServerID: client.ServerID, Cwd: cwd,
-		Model: req.Model, Mode: req.Mode, Created: time.Now().UTC(), State: events.NewState()}
-
+	client := &acp.Client{T: t, ServerID: "smcp-" + srec.Name + "-" + randomHex(4)}
 	initialize := func() (json.RawMessage, error) {
 		return client.Request(ctx, 0, "initialize", map[string]any{
 			"protocolVersion":    1,
 			"clientCapabilities": map[string]any{"fs": map[string]bool{"readTextFile": false, "writeTextFile": false}, "terminal": false},
 			"clientInfo":         map[string]string{"name": "sandbox-mcp", "version": m.cfg.Version},
-		}, req.Agent, initTimeout)
+		}, srec.Agent, initTimeout)
 	}
 	initRes, err := initialize()
 	if errors.Is(err, acp.ErrUnreachable) || errors.Is(err, acp.ErrNoClient) {
@@ -99,55 +191,36 @@ func (m *Manager) CreateSession(ctx context.Context, req CreateSessionRequest) (
 		// and retry. Checked only on failure: the version check and health probe would cost two more
 		// execs (~40 ms on the sbx double) on every session.
 		if _, err := m.ensureAgent(ctx, b, rec); err != nil {
-			return SessionResult{}, gone(rec.Name, err)
+			return nil, agentInit{}, gone(rec.Name, err)
 		}
 		initRes, err = initialize()
 	}
 	if err != nil {
 		client.Close(context.WithoutCancel(ctx))
-		return SessionResult{}, agentStartError(req.Agent, err)
+		return nil, agentInit{}, agentStartError(srec.Agent, err)
 	}
 	var init struct {
-		AgentInfo json.RawMessage `json:"agentInfo"`
+		AgentInfo         json.RawMessage `json:"agentInfo"`
+		AgentCapabilities struct {
+			LoadSession     bool    `json:"loadSession"`
+			MCPCapabilities mcpCaps `json:"mcpCapabilities"`
+		} `json:"agentCapabilities"`
 	}
 	_ = json.Unmarshal(initRes, &init)
-	srec.AgentInfo = init.AgentInfo
-
-	newRes, err := client.Request(ctx, 1, "session/new", map[string]any{"cwd": cwd, "mcpServers": []any{}}, "", initTimeout)
-	if err != nil {
+	srec.ServerID, srec.AgentInfo = client.ServerID, init.AgentInfo
+	srec.LoadSession = init.AgentCapabilities.LoadSession
+	// Agents that advertise an API-key auth method (codex-acp) refuse session/new until authenticated.
+	if err := m.authenticate(ctx, client, srec.Agent, initRes); err != nil {
 		client.Close(context.WithoutCancel(ctx))
-		return SessionResult{}, fmt.Errorf("open a %s session in %q: %w", req.Agent, rec.Name, err)
+		return nil, agentInit{}, err
 	}
-	var sn struct {
-		SessionID string          `json:"sessionId"`
-		Modes     json.RawMessage `json:"modes"`
-		Models    json.RawMessage `json:"models"`
-	}
-	if err := json.Unmarshal(newRes, &sn); err != nil || sn.SessionID == "" {
-		client.Close(context.WithoutCancel(ctx))
-		return SessionResult{}, fmt.Errorf("%s agent returned no session id: %s", req.Agent, truncate(string(newRes), 200))
-	}
-	srec.SessionID, srec.Modes, srec.Models = sn.SessionID, sn.Modes, sn.Models
-	if err := m.configure(ctx, client, &srec, sn.Modes, sn.Models); err != nil {
-		client.Close(context.WithoutCancel(ctx))
-		return SessionResult{}, err
-	}
-	if err := m.cfg.Store.PutSession(srec); err != nil {
-		return SessionResult{}, err
-	}
-	l, err := m.open(srec, client)
-	if err != nil {
-		return SessionResult{}, err
-	}
-	s := l.snapshot()
-	return SessionResult{Sandbox: s.Sandbox, Name: s.Name, Agent: s.Agent, Cwd: s.Cwd, Status: s.State.Status,
-		AgentInfo: s.AgentInfo, Modes: s.Modes, Models: s.Models}, nil
+	return client, agentInit{LoadSession: init.AgentCapabilities.LoadSession, MCP: init.AgentCapabilities.MCPCapabilities}, nil
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$`)
 
 // configure sets mode and model when asked, checking them against what the agent offers.
-func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session, modes, models json.RawMessage) error {
+func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session, modes, models, configOptions json.RawMessage) error {
 	if s.Mode != "" {
 		var av struct {
 			AvailableModes []struct {
@@ -167,20 +240,11 @@ func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session
 		}
 	}
 	if s.Model != "" {
-		var av struct {
-			AvailableModels []struct {
-				ModelID string `json:"modelId"`
-			} `json:"availableModels"`
-		}
-		_ = json.Unmarshal(models, &av)
-		var ids []string
-		for _, md := range av.AvailableModels {
-			ids = append(ids, md.ModelID)
-		}
+		ids := modelIDs(models, configOptions)
 		if len(ids) > 0 && !slices.Contains(ids, s.Model) {
 			return invalidf("model %q is not offered by the %s agent: use one of [%s]", s.Model, s.Agent, strings.Join(ids, ", "))
 		}
-		if _, err := c.Request(ctx, 3, "session/set_model", map[string]string{"sessionId": s.SessionID, "modelId": s.Model}, "", 30*time.Second); err != nil {
+		if err := m.setModel(ctx, c, s.SessionID, s.Model, configOptions); err != nil {
 			return fmt.Errorf("set model %q: %w", s.Model, err)
 		}
 	}
@@ -235,6 +299,10 @@ func (m *Manager) open(rec state.Session, client *acp.Client) (*live, error) {
 		l.cancel = cancel
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); l.run(ctx) }()
+		if !rec.Budget.IsZero() {
+			m.wg.Add(1)
+			go func() { defer m.wg.Done(); l.watchBudget(ctx) }()
+		}
 	} else {
 		close(l.done)
 	}

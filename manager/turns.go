@@ -12,6 +12,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -177,7 +178,10 @@ func (m *Manager) RespondPermission(ctx context.Context, sandboxName, sessionNam
 		}
 	}
 	if req == nil {
-		return PermissionResult{}, invalidf("no pending permission request %q in session %q (pending: [%s]): read get_events for current requests", requestID, sessionName, strings.Join(ids, ", "))
+		if more := len(ids) - events.MaxPending; more > 0 { // the agent decides how many there are
+			ids = append(ids[:events.MaxPending], fmt.Sprintf("and %d more", more))
+		}
+		return PermissionResult{}, invalidf("no pending permission request %q in session %q (pending: [%s]): read get_events for current requests", textcut.Head(requestID, 256), sessionName, strings.Join(ids, ", "))
 	}
 	var optIDs []string
 	for _, o := range req.Permission.Options {
@@ -187,7 +191,7 @@ func (m *Manager) RespondPermission(ctx context.Context, sandboxName, sessionNam
 	if option == "cancelled" {
 		outcome = map[string]string{"outcome": "cancelled"}
 	} else if !slices.Contains(optIDs, option) {
-		return PermissionResult{}, invalidf("option %q is not offered for request %q: use one of [%s] or cancelled", option, requestID, strings.Join(optIDs, ", "))
+		return PermissionResult{}, invalidf("option %q is not offered for request %q: use one of [%s] or cancelled", textcut.Head(option, 256), requestID, strings.Join(optIDs, ", "))
 	}
 	// The reply carries the request's own id, with its JSON type (string or number) preserved.
 	rawID := s.State.PendingIDs[requestID]
@@ -236,6 +240,7 @@ func (m *Manager) CancelTurn(ctx context.Context, sandboxName, sessionName strin
 		end, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "result": map[string]any{"stopReason": "cancelled"},
 			"_meta": map[string]any{"sandbox-mcp/local": "the agent did not answer session/cancel"}})
 		l.ingest.Lock()
+		l.flushChunks()
 		_, err := l.append(eventlog.Record{Dir: "in", Env: end})
 		l.ingest.Unlock()
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 )
 
 // MaxWait bounds how long one call may wait: hosts drop tool calls after about 60 s.
@@ -66,13 +67,17 @@ func (l *live) activity() string {
 		return msg
 	}
 	ev := evs[len(evs)-1]
+	// Everything the agent wrote is redacted whole, then cut: the message goes out as a notification,
+	// which no result middleware sees.
+	red := l.m.cfg.Secrets.String
 	switch {
 	case ev.ToolCall != nil && ev.ToolCall.Title != "":
-		msg += fmt.Sprintf(": %s %q %s", strings.ReplaceAll(ev.Kind, "_", " "), ev.ToolCall.Title, ev.ToolCall.Status)
+		title := textcut.Head(red(ev.ToolCall.Title), 80)
+		msg += fmt.Sprintf(": %s %q %s", strings.ReplaceAll(ev.Kind, "_", " "), title, textcut.Head(ev.ToolCall.Status, 20))
 	case ev.Text != "":
-		t := ev.Text
-		if len(t) > 80 {
-			t = "…" + t[len(t)-80:]
+		t := red(ev.Text)
+		if tail := textcut.Tail(t, 80); len(tail) < len(t) {
+			t = "…" + tail
 		}
 		msg += fmt.Sprintf(": %s %q", strings.ReplaceAll(ev.Kind, "_", " "), strings.Join(strings.Fields(t), " "))
 	default:
@@ -103,9 +108,10 @@ func (m *Manager) turnText(l *live, startSeq int64) string {
 		}
 		cursor = recs[len(recs)-1].Seq
 	}
-	text := b.String()
-	if len(text) > maxEventText*2 {
-		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", len(text)-maxEventText*2) + text[len(text)-maxEventText*2:]
+	// Redacted whole before it is cut, so the cut never keeps the end of a key.
+	text := m.cfg.Secrets.String(b.String())
+	if tail := textcut.JSONTail(textcut.Tail(text, maxEventText*2), maxEventText*4); len(tail) < len(text) {
+		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", len(text)-len(tail)) + tail
 	}
 	return text
 }

@@ -22,7 +22,7 @@ type fakeSource struct {
 
 const (
 	fixedDiff       = "```diff\ndiff --git a/main.go b/main.go\n--- a/main.go\n+++ b/main.go\n@@ -1 +1 @@\n-package old\n+package main\n```\n\nUntracked files:\n- notes.txt\n"
-	fixedTranscript = "# Session mock-1 in sandbox box-1\n\nStatus: idle\n\n### User (turn-1)\n\nfix the package name\n\n**Agent:** done\n\n— turn turn-1 ended: end_turn\n\n"
+	fixedTranscript = "# Session mock-1 in sandbox box-1\n\nStatus: idle\n\n### User (turn-1)\n\n```text\nfix the package name\n```\n\n**Agent:**\n\n```text\ndone\n```\n\n— turn turn-1 ended: end_turn\n\n"
 )
 
 func (f *fakeSource) Diff(_ context.Context, sandbox string) (string, error) {

@@ -17,7 +17,8 @@ const MinLen = 8
 // Redactor replaces known secret values. A nil *Redactor, or one without values, changes nothing. It is
 // safe for concurrent use: it is immutable after New.
 type Redactor struct {
-	repl *strings.Replacer // nil when there is nothing to redact
+	repl  *strings.Replacer // nil when there is nothing to redact
+	forms []string          // every spelling replaced, longest first (for Stream)
 }
 
 // secret is one value and the text that replaces it.
@@ -64,10 +65,12 @@ func build(ss []secret) *Redactor {
 	// prefers the earlier pair at one position).
 	slices.SortStableFunc(pairs, func(a, b secret) int { return len(b.value) - len(a.value) })
 	args := make([]string, 0, 2*len(pairs))
+	forms := make([]string, 0, len(pairs))
 	for _, p := range pairs {
 		args = append(args, p.value, p.with)
+		forms = append(forms, p.value)
 	}
-	return &Redactor{repl: strings.NewReplacer(args...)}
+	return &Redactor{repl: strings.NewReplacer(args...), forms: forms}
 }
 
 // jsonString is v encoded as the contents of a JSON string (without the quotes).

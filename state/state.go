@@ -59,12 +59,49 @@ type Session struct {
 	Modes     json.RawMessage `json:"modes,omitempty"`
 	Models    json.RawMessage `json:"models,omitempty"`
 	State     events.State    `json:"state"`
+	// Budget limits each turn (nil: no limits).
+	Budget *Budget `json:"budget,omitempty"`
+	// MCPServers are the inner agent's MCP servers as asked for: secrets stay references (${NAME}).
+	MCPServers []MCPServer `json:"mcp_servers,omitempty"`
+	// LoadSession is whether the agent advertised ACP loadSession, so the session can be continued with
+	// session/load after its agent process is gone.
+	LoadSession bool `json:"load_session,omitempty"`
+	// Continued says how the session was last continued ("session/load" or "summary"), and ForkedFrom
+	// names the session whose context this one started with.
+	Continued  string `json:"continued,omitempty"`
+	ForkedFrom string `json:"forked_from,omitempty"`
+}
+
+// Budget limits one turn of a session; zero fields are unlimited.
+type Budget struct {
+	MaxTokens      int64   `json:"max_tokens,omitempty" jsonschema_description:"Most tokens one turn may use: its token total as the agent reports it, or while it runs the growth of the agent's context window."`
+	MaxCostUSD     float64 `json:"max_cost_usd,omitempty" jsonschema_description:"Most one turn may cost, in the agent's reported currency (USD for the agents we know)."`
+	MaxTurnSeconds int     `json:"max_turn_seconds,omitempty" jsonschema_description:"Longest wall time of one turn, in seconds."`
+}
+
+// IsZero reports a budget with no limit.
+func (b *Budget) IsZero() bool { return b == nil || *b == Budget{} }
+
+// MCPServer is one MCP server for the agent inside the sandbox: a stdio command (type stdio, the
+// default) or an HTTP server the sandbox can reach (type http or sse).
+type MCPServer struct {
+	Name    string            `json:"name" jsonschema_description:"Server name (letters, digits, '.', '_' or '-')."`
+	Type    string            `json:"type,omitempty" jsonschema:"enum=stdio,enum=http,enum=sse" jsonschema_description:"stdio (default): a command run inside the sandbox; http or sse: a URL the sandbox can reach."`
+	Command string            `json:"command,omitempty" jsonschema_description:"For stdio: the command inside the sandbox (a name on its PATH or an absolute path)."`
+	Args    []string          `json:"args,omitempty" jsonschema_description:"For stdio: its arguments. No secrets here: argv is visible to every process."`
+	Env     map[string]string `json:"env,omitempty" jsonschema_description:"For stdio: environment variables. A secret is written as ${NAME}, NAME one of the server's allowed secret variables."`
+	URL     string            `json:"url,omitempty" jsonschema_description:"For http and sse: the server's URL, without credentials."`
+	Headers map[string]string `json:"headers,omitempty" jsonschema_description:"For http and sse: request headers; a secret is written as ${NAME}, e.g. Authorization: Bearer ${GITHUB_TOKEN}."`
 }
 
 // Store reads and writes records under one directory. Methods are safe for concurrent use as long as no
 // two goroutines write the same record at once (the server serialises per session).
 type Store struct {
 	dir string
+	// Redact, when set, removes secret values from every record before it is written: a session record
+	// holds what the agent reported (agent info, modes, models, pending requests, errors), and no state
+	// file may hold a key. It must keep valid JSON valid.
+	Redact func([]byte) []byte
 }
 
 // Open creates the directory layout if needed.
@@ -96,7 +133,7 @@ func (s *Store) LogPath(sandbox, name string) string {
 }
 
 // PutSandbox writes a sandbox record.
-func (s *Store) PutSandbox(r Sandbox) error { return writeJSON(s.sandboxPath(r.Name), r) }
+func (s *Store) PutSandbox(r Sandbox) error { return s.writeJSON(s.sandboxPath(r.Name), r) }
 
 // GetSandbox reads one sandbox record, or ErrNotFound.
 func (s *Store) GetSandbox(name string) (Sandbox, error) {
@@ -139,7 +176,7 @@ func (s *Store) PutSession(r Session) error {
 	if err := os.MkdirAll(s.sessionDir(r.Sandbox), 0o700); err != nil {
 		return err
 	}
-	return writeJSON(s.sessionPath(r.Sandbox, r.Name), r)
+	return s.writeJSON(s.sessionPath(r.Sandbox, r.Name), r)
 }
 
 // GetSession reads one session record, or ErrNotFound.
@@ -203,10 +240,13 @@ func readJSON(path string, v any) error {
 
 // writeJSON replaces path atomically: a reader, or the next start after a crash, sees the old or the new
 // content, never a mix.
-func writeJSON(path string, v any) error {
+func (s *Store) writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
+	}
+	if s.Redact != nil {
+		data = s.Redact(data)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -282,7 +283,7 @@ func TestWriteJSONFailureLeavesTheOldRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := sandboxRec("box")
-	err := writeJSON(s.sandboxPath("box"), map[string]any{"sandbox": bad, "bad": func() {}})
+	err := s.writeJSON(s.sandboxPath("box"), map[string]any{"sandbox": bad, "bad": func() {}})
 	if err == nil {
 		t.Fatal("writeJSON of an unencodable value: got nil, want an error")
 	}
@@ -335,5 +336,42 @@ func TestOpenIsIdempotent(t *testing.T) {
 	}
 	if got, err := s2.GetSandbox("box"); err != nil || got.Name != "box" {
 		t.Errorf("record after reopening: got %+v, %v", got, err)
+	}
+}
+
+// TestRecordsAreRedacted: what an agent reports about itself (agent info, modes, models) and its pending
+// requests and errors are stored in the session record; with Redact set, no record on disk holds a key,
+// and the record still reads back as valid JSON.
+func TestRecordsAreRedacted(t *testing.T) {
+	const key = "sk-ant-canary-0123456789abcdef"
+	s := openStore(t)
+	s.Redact = redact.New([]string{key}).Bytes
+	rec := Session{Sandbox: "box", Name: "claude-1", Agent: "claude", Created: t0,
+		AgentInfo: json.RawMessage(`{"name":"agent","title":"` + key + `"}`),
+		Modes:     json.RawMessage(`{"availableModes":[{"id":"m","name":"\u0073k-ant-canary-0123456789abcdef"}]}`),
+		Models:    json.RawMessage(`{"availableModels":[{"modelId":"x","description":"uses ` + key + `"}]}`),
+		State: events.State{Status: events.StatusWaitingPermission, LastError: "failed: " + key,
+			Pending: []events.Event{{Kind: events.KindPermissionRequest, ToolCall: &events.ToolCall{ID: "c", Title: "run " + key}}}}}
+	if err := s.PutSession(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSandbox(Sandbox{Name: "box", Workspace: "/w/" + key, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{s.sessionPath("box", "claude-1"), s.sandboxPath("box")} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), key) || strings.Contains(string(b), `\u0073k-ant`) || !strings.Contains(string(b), "[REDACTED]") {
+			t.Errorf("%s holds the key (or no redaction happened):\n%s", path, b)
+		}
+	}
+	got, err := s.GetSession("box", "claude-1")
+	if err != nil {
+		t.Fatalf("the redacted record does not read back: %v", err)
+	}
+	if !strings.Contains(string(got.AgentInfo), "[REDACTED]") {
+		t.Errorf("agent info read back = %s", got.AgentInfo)
 	}
 }

@@ -57,57 +57,99 @@ func GetEvents(svc Service, log *slog.Logger) server.ServerTool {
 	}, renderEvents)
 }
 
-// renderEvents is the short text form of a page: one line per event, then the status line.
+// renderEvents is the short text form of a page: a line per event (then the agent's text, each line
+// marked), then the status line. Agent-controlled fields are quoted (quote.go), so nothing the agent
+// writes reads as an event, a status line or an answer of ours.
 func renderEvents(p manager.EventsPage) string {
 	var b strings.Builder
 	for _, ev := range p.Events {
 		b.WriteString(renderEvent(ev))
 		b.WriteByte('\n')
+		if textKind(ev.Kind) {
+			b.WriteString(block(ev.Text))
+		}
 	}
 	fmt.Fprintf(&b, "status=%s next_cursor=%d more=%t", p.Status, p.NextCursor, p.More)
 	if p.Truncated {
 		b.WriteString(" truncated=true")
 	}
 	for _, pp := range p.Pending {
-		fmt.Fprintf(&b, "\nwaiting for permission %s: %s", pp.Permission.RequestID, optionList(pp.Permission.Options))
+		fmt.Fprintf(&b, "\nwaiting for permission %s: %s", word(pp.Permission.RequestID), optionList(pp.Permission.Options))
+	}
+	if p.PendingMore > 0 {
+		fmt.Fprintf(&b, "\nand %d more permission requests waiting: answer these, then read again", p.PendingMore)
 	}
 	if p.LastError != "" {
-		fmt.Fprintf(&b, "\nlast error: %s", p.LastError)
+		fmt.Fprintf(&b, "\nlast error: %s", quote(p.LastError))
 	}
 	return b.String()
 }
 
+// textKind reports whether an event's text is the agent's (or the user's) prose, shown as a block.
+func textKind(kind string) bool {
+	return kind == events.KindUserMessage || kind == events.KindAgentMessage || kind == events.KindThought
+}
+
+// renderEvent is an event's one line. The text of a message is not in it: renderEvents and the
+// transcript show it as a marked block or a fenced one.
 func renderEvent(ev events.Event) string {
 	switch ev.Kind {
 	case events.KindUserMessage, events.KindAgentMessage, events.KindThought:
-		return fmt.Sprintf("[%d] %s: %s", ev.Seq, ev.Kind, ev.Text)
+		if ev.Text == "" {
+			return fmt.Sprintf("[%d] %s (empty)", ev.Seq, ev.Kind)
+		}
+		return fmt.Sprintf("[%d] %s:", ev.Seq, ev.Kind)
 	case events.KindToolCall, events.KindToolCallUpdate:
-		return fmt.Sprintf("[%d] %s %s %q %s", ev.Seq, ev.Kind, ev.ToolCall.ID, ev.ToolCall.Title, ev.ToolCall.Status)
+		return fmt.Sprintf("[%d] %s %s %s %s", ev.Seq, ev.Kind, word(ev.ToolCall.ID), quote(ev.ToolCall.Title), word(ev.ToolCall.Status))
 	case events.KindPermissionRequest:
-		return fmt.Sprintf("[%d] permission_request %s for %q: %s", ev.Seq, ev.Permission.RequestID, ev.ToolCall.Title, optionList(ev.Permission.Options))
+		return fmt.Sprintf("[%d] permission_request %s for %s: %s", ev.Seq, word(ev.Permission.RequestID), quote(ev.ToolCall.Title), optionList(ev.Permission.Options))
 	case events.KindPermissionResponse:
-		return fmt.Sprintf("[%d] permission_response %s: %s", ev.Seq, ev.Permission.RequestID, ev.Permission.Outcome)
+		return fmt.Sprintf("[%d] permission_response %s: %s", ev.Seq, word(ev.Permission.RequestID), word(ev.Permission.Outcome))
 	case events.KindTurnEnd:
 		if ev.Error != "" {
-			return fmt.Sprintf("[%d] turn_end %s failed: %s", ev.Seq, ev.Turn, ev.Error)
+			return fmt.Sprintf("[%d] turn_end %s failed: %s", ev.Seq, word(ev.Turn), quote(ev.Error))
 		}
-		return fmt.Sprintf("[%d] turn_end %s: %s", ev.Seq, ev.Turn, ev.StopReason)
+		return fmt.Sprintf("[%d] turn_end %s: %s%s", ev.Seq, word(ev.Turn), word(ev.StopReason), turnExtras(ev))
+	case events.KindUsage:
+		return fmt.Sprintf("[%d] usage: %s", ev.Seq, usageText(*ev.Usage))
+	case events.KindCancel:
+		if ev.Budget != nil {
+			return fmt.Sprintf("[%d] cancel_requested: %s", ev.Seq, budgetText(ev.Budget))
+		}
 	case events.KindPlan:
 		var steps []string
 		for _, e := range ev.Plan {
-			steps = append(steps, e.Content+" ("+e.Status+")")
+			steps = append(steps, quote(e.Content)+" ("+word(e.Status)+")")
 		}
 		return fmt.Sprintf("[%d] plan: %s", ev.Seq, strings.Join(steps, "; "))
 	case events.KindError, events.KindAgentExit:
-		return fmt.Sprintf("[%d] %s: %s", ev.Seq, ev.Kind, ev.Error)
+		return fmt.Sprintf("[%d] %s: %s", ev.Seq, ev.Kind, quote(ev.Error))
+	case events.KindModeChange:
+		return fmt.Sprintf("[%d] %s %s", ev.Seq, ev.Kind, word(ev.Text))
 	}
-	return fmt.Sprintf("[%d] %s %s", ev.Seq, ev.Kind, ev.Text)
+	return fmt.Sprintf("[%d] %s %s", ev.Seq, ev.Kind, quote(ev.Text))
 }
 
 func optionList(opts []events.Option) string {
 	var s []string
 	for _, o := range opts {
-		s = append(s, o.ID+" ("+o.Kind+")")
+		s = append(s, word(o.ID)+" ("+word(o.Kind)+")")
 	}
 	return strings.Join(s, ", ")
+}
+
+// turnExtras renders a turn_end's usage and budget, if any.
+func turnExtras(ev events.Event) string {
+	var s string
+	if ev.Budget != nil {
+		s += " (" + budgetText(ev.Budget) + ")"
+	}
+	if ev.Usage != nil {
+		s += "; turn usage: " + usageText(*ev.Usage)
+	}
+	return s
+}
+
+func budgetText(b *events.BudgetHit) string {
+	return fmt.Sprintf("over budget: %s %g > max %g", b.Limit, b.Used, b.Max)
 }

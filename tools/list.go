@@ -8,6 +8,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -79,8 +80,32 @@ func ListSessions(svc Service, log *slog.Logger) server.ServerTool {
 			if s.Pending > 0 {
 				fmt.Fprintf(&b, ", %d permission request(s) waiting", s.Pending)
 			}
+			if s.Usage != nil {
+				b.WriteString(", " + usageText(*s.Usage))
+			}
+			if s.CanContinue {
+				fmt.Fprintf(&b, ", can continue (%s)", s.ContinueWith)
+			}
 			b.WriteByte('\n')
 		}
 		return strings.TrimSpace(b.String())
 	})
+}
+
+// usageText renders reported usage briefly: tokens, context and cost, whichever were reported.
+func usageText(u events.Usage) string {
+	var parts []string
+	if u.TotalTokens > 0 || u.InputTokens > 0 || u.OutputTokens > 0 {
+		parts = append(parts, fmt.Sprintf("%d tokens (%d in, %d out, %d cache read)", u.TurnTokens(), u.InputTokens, u.OutputTokens, u.CachedReadTokens))
+	}
+	if u.ContextSize > 0 {
+		parts = append(parts, fmt.Sprintf("context %d/%d", u.ContextUsed, u.ContextSize))
+	}
+	if u.Cost > 0 || u.Currency != "" {
+		parts = append(parts, fmt.Sprintf("cost %.4f %s", u.Cost, u.Currency))
+	}
+	if len(parts) == 0 {
+		return "no usage reported"
+	}
+	return strings.Join(parts, ", ")
 }

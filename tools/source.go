@@ -9,7 +9,8 @@ import (
 // PromptSource adapts a Service to what the review prompt embeds, rendered as text.
 type PromptSource struct{ Svc Service }
 
-// Diff renders the workspace diff in a fenced block, with the untracked files after it.
+// Diff renders the workspace diff in a fenced block that no line of it can close (the agent writes the
+// files), with the untracked files after it, their names quoted when they are not plain.
 func (p PromptSource) Diff(ctx context.Context, sandbox string) (string, error) {
 	d, err := p.Svc.Diff(ctx, sandbox)
 	if err != nil {
@@ -19,10 +20,14 @@ func (p PromptSource) Diff(ctx context.Context, sandbox string) (string, error) 
 	if d.Diff == "" {
 		b.WriteString("(no changes to tracked files)\n")
 	} else {
-		fmt.Fprintf(&b, "```diff\n%s\n```\n", strings.TrimRight(d.Diff, "\n"))
+		b.WriteString(fence("diff", strings.TrimRight(d.Diff, "\n")))
 	}
 	if len(d.Untracked) > 0 {
-		fmt.Fprintf(&b, "\nUntracked files:\n- %s\n", strings.Join(d.Untracked, "\n- "))
+		names := make([]string, len(d.Untracked))
+		for i, n := range d.Untracked {
+			names[i] = word(n)
+		}
+		fmt.Fprintf(&b, "\nUntracked files:\n- %s\n", strings.Join(names, "\n- "))
 	}
 	return b.String(), nil
 }

@@ -110,6 +110,9 @@ func RedactTools(r *redact.Redactor) server.ToolHandlerMiddleware {
 			return next
 		}
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			// Progress notifications leave while the call runs, beside the result: the tool's progress
+			// reporter finds the redactor here.
+			ctx = context.WithValue(ctx, redactorKey{}, r)
 			res, err := next(ctx, req)
 			if err != nil {
 				return nil, redactErr(r, err)
@@ -130,6 +133,9 @@ func RedactTools(r *redact.Redactor) server.ToolHandlerMiddleware {
 		}
 	}
 }
+
+// redactorKey holds the *redact.Redactor that RedactTools put in a call's context.
+type redactorKey struct{}
 
 // redactErr keeps err (and what errors.Is finds in it) unless its message holds a secret.
 func redactErr(r *redact.Redactor, err error) error {
@@ -203,7 +209,7 @@ func bind[In any](req mcp.CallToolRequest) (In, error) {
 
 // progressReporter returns a function that sends notifications/progress for this call, or nil when the
 // client did not ask for progress (no progressToken). Progress values increase strictly, as the spec
-// requires; the message says what the agent is doing.
+// requires; the message says what the agent is doing, redacted like a result.
 func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(string) {
 	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
 		return nil
@@ -213,8 +219,10 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(string)
 		return nil
 	}
 	token := req.Params.Meta.ProgressToken
+	red, _ := ctx.Value(redactorKey{}).(*redact.Redactor)
 	var n float64
 	return func(msg string) {
+		msg = red.String(msg)
 		n++
 		_ = srv.SendNotificationToClient(ctx, "notifications/progress", map[string]any{
 			"progressToken": token, "progress": n, "message": msg})

@@ -246,7 +246,7 @@ func TestResults(t *testing.T) {
 		{"create_sandbox", map[string]any{"workspace": "/w"}, "create_sandbox /w ", "Created sandbox box"},
 		{"create_session", map[string]any{"sandbox": "box", "agent": "mock"}, "create_session box mock", "Session mock-1"},
 		{"send_message", map[string]any{"sandbox": "box", "session": "s1", "message": "go"}, "send_message go", "Turn turn-1 is running"},
-		{"get_events", map[string]any{"sandbox": "box", "session": "s1", "cursor": 3, "limit": 5}, "get_events 3 5", "[1] agent_message: hi\nstatus=idle next_cursor=1 more=false"},
+		{"get_events", map[string]any{"sandbox": "box", "session": "s1", "cursor": 3, "limit": 5}, "get_events 3 5", "[1] agent_message:\n  │ hi\nstatus=idle next_cursor=1 more=false"},
 		{"respond_permission", map[string]any{"sandbox": "box", "session": "s1", "request_id": "perm-1", "option": "allow"}, "respond_permission perm-1 allow", "Answered perm-1 with allow"},
 		{"cancel_turn", map[string]any{"sandbox": "box", "session": "s1"}, "cancel_turn", "Asked turn turn-1 to stop"},
 		{"destroy_sandbox", map[string]any{"name": "box"}, "destroy_sandbox box", "Destroyed sandbox box"},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,10 @@ const (
 	codeInvalidParams  = -32602
 	codeInternal       = -32603
 )
+
+// StateDir, when set before Run, is where session histories are persisted so that session/load works in
+// a later process. The scripted-agent command sets it; in-process tests leave it empty.
+var StateDir string
 
 // eofGrace bounds how long Run waits for running turns after stdin closes
 // (a variable so tests can shorten it).
@@ -82,6 +87,9 @@ type agent struct {
 	nextPerm    int
 	pending     map[string]chan inMsg // permission request id -> reply
 
+	stateDir string // where session histories are kept ("" = in memory only)
+	loadable bool   // initialize advertises loadSession
+
 	grace  time.Duration // eofGrace when Run started
 	turns  sync.WaitGroup
 	eof    chan struct{} // closed when stdin ends
@@ -99,6 +107,8 @@ func Run(stdin io.Reader, stdout, stderr io.Writer) int {
 		eof:      make(chan struct{}),
 		exitCh:   make(chan int, 1),
 		grace:    eofGrace,
+		stateDir: StateDir,
+		loadable: os.Getenv("SCRIPTED_AGENT_LOAD_SESSION") != "0",
 	}
 	// Nothing may be written once Run has returned.
 	defer a.out.closed.Store(true)
@@ -230,13 +240,16 @@ func (a *agent) handleRequest(m inMsg) {
 	switch m.Method {
 	case "initialize":
 		a.respond(m.ID, map[string]any{
-			"protocolVersion":   1,
-			"agentCapabilities": map[string]any{"loadSession": false, "promptCapabilities": map[string]any{}},
-			"authMethods":       []any{},
-			"agentInfo":         map[string]any{"name": "scripted-agent", "version": "1.0.0"},
+			"protocolVersion": 1,
+			"agentCapabilities": map[string]any{"loadSession": a.loadable, "promptCapabilities": map[string]any{},
+				"mcpCapabilities": map[string]any{"http": true, "sse": false}},
+			"authMethods": []any{},
+			"agentInfo":   map[string]any{"name": "scripted-agent", "version": "1.0.0"},
 		})
 	case "session/new":
 		a.newSession(m)
+	case "session/load":
+		a.loadSession(m)
 	case "session/set_mode":
 		a.setMode(m)
 	case "session/set_model":

@@ -21,7 +21,7 @@ func Do(f func(t *testing.T, h *harness)) step { return step{do: f} }
 
 const (
 	initReq   = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{}}}`
-	initRes   = `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":1,"agentCapabilities":{"loadSession":false,"promptCapabilities":{}},"authMethods":[],"agentInfo":{"name":"scripted-agent","version":"1.0.0"}}}`
+	initRes   = `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":1,"agentCapabilities":{"loadSession":true,"promptCapabilities":{},"mcpCapabilities":{"http":true,"sse":false}},"authMethods":[],"agentInfo":{"name":"scripted-agent","version":"1.0.0"}}}`
 	newReq    = `{"jsonrpc":"2.0","id":2,"method":"session/new","params":{"cwd":"{{CWD}}","mcpServers":[]}}`
 	newResult = `{"sessionId":"sess-%d","modes":{"currentModeId":"normal","availableModes":[{"id":"normal","name":"Normal"},{"id":"plan","name":"Plan"}]},` +
 		`"models":{"currentModelId":"mock","availableModels":[{"modelId":"mock","name":"Mock"},{"modelId":"mock-fast","name":"Mock fast"}]}}`

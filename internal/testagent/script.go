@@ -29,12 +29,24 @@ const (
 	OpEcho     Op = "echo"
 	OpCalls    Op = "calls"
 	OpPermEdit Op = "perm-edit"
+	OpUsage    Op = "usage"
+	OpTokens   Op = "tokens"
+	OpHistory  Op = "history"
+	OpMCP      Op = "mcp"
+	OpSpell    Op = "spell"
+	OpSpellTh  Op = "spell-think"
+	OpPerms    Op = "perms"
+	OpPlanBig  Op = "plan-big"
+	OpFailBig  Op = "fail-big"
+	OpSayBig   Op = "say-big"
 )
 
 var commandWords = map[Op]bool{
 	OpSay: true, OpThink: true, OpPlan: true, OpTool: true, OpWrite: true,
 	OpPerm: true, OpSleep: true, OpEvents: true, OpStream: true, OpStop: true,
 	OpFail: true, OpExit: true, OpEchoEnv: true, OpCalls: true, OpPermEdit: true,
+	OpUsage: true, OpTokens: true, OpHistory: true, OpMCP: true,
+	OpSpell: true, OpSpellTh: true, OpPerms: true, OpPlanBig: true, OpFailBig: true, OpSayBig: true,
 }
 
 // StopReasons are the stopReason values accepted by `stop`.
@@ -46,8 +58,11 @@ type Command struct {
 	Text  string   // say, think, tool/perm title, write content, stop reason, fail message, echo-env name, echo text
 	Path  string   // write
 	Items []string // plan
-	N     int      // events, stream count, exit code
+	N     int      // events, stream count, exit code, spell chunk size, perms count, plan-big entries, *-big bytes
 	MS    int      // sleep, stream interval (milliseconds)
+	Nums  []int    // usage: used, size; tokens: input, output, cache read, cache write
+	Cost  *float64 // usage: the session's cumulative cost in USD, when given
+	Sizes []int    // perms: title bytes, options, option name bytes; plan-big: entry bytes
 }
 
 const maxCount = 1_000_000
@@ -144,6 +159,52 @@ func parseCommand(seg string) (Command, error) {
 		if c.Text == "" {
 			c.Text = "scripted failure"
 		}
+	case OpUsage:
+		f := strings.Fields(arg)
+		if len(f) == 3 {
+			v, perr := strconv.ParseFloat(f[2], 64)
+			if perr != nil || v < 0 {
+				return c, fmt.Errorf("usage: invalid cost %q", f[2])
+			}
+			c.Cost = &v
+			f = f[:2]
+		}
+		c.Nums = make([]int, 2)
+		_, err = intArgs(w, strings.Join(f, " "), 2, maxCount*1000, &c.Nums[0], &c.Nums[1])
+	case OpTokens:
+		f := strings.Fields(arg)
+		if len(f) < 2 || len(f) > 4 {
+			return c, fmt.Errorf("tokens: want 2 to 4 integer arguments, got %q", arg)
+		}
+		c.Nums = make([]int, 4)
+		dst := []*int{&c.Nums[0], &c.Nums[1], &c.Nums[2], &c.Nums[3]}
+		_, err = intArgs(w, arg, len(f), maxCount*1000, dst[:len(f)]...)
+	case OpHistory, OpMCP:
+		if arg != "" {
+			return c, fmt.Errorf("%s: takes no argument, got %q", w, arg)
+		}
+	case OpSpell, OpSpellTh:
+		f := strings.Fields(arg)
+		if len(f) != 2 && len(f) != 3 {
+			return c, fmt.Errorf("%s: want a chunk size, one variable name and an optional pause in ms, got %q", w, arg)
+		}
+		c.Text = f[1]
+		nums := f[0]
+		if len(f) == 3 {
+			nums += " " + f[2]
+		}
+		_, err = intArgs(w, nums, len(f)-1, maxCount, &c.N, &c.MS)
+		if err == nil && c.N == 0 {
+			err = fmt.Errorf("%s: the chunk size must be at least 1", w)
+		}
+	case OpPerms:
+		c.Sizes = make([]int, 3)
+		_, err = intArgs(w, arg, 4, maxCount, &c.N, &c.Sizes[0], &c.Sizes[1], &c.Sizes[2])
+	case OpPlanBig:
+		c.Sizes = make([]int, 1)
+		_, err = intArgs(w, arg, 2, maxCount, &c.N, &c.Sizes[0])
+	case OpFailBig, OpSayBig:
+		c.N, err = intArgs(w, arg, 1, maxCount, &c.N)
 	case OpEchoEnv:
 		if arg == "" || strings.ContainsFunc(arg, unicode.IsSpace) {
 			return c, fmt.Errorf("echo-env: want exactly one variable name, got %q", arg)

@@ -18,10 +18,11 @@ const (
 
 // turn is one running session/prompt.
 type turn struct {
-	a   *agent
-	s   *session
-	ctx context.Context
-	id  json.RawMessage
+	a     *agent
+	s     *session
+	ctx   context.Context
+	id    json.RawMessage
+	usage map[string]any // set by `tokens`: the response's usage
 }
 
 // result is how a command ends: next == true continues with the next
@@ -70,11 +71,16 @@ func (t *turn) run(text string) {
 		t.a.respondErr(t.id, codeInternal, r.fail)
 	default:
 		t.a.endTurn(t.s)
-		t.a.respond(t.id, map[string]any{"stopReason": r.stop})
+		res := map[string]any{"stopReason": r.stop}
+		if t.usage != nil {
+			res["usage"] = t.usage
+		}
+		t.a.respond(t.id, res)
 	}
 }
 
 func (t *turn) update(u map[string]any) {
+	t.a.record(t.s, u)
 	t.a.notify("session/update", map[string]any{"sessionId": t.s.id, "update": u})
 }
 
@@ -187,6 +193,38 @@ func (t *turn) exec(c Command) result {
 		return result{fail: c.Text}
 	case OpExit:
 		return result{exit: true, code: c.N}
+	case OpUsage:
+		u := map[string]any{"sessionUpdate": "usage_update", "used": c.Nums[0], "size": c.Nums[1]}
+		if c.Cost != nil {
+			u["cost"] = map[string]any{"amount": *c.Cost, "currency": "USD"}
+		}
+		t.update(u)
+	case OpTokens:
+		n := c.Nums
+		t.usage = map[string]any{"inputTokens": n[0], "outputTokens": n[1], "cachedReadTokens": n[2],
+			"cachedWriteTokens": n[3], "totalTokens": n[0] + n[1] + n[2] + n[3]}
+	case OpHistory:
+		t.say(t.history())
+	case OpMCP:
+		t.a.mu.Lock()
+		servers := string(t.s.mcp)
+		t.a.mu.Unlock()
+		if servers == "" {
+			servers = "null"
+		}
+		t.say("mcp: " + servers)
+	case OpSpell:
+		return t.spell("agent_message_chunk", c.Text, c.N, c.MS)
+	case OpSpellTh:
+		return t.spell("agent_thought_chunk", c.Text, c.N, c.MS)
+	case OpSayBig:
+		t.say(filler(c.N))
+	case OpPerms:
+		return t.perms(c.N, c.Sizes[0], c.Sizes[1], c.Sizes[2])
+	case OpPlanBig:
+		t.planBig(c.N, c.Sizes[0])
+	case OpFailBig:
+		return result{fail: filler(c.N)}
 	case OpEchoEnv:
 		v, ok := os.LookupEnv(c.Text)
 		if !ok {
@@ -195,6 +233,28 @@ func (t *turn) exec(c Command) result {
 		t.say(c.Text + "=" + v)
 	}
 	return next
+}
+
+// history describes the prompts in the session's history before the running one.
+func (t *turn) history() string {
+	t.a.mu.Lock()
+	defer t.a.mu.Unlock()
+	var prompts []string
+	for _, raw := range t.s.history {
+		var u struct {
+			SessionUpdate string `json:"sessionUpdate"`
+			Content       struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		}
+		if json.Unmarshal(raw, &u) == nil && u.SessionUpdate == "user_message_chunk" {
+			prompts = append(prompts, u.Content.Text)
+		}
+	}
+	if len(prompts) > 0 {
+		prompts = prompts[:len(prompts)-1] // the running prompt
+	}
+	return fmt.Sprintf("history: %d earlier prompt(s): %s", len(prompts), strings.Join(prompts, " | "))
 }
 
 // write creates rel (relative, no "..") under the session cwd.

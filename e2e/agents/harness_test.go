@@ -1,0 +1,242 @@
+// Package agents runs the real coding agents users run (Claude Code, Codex, OpenCode, installed from npm into
+// the sandbox-mcp-test:agents image by scripts/build-test-image) in Docker sandboxes through the built
+// sandbox-mcp binary, against scripted model APIs on the host's loopback (internal/modelapi). The containers
+// use --network host, so the agent reaches 127.0.0.1 and nothing else is involved.
+package agents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// serverBinary builds sandbox-mcp once per test process under .cache/test-bin (gitignored).
+func serverBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root := testenv.RepoRoot()
+		dir := filepath.Join(root, ".cache", "test-bin")
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
+			return
+		}
+		tmp := filepath.Join(dir, "sandbox-mcp-agents.tmp."+itoa(os.Getpid()))
+		defer os.Remove(tmp)
+		cmd := exec.Command("go", "build", "-o", tmp, ".")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+			return
+		}
+		binPath = filepath.Join(dir, "sandbox-mcp-agents")
+		buildErr = os.Rename(tmp, binPath)
+	})
+	if buildErr != nil {
+		t.Fatalf("build sandbox-mcp: %v", buildErr)
+	}
+	return binPath
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// agentsImage returns the real-agents image: SANDBOX_MCP_TEST_IMAGE_AGENTS, else sandbox-mcp-test:agents.
+func agentsImage(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").Run(); err != nil {
+		testenv.Missing(t, "a Docker Engine", "install docker.io and start dockerd (scripts/docker-up)")
+	}
+	image := os.Getenv("SANDBOX_MCP_TEST_IMAGE_AGENTS")
+	if image == "" {
+		image = "sandbox-mcp-test:agents"
+	}
+	if err := exec.CommandContext(ctx, "docker", "image", "inspect", image).Run(); err != nil {
+		testenv.Missing(t, "the real-agents test image "+image, "run scripts/build-test-image")
+	}
+	return image
+}
+
+// harness is the built sandbox-mcp over stdio with a real MCP client.
+type harness struct {
+	t      *testing.T
+	client *client.Client
+}
+
+// start runs sandbox-mcp with the Docker backend on image, --network host, the given extra flags, and an
+// environment made of env only.
+func start(t *testing.T, image string, env map[string]string, extra ...string) *harness {
+	t.Helper()
+	bin := serverBinary(t)
+	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
+		"--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + t.TempDir(), "--log-level=debug"}, extra...)
+	full := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
+	for k, v := range env {
+		full[k] = v
+	}
+	var envList []string
+	for k, v := range full {
+		envList = append(envList, k+"="+v)
+	}
+	tr := transport.NewStdioWithOptions(bin, nil, args,
+		// Not CommandContext(ctx): ctx is Start's, which ends when Start returns; Close stops the process.
+		transport.WithCommandFunc(func(_ context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
+			cmd := exec.Command(command, args...)
+			cmd.Env = envList
+			return cmd, nil
+		}),
+		transport.WithCommandStderrWriter(logWriter{t}))
+	c := client.NewClient(tr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = "2025-06-18"
+	init.Params.ClientInfo = mcp.Implementation{Name: "e2e-agents", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &harness{t: t, client: c}
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (h *harness) call(name string, args map[string]any) *mcp.CallToolResult {
+	h.t.Helper()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	res, err := h.client.CallTool(ctx, req)
+	if err != nil {
+		h.t.Fatalf("%s: protocol error: %v", name, err)
+	}
+	return res
+}
+
+// sandbox creates a sandbox on ws and destroys it when the test ends (before the server stops).
+func (h *harness) sandbox(ws string) string {
+	h.t.Helper()
+	var sb manager.SandboxResult
+	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	h.t.Cleanup(func() {
+		if res := h.call("destroy_sandbox", map[string]any{"name": sb.Name}); res.IsError {
+			h.t.Errorf("destroy_sandbox %s: %s", sb.Name, text(res))
+		}
+	})
+	return sb.Name
+}
+
+// ok calls a tool that must succeed and decodes its structured content into out.
+func (h *harness) ok(name string, args map[string]any, out any) {
+	h.t.Helper()
+	res := h.call(name, args)
+	if res.IsError {
+		h.t.Fatalf("%s(%v) failed: %s", name, args, text(res))
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, out); err != nil {
+		h.t.Fatalf("%s: decode %s: %v", name, b, err)
+	}
+}
+
+// fails calls a tool that must return an error result, and returns its text.
+func (h *harness) fails(name string, args map[string]any) string {
+	h.t.Helper()
+	res := h.call(name, args)
+	if !res.IsError {
+		h.t.Fatalf("%s(%v) succeeded, want an error result: %s", name, args, text(res))
+	}
+	return text(res)
+}
+
+func text(res *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if tc, ok := c.(mcp.TextContent); ok {
+			parts = append(parts, tc.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// waitStatus reads get_events from cursor, appending events to got, until the session has status want.
+func (h *harness) waitStatus(sandbox, session string, cursor int64, got *[]events.Event, want string) manager.EventsPage {
+	h.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var page manager.EventsPage
+		h.ok("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
+		*got = append(*got, page.Events...)
+		cursor = page.NextCursor
+		if page.Status == want && !page.More {
+			return page
+		}
+		if want == events.StatusWaitingPermission && page.Status == events.StatusIdle && !page.More {
+			h.t.Fatalf("the turn ended without asking for permission: %v", summarize(*got))
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("status %s after 90 s, want %s; events so far: %v", page.Status, want, summarize(*got))
+		}
+		if !page.More {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// summarize renders events as "kind detail" lines, consecutive agent_message events joined.
+func summarize(evs []events.Event) []string {
+	var out []string
+	for i, ev := range evs {
+		if i > 0 && ev.Kind == events.KindAgentMessage && evs[i-1].Kind == events.KindAgentMessage {
+			out[len(out)-1] += ev.Text
+			continue
+		}
+		s := ev.Kind
+		switch {
+		case ev.Kind == events.KindPermissionRequest:
+			s += " " + ev.ToolCall.Title
+		case ev.Kind == events.KindPermissionResponse:
+			s += " " + ev.Permission.Outcome
+		case ev.ToolCall != nil && ev.Kind == events.KindToolCall:
+			s += " " + ev.ToolCall.Title + " " + ev.ToolCall.Status
+		case ev.ToolCall != nil:
+			s += " " + ev.ToolCall.Status
+		case ev.Kind == events.KindTurnEnd:
+			s += " " + ev.StopReason + ev.Error
+		default:
+			s += " " + ev.Text + ev.Error
+		}
+		out = append(out, strings.TrimSpace(s))
+	}
+	return out
+}

@@ -1,0 +1,80 @@
+package agents
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+)
+
+// startOpenCode starts sandbox-mcp for OpenCode (`opencode acp`) against scripted OpenAI-compatible chat
+// completions. OpenCode takes a custom provider from its config, which OPENCODE_CONFIG_CONTENT carries (passed
+// by name); the provider package @ai-sdk/openai-compatible is bundled in the binary, so nothing is installed.
+// OPENCODE_DISABLE_MODELS_FETCH, _AUTOUPDATE and _DEFAULT_PLUGINS keep it off the network.
+func startOpenCode(t *testing.T, extra ...string) (*harness, *modelapi.Server) {
+	t.Helper()
+	image := agentsImage(t)
+	api := modelapi.NewOpenAI(t)
+	cfg, _ := json.Marshal(map[string]any{
+		"$schema": "https://opencode.ai/config.json",
+		"model":   "scripted/scripted-model",
+		"provider": map[string]any{"scripted": map[string]any{
+			"npm": "@ai-sdk/openai-compatible", "name": "Scripted",
+			"options": map[string]any{"baseURL": api.URL + "/v1", "apiKey": "sk-test-dummy"},
+			"models":  map[string]any{"scripted-model": map[string]any{"name": "Scripted model"}},
+		}},
+		"autoupdate": false, "share": "disabled",
+		// OpenCode's default lets the agent edit without asking; ask, as a cautious user configures it.
+		"permission": map[string]any{"edit": "ask", "bash": "ask"},
+	})
+	env := map[string]string{"OPENCODE_CONFIG_CONTENT": string(cfg), "OPENCODE_DISABLE_MODELS_FETCH": "1",
+		"OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1"}
+	flags := []string{"--pass-env=OPENCODE_CONFIG_CONTENT,OPENCODE_DISABLE_MODELS_FETCH,OPENCODE_DISABLE_AUTOUPDATE,OPENCODE_DISABLE_DEFAULT_PLUGINS"}
+	return start(t, image, env, append(flags, extra...)...), api
+}
+
+func opencodeWriteSteps(ws, rel, content string) []modelapi.Step {
+	return []modelapi.Step{
+		{Text: "Writing the file.", Tool: &modelapi.Tool{Name: "write", Input: map[string]any{"filePath": filepath.Join(ws, rel), "content": content}}},
+		{Text: "Done: " + rel + " is written."},
+	}
+}
+
+// TestOpenCodeWriteWithPermission: OpenCode (configured to ask before edits) asks before writing;
+// respond_permission allows it; the file is on the host; the normalised events match the golden file.
+func TestOpenCodeWriteWithPermission(t *testing.T) {
+	h, api := startOpenCode(t)
+	r := newRun(t, h, api, "opencode", nil)
+	t.Logf("agent %s modes %s models %s", r.sess.AgentInfo, r.sess.Modes, r.sess.Models)
+	// OpenCode asks the model for a session title too, in a streamed request without tools: answered aside.
+	api.Aside = func(q modelapi.Request) bool { _, tools := q.Body["tools"]; return !tools }
+	api.Push(opencodeWriteSteps(r.ws, "hello.txt", "hello from opencode\n")...)
+	var got []events.Event
+	defer func() {
+		for _, q := range api.Requests() {
+			var tools []string
+			if ts, ok := q.Body["tools"].([]any); ok {
+				for _, x := range ts {
+					m, _ := x.(map[string]any)
+					f, _ := m["function"].(map[string]any)
+					tools = append(tools, toString(f["name"]))
+				}
+			}
+			t.Logf("request %s stream=%v aside=%v step=%d tools %v", q.Path, q.Stream, q.Aside, q.Step, tools)
+		}
+		t.Log(strings.Join(summarize(got), "\n"))
+	}()
+	page := r.wait(r.send("write hello.txt"), &got, events.StatusWaitingPermission)
+	r.answer(page, page.Pending[0].Permission.Options[0].ID)
+	page = r.wait(page.NextCursor, &got, events.StatusIdle)
+	if page.LastStop != "end_turn" {
+		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
+	}
+	r.fileIs("hello.txt", "hello from opencode\n")
+	golden(t, "opencode-write", got, r.ws)
+}
+
+func toString(v any) string { s, _ := v.(string); return s }

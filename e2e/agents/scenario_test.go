@@ -1,0 +1,187 @@
+package agents
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// agentRun is one real agent's sandbox and session, driven through sandbox-mcp.
+type agentRun struct {
+	t       *testing.T
+	h       *harness
+	api     *modelapi.Server
+	ws      string
+	sandbox string
+	sess    manager.SessionResult
+	// Took is how long create_session took.
+	Took time.Duration
+}
+
+// newRun starts sandbox-mcp, a sandbox on ws and a session with agent; args go to create_session.
+func newRun(t *testing.T, h *harness, api *modelapi.Server, agent string, args map[string]any) *agentRun {
+	t.Helper()
+	return newRunIn(t, h, api, t.TempDir(), agent, args)
+}
+
+// newRunIn is newRun on a workspace of the caller's.
+func newRunIn(t *testing.T, h *harness, api *modelapi.Server, ws, agent string, args map[string]any) *agentRun {
+	t.Helper()
+	r := &agentRun{t: t, h: h, api: api, ws: ws}
+	r.sandbox = h.sandbox(ws)
+	a := map[string]any{"sandbox": r.sandbox, "agent": agent}
+	for k, v := range args {
+		a[k] = v
+	}
+	t0 := time.Now()
+	h.ok("create_session", a, &r.sess)
+	r.Took = time.Since(t0)
+	t.Logf("create_session %s took %v", agent, r.Took)
+	return r
+}
+
+// send starts a turn and returns its cursor.
+func (r *agentRun) send(msg string) int64 {
+	r.t.Helper()
+	var turn manager.TurnResult
+	r.h.ok("send_message", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "message": msg}, &turn)
+	return turn.Cursor
+}
+
+// wait follows the session from cursor until status want, appending to got.
+func (r *agentRun) wait(cursor int64, got *[]events.Event, want string) manager.EventsPage {
+	r.t.Helper()
+	return r.h.waitStatus(r.sandbox, r.sess.Name, cursor, got, want)
+}
+
+// answer replies to the one pending permission request with option.
+func (r *agentRun) answer(page manager.EventsPage, option string) {
+	r.t.Helper()
+	if len(page.Pending) != 1 {
+		r.t.Fatalf("pending permissions = %+v, want 1", page.Pending)
+	}
+	r.h.ok("respond_permission", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name,
+		"request_id": page.Pending[0].Permission.RequestID, "option": option}, &struct{}{})
+}
+
+// fileIs checks a file the agent wrote in the workspace.
+func (r *agentRun) fileIs(rel, want string) {
+	r.t.Helper()
+	data, err := os.ReadFile(filepath.Join(r.ws, rel))
+	if err != nil || string(data) != want {
+		r.t.Errorf("%s in the workspace = %q, %v; want %q", rel, data, err, want)
+	}
+}
+
+func has(evs []events.Event, kind string) bool {
+	for _, ev := range evs {
+		if ev.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// golden compares the normalised events of a turn with testdata/<name>.json, with what changes from run to
+// run (times, log positions, tool-call and request ids, the workspace path) replaced by placeholders, so an
+// adapter upgrade that changes what the agent sends shows as a diff. -update rewrites the file.
+func golden(t *testing.T, name string, evs []events.Event, ws string) {
+	t.Helper()
+	ids := map[string]string{}
+	idOf := func(kind, id string) string {
+		if id == "" {
+			return ""
+		}
+		if p, ok := ids[id]; ok {
+			return p
+		}
+		p := kind + "-" + itoa(len(ids)+1)
+		ids[id] = p
+		return p
+	}
+	var out []events.Event
+	for _, ev := range evs {
+		ev.Seq, ev.FirstSeq, ev.Time, ev.Raw = 0, 0, time.Time{}, nil
+		// Text that get_events returned over two pages is one message, as a reader joins it.
+		if n := len(out); n > 0 && (ev.Kind == events.KindAgentMessage || ev.Kind == events.KindThought) && out[n-1].Kind == ev.Kind {
+			out[n-1].Text += ev.Text
+			continue
+		}
+		if ev.ToolCall != nil {
+			tc := *ev.ToolCall
+			tc.ID = idOf("tool", tc.ID)
+			ev.ToolCall = &tc
+		}
+		if ev.Permission != nil {
+			p := *ev.Permission
+			p.RequestID = idOf("request", p.RequestID)
+			ev.Permission = &p
+		}
+		out = append(out, ev)
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(string(b), ws, "$WORKSPACE")
+	got = strings.ReplaceAll(got, strings.TrimPrefix(ws, "/"), "$WORKSPACE") // OpenCode's titles drop the leading /
+	got = durationRE.ReplaceAllString(got, "${1}N${2}") + "\n"
+	path := filepath.Join("testdata", name+".json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to write it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("normalised events differ from %s (run go test ./e2e/agents -run %s -update after checking the change):\n%s", path, t.Name(), got)
+	}
+}
+
+// durationRE matches timings agents print in tool output ("in 12ms"), which vary from run to run.
+var durationRE = regexp.MustCompile(`(\b)\d+(ms\b)`)
+
+// usableAfter checks that the session serves turns again after a failed or cancelled one: the model's next
+// answer (text) reaches the reader and no turn fails. It allows one extra turn, because claude-agent-acp 0.23.1
+// ends the first prompt after a failed or cancelled turn at once with end_turn (it takes the SDK's stale "idle"
+// state for the new prompt's end) and answers that prompt during the next one; a fixed adapter answers in the
+// first turn. It reports which happened.
+func (r *agentRun) usableAfter(text string) {
+	r.t.Helper()
+	r.api.Push(modelapi.Step{Text: text})
+	var all []events.Event
+	for i, msg := range []string{"are you there?", "and now?"} {
+		var got []events.Event
+		page := r.wait(r.send(msg), &got, events.StatusIdle)
+		all = append(all, got...)
+		if page.LastStop != "end_turn" || page.LastError != "" {
+			r.t.Fatalf("turn %q after the failure: stop %q, error %q, events %v", msg, page.LastStop, page.LastError, summarize(got))
+		}
+		if strings.Contains(strings.Join(summarize(got), "\n"), text) {
+			r.t.Logf("the session answered %d turn(s) after the failure", i+1)
+			return
+		}
+		if i == 0 {
+			r.api.Push(modelapi.Step{Text: "answer to the second prompt"})
+		}
+	}
+	r.t.Errorf("the model's answer %q never reached the reader: %v", text, summarize(all))
+}
