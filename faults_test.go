@@ -144,8 +144,9 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 	if last := got[len(got)-1]; last.Kind != events.KindTurnEnd || last.Turn != turn.TurnID || !strings.Contains(last.Error, "stopped") {
 		t.Errorf("last event %+v, want the turn ended with the reason", last)
 	}
-	if msg := h.fails("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "hi"}); !strings.Contains(msg, "open a new one with create_session") {
-		t.Errorf("send_message to the failed session: %q", msg)
+	// send_message continues the interrupted session itself (resume.go), in a new agent process.
+	if tr := h.send(s.sandbox, s.session, "say back here"); tr.Resumed == "" || tr.FinalText != "back here" {
+		t.Errorf("send_message to the interrupted session = %+v, want it continued and answered", tr)
 	}
 
 	// create_session restarts sandbox-agent; a new turn completes.

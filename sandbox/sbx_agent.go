@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,6 +47,8 @@ const (
 	// holdSettle is how long a new held exec must stay up before it counts as started: an exec that fails
 	// at once (no such sandbox, command not found) is reported as the error it is.
 	holdSettle = 300 * time.Millisecond
+	// healthTimeout bounds the check of a remembered endpoint before it is reused.
+	healthTimeout = 3 * time.Second
 )
 
 // hold is one held foreground exec.
@@ -191,7 +194,13 @@ func (s *Sbx) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool, e
 	_, haveEP = s.agents.eps[name]
 	s.agents.mu.Unlock()
 	if h != nil && h.alive() && haveEP {
-		return ep, true, nil
+		// The held exec may outlive sandbox-agent (its pipes held open by an agent it spawned, or a
+		// forwarder that went with a restarted VM), so the remembered endpoint must still answer.
+		if err := healthy(ctx, ep); err == nil {
+			return ep, true, nil
+		}
+		h.stop()
+		h = nil
 	}
 	token, err := s.token(name)
 	if err != nil {
@@ -214,6 +223,27 @@ func (s *Sbx) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool, e
 	s.agents.eps[name] = ep
 	s.agents.mu.Unlock()
 	return ep, true, nil
+}
+
+// healthy GETs sandbox-agent's health endpoint at ep, briefly: any answer other than 200 is an error.
+func healthy(ctx context.Context, ep Endpoint) error {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.URL+"/v1/health", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+ep.Token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /v1/health: %s", res.Status)
+	}
+	return nil
 }
 
 // sbxPort is one entry of `sbx ports NAME --json`.

@@ -105,6 +105,9 @@ func (e *env) exec(args []string) int {
 		"PATH=" + strings.Join([]string{filepath.Join(root, "bin"), filepath.Join(root, "usr/local/bin"), "/usr/local/bin", "/usr/bin", "/bin"}, ":"),
 		"HOME=" + home, "USER=agent", "HOSTNAME=" + name,
 	}
+	if m.Addr != "" { // the VM's address (vm.go): what 0.0.0.0 inside this sandbox means in the double
+		environ = append(environ, vmAddrEnv+"="+m.Addr)
+	}
 	if p.bools["tty"] {
 		environ = append(environ, "TERM=xterm") // docker exec -t sets TERM
 	}

@@ -31,6 +31,8 @@ type meta struct {
 	Ports      []port   `json:"ports,omitempty"` // published specs; HostPort 0 = ephemeral
 	// Bound are the host bindings of the running VM (vm.go); empty while stopped.
 	Bound []port `json:"bound,omitempty"`
+	// Addr is the VM's own loopback address (sbx only, vm.go), kept across restarts.
+	Addr string `json:"addr,omitempty"`
 	// VM is "<pid> <starttime>" of the sandbox's VM process (sbx only, vm.go).
 	VM     string `json:"vm,omitempty"`
 	CPUs   int    `json:"cpus,omitempty"`

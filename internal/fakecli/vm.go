@@ -33,10 +33,21 @@ import (
 //     (default: ephemeral, docker/docs reference/cli/sbx/ports). Host ports are
 //     chosen anew on every start and never repeat the previous one: "host ports
 //     can change on restart" (docker/docs usage.md). Connections are forwarded
-//     to 127.0.0.2:SANDBOX_PORT, a loopback address other than 127.0.0.1: a
-//     service inside that listens only on 127.0.0.1 is unreachable, as in sbx
-//     ("Services must bind to 0.0.0.0", docker/docs#25200), while one on
-//     0.0.0.0 is reached, and no byte leaves the loopback interface.
+//     to the VM's own address, ADDR:SANDBOX_PORT (below), never to 127.0.0.1:
+//     a service inside that listens only on 127.0.0.1 is unreachable, as in
+//     sbx ("Services must bind to 0.0.0.0", docker/docs#25200), while one on
+//     the VM's 0.0.0.0 is reached, and no byte leaves the loopback interface.
+//
+// The VM's network. Every real VM has a network of its own, so two sandboxes'
+// services may listen on the same port. The double's "VMs" all run on this
+// host, so each sbx sandbox gets a loopback address of its own (127.0.0.2,
+// 127.0.0.3, …; meta.Addr) and its exec'd processes see it as
+// FAKECLI_VM_ADDR: that address is what "0.0.0.0 inside the VM" means here. A
+// process cannot be made to bind it by the double (sandbox-agent is a static
+// binary), so the test template's sandbox-agent is a small wrapper that binds
+// FAKECLI_VM_ADDR when asked for 0.0.0.0 (internal/testenv). Two sandboxes'
+// sandbox-agents then listen on the same port at different addresses, and a
+// published port reaches only its own sandbox's service.
 //
 // The legacy plugin has neither (its 30-minute idle stop, spec §2, is out of a
 // test's reach), so only sbx sandboxes get a VM process.
@@ -44,8 +55,34 @@ import (
 // vmSubcommand is the hidden subcommand that runs a VM process.
 const vmSubcommand = "__vm"
 
-// forwardHost is where published ports lead: see the file comment.
-const forwardHost = "127.0.0.2"
+// vmAddrEnv is the variable that tells processes inside a sandbox their VM's address.
+const vmAddrEnv = "FAKECLI_VM_ADDR"
+
+// allocAddr gives m the lowest loopback address from 127.0.0.2 that no other sandbox of this root uses.
+// Called with the state lock held.
+func (e *env) allocAddr(m *meta) error {
+	if m.Addr != "" {
+		return nil
+	}
+	all, err := e.list()
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, o := range all {
+		if o.Name != m.Name {
+			used[o.Addr] = true
+		}
+	}
+	for i := range 250 * 253 { // 127.0.0.2 … 127.0.249.254
+		a := fmt.Sprintf("127.0.%d.%d", i/253, 2+i%253)
+		if !used[a] {
+			m.Addr = a
+			return nil
+		}
+	}
+	return errors.New("no free VM address")
+}
 
 func (e *env) sessionsDir(name string) string { return filepath.Join(e.dir(name), "sessions") }
 
@@ -131,6 +168,9 @@ func (e *env) ensureVM(m *meta) error {
 		return err
 	}
 	defer devnull.Close()
+	if err := e.allocAddr(m); err != nil {
+		return fmt.Errorf("failed to start VM: %w", err)
+	}
 	// Args[0] "sbx" makes Dispatch run the fake sbx; its own session keeps it
 	// out of the caller's process group, which a cancelled call kills.
 	cmd := &exec.Cmd{Path: exe, Args: []string{"sbx", vmSubcommand, m.Name}, Env: os.Environ(),
@@ -164,7 +204,11 @@ func (e *env) vm(args []string) int {
 	}
 	name, self := args[0], os.Getpid()
 	delay, autostop := e.autostopDelay()
-	fw := &forwarder{listeners: map[port]net.Listener{}, last: map[int]int{}}
+	m0, err := e.load(name)
+	if err != nil || m0.Addr == "" {
+		return 0
+	}
+	fw := &forwarder{addr: m0.Addr, listeners: map[port]net.Listener{}, last: map[int]int{}}
 	defer fw.closeAll()
 	idleSince := time.Now()
 	for {
@@ -230,6 +274,7 @@ func (e *env) autostop(name string, self int) bool {
 
 // forwarder holds the VM's port listeners.
 type forwarder struct {
+	addr      string // the VM's address (meta.Addr)
 	mu        sync.Mutex
 	listeners map[port]net.Listener // requested spec (HostPort 0 = ephemeral) → listener
 	bound     map[port]port         // requested → bound
@@ -258,7 +303,7 @@ func (f *forwarder) reconcile(want []port) ([]port, bool) {
 		b.HostPort = ln.Addr().(*net.TCPAddr).Port
 		f.listeners[w], f.bound[w], f.last[w.SandboxPort] = ln, b, b.HostPort
 		changed = true
-		go serve(ln, w.SandboxPort)
+		go serve(ln, f.addr, w.SandboxPort)
 	}
 	for w, ln := range f.listeners {
 		if !keep[w] {
@@ -303,7 +348,7 @@ func (f *forwarder) closeAll() {
 }
 
 // serve forwards every connection to the service inside the "VM".
-func serve(ln net.Listener, sandboxPort int) {
+func serve(ln net.Listener, addr string, sandboxPort int) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -311,7 +356,7 @@ func serve(ln net.Listener, sandboxPort int) {
 		}
 		go func() {
 			defer c.Close()
-			up, err := net.DialTimeout("tcp", net.JoinHostPort(forwardHost, strconv.Itoa(sandboxPort)), 5*time.Second)
+			up, err := net.DialTimeout("tcp", net.JoinHostPort(addr, strconv.Itoa(sandboxPort)), 5*time.Second)
 			if err != nil {
 				return // nothing listens on 0.0.0.0 inside: the client sees the connection close
 			}
