@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -210,9 +211,17 @@ func (e *env) vm(args []string) int {
 	}
 	fw := &forwarder{addr: m0.Addr, listeners: map[port]net.Listener{}, last: map[int]int{}}
 	defer fw.closeAll()
+	// SIGUSR1 is a network blip for tests: every forwarded connection is cut, the listeners stay.
+	blip := make(chan os.Signal, 1)
+	signal.Notify(blip, syscall.SIGUSR1)
 	idleSince := time.Now()
 	for {
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-blip:
+			// The count goes to <dir>/cut, so a test can tell a cut from a signal that found nothing.
+			_ = os.WriteFile(filepath.Join(e.dir(name), "cut"), []byte(strconv.Itoa(fw.cut())+"\n"), 0o644)
+		case <-time.After(50 * time.Millisecond):
+		}
 		m, err := e.load(name)
 		if err != nil || m.Status != "running" || !strings.HasPrefix(m.VM, strconv.Itoa(self)+" ") {
 			return 0 // removed, stopped or replaced: this VM is over
@@ -279,6 +288,32 @@ type forwarder struct {
 	listeners map[port]net.Listener // requested spec (HostPort 0 = ephemeral) → listener
 	bound     map[port]port         // requested → bound
 	last      map[int]int           // sandbox port → host port of the previous binding
+	conns     map[net.Conn]net.Conn // forwarded connections: host side → sandbox side
+}
+
+// cut closes every forwarded connection, as a dropped network path would, and says how many.
+func (f *forwarder) cut() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c, up := range f.conns {
+		c.Close()
+		up.Close()
+	}
+	return len(f.conns)
+}
+
+// track records a forwarded connection (up nil: forget it).
+func (f *forwarder) track(c, up net.Conn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conns == nil {
+		f.conns = map[net.Conn]net.Conn{}
+	}
+	if up != nil {
+		f.conns[c] = up
+	} else {
+		delete(f.conns, c)
+	}
 }
 
 // reconcile opens listeners for new specs and closes those no longer wanted.
@@ -303,7 +338,7 @@ func (f *forwarder) reconcile(want []port) ([]port, bool) {
 		b.HostPort = ln.Addr().(*net.TCPAddr).Port
 		f.listeners[w], f.bound[w], f.last[w.SandboxPort] = ln, b, b.HostPort
 		changed = true
-		go serve(ln, f.addr, w.SandboxPort)
+		go f.serve(ln, w.SandboxPort)
 	}
 	for w, ln := range f.listeners {
 		if !keep[w] {
@@ -348,7 +383,8 @@ func (f *forwarder) closeAll() {
 }
 
 // serve forwards every connection to the service inside the "VM".
-func serve(ln net.Listener, addr string, sandboxPort int) {
+func (f *forwarder) serve(ln net.Listener, sandboxPort int) {
+	addr := f.addr
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -361,6 +397,8 @@ func serve(ln net.Listener, addr string, sandboxPort int) {
 				return // nothing listens on 0.0.0.0 inside: the client sees the connection close
 			}
 			defer up.Close()
+			f.track(c, up)
+			defer f.track(c, nil)
 			done := make(chan struct{}, 2)
 			go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
 			go func() { io.Copy(c, up); c.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
