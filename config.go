@@ -27,6 +27,7 @@ type config struct {
 	acpTimeout, execTimeout                time.Duration
 	passEnv, cliEnv, allowedRoots          []string
 	sbxBin, dockerBin                      string
+	sbxPassKeys                            bool // pass agent keys sbx does not hold into its VMs by value
 	docker                                 sandbox.DockerOptions
 	workers                                int
 	httpAddr, httpTokenFile                string
@@ -100,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int64Var(&c.budget.MaxTokens, "max-turn-tokens", int64(envInt("MAX_TURN_TOKENS", 0)), "default and most tokens one agent turn may use; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TOKENS)")
 	fs.Float64Var(&c.budget.MaxCostUSD, "max-turn-cost", envFloat(env("MAX_TURN_COST", "0")), "default and most one agent turn may cost, in USD as the agent reports it; 0 for no limit (env SANDBOX_MCP_MAX_TURN_COST)")
 	fs.DurationVar(&c.maxTurnTime, "max-turn-time", envDur("MAX_TURN_TIME", 0), "default and longest wall time of one agent turn; 0 for no limit (env SANDBOX_MCP_MAX_TURN_TIME)")
+	fs.BoolVar(&c.sbxPassKeys, "sbx-pass-keys", env("SBX_PASS_KEYS", "") == "true", "sbx: pass agent API keys that sbx does not hold as stored secrets into the sandbox by value; by default only `sbx secret` keys are used, through sbx's proxy (env SANDBOX_MCP_SBX_PASS_KEYS=true)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sandbox-mcp [flags]          serve MCP on stdio (or --http)\n"+

@@ -32,6 +32,13 @@ type SbxOptions struct {
 	BaseEnv []string
 	// AgentEnv is sandbox-agent's environment for sandboxes created before this server knew it.
 	AgentEnv []string
+	// AgentKeys are the agents' API key variables (passed by name). One whose service sbx holds as a
+	// stored secret is not passed at all; the others only with PassKeys (sbx_creds.go).
+	AgentKeys []string
+	// PassKeys allows agent keys that sbx does not hold to be passed into the VM by value (--sbx-pass-keys).
+	PassKeys bool
+	// Warn, when set, receives one-line operator warnings (a key left out).
+	Warn func(string)
 }
 
 const sbxInstallHint = "install the sbx CLI (brew install docker/tap/sbx, winget install Docker.sbx, or apt package docker-sbx) and run sbx login"

@@ -95,6 +95,7 @@ func (a *sbxAgents) lock(name string) func() {
 // environment (for variables passed by name).
 func (s *Sbx) holdExec(ctx context.Context, name string, spec ExecSpec, extraEnv []string) error {
 	spec.Detach, spec.Stdout = false, nil
+	spec.Env = s.keyEnv(ctx, name, spec.Env) // agent keys sbx holds stay on the host (sbx_creds.go)
 	argv, err := s.c.execArgs(name, spec, true)
 	if err != nil {
 		return err
