@@ -175,6 +175,16 @@ func TestCLISurface(t *testing.T) {
 				// No sandbox-agent in this template: the held exec fails; the argv still counts.
 				_, _, _ = as.AgentEndpoint(ctx, "surf")
 			}
+			if np, ok := b.(NetworkPolicy); ok {
+				if err := np.AllowHosts(ctx, "surf", []string{"registry.npmjs.org", "github.com"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if sb, ok := b.(*Sbx); ok {
+				if _, err := sb.SecretServices(ctx, "surf"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if _, err := b.List(ctx); err != nil {
 				t.Fatal(err)
 			}

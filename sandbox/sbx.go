@@ -51,11 +51,12 @@ type Sbx struct {
 	defaultEnv []string
 	agents     sbxAgents
 	envs       map[string][]string
+	allowed    map[string][]string // hosts this server allowed per sandbox (sbx_policy.go), under agents.mu
 }
 
 // NewSbx returns the sbx backend running its commands through r. It runs nothing itself.
 func NewSbx(r Runner, opts SbxOptions) *Sbx {
-	return &Sbx{opts: opts, baseEnv: opts.BaseEnv, defaultEnv: opts.AgentEnv, envs: map[string][]string{},
+	return &Sbx{opts: opts, baseEnv: opts.BaseEnv, defaultEnv: opts.AgentEnv, envs: map[string][]string{}, allowed: map[string][]string{},
 		agents: sbxAgents{holds: map[string]*hold{}, eps: map[string]Endpoint{}, tokens: map[string]string{}, locks: map[string]*sync.Mutex{}},
 		c: cli{
 			r: r,

@@ -350,6 +350,7 @@ func (s *Sbx) forget(name string) {
 	s.agents.mu.Lock()
 	delete(s.agents.tokens, name)
 	delete(s.envs, name)
+	delete(s.allowed, name)
 	s.agents.mu.Unlock()
 	if s.opts.StateDir != "" {
 		os.Remove(filepath.Join(s.opts.StateDir, name+".token"))

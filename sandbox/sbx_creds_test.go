@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,44 @@ func TestSbxKeysThroughProxy(t *testing.T) {
 				t.Errorf("warnings %q", warned)
 			}
 		})
+	}
+}
+
+// TestSbxAllowHosts: the install hosts are allowed for the sandbox in sbx's policy store, once.
+func TestSbxAllowHosts(t *testing.T) {
+	ex, bin, _ := fakeWorld(t, "present")
+	tpl := filepath.Join(filepath.Dir(bin), "tpl")
+	os.MkdirAll(filepath.Join(tpl, "t"), 0o755)
+	ex.Env = append(ex.Env, "FAKECLI_AUTOSTOP=off", "FAKECLI_TEMPLATES="+tpl)
+	rec := &recorder{r: ex}
+	b := NewSbx(rec, SbxOptions{Binary: filepath.Join(bin, "sbx"), Pull: "never", Template: "t", StateDir: t.TempDir()})
+	ctx := t.Context()
+	if _, err := b.Create(ctx, Spec{Name: "pol", Workspace: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Remove(t.Context(), "pol") })
+	hosts := []string{"cdn.agentclientprotocol.com", "registry.npmjs.org"}
+	for range 2 {
+		if err := b.AllowHosts(ctx, "pol", hosts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for _, a := range rec.args {
+		if slices.Contains(a, "policy") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d policy commands, want 1 (the second call has nothing to allow)", n)
+	}
+	res, err := ex.Run(ctx, Cmd{Args: []string{filepath.Join(bin, "sbx"), "policy", "ls", "pol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		if !strings.Contains(string(res.Stdout), "allow") || !strings.Contains(string(res.Stdout), h) {
+			t.Errorf("policy ls lacks allow %s:\n%s", h, res.Stdout)
+		}
 	}
 }
