@@ -31,6 +31,7 @@ type config struct {
 	allowedTemplates                       []string
 	sbxBin, dockerBin                      string
 	cloneTransport                         string // --docker-clone (isolation)
+	sbxPassKeys                            bool   // pass agent keys sbx does not hold into its VMs by value
 	docker                                 sandbox.DockerOptions
 	workers                                int
 	httpAddr, httpTokenFile                string
@@ -106,6 +107,7 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	fs.DurationVar(&c.maxTurnTime, "max-turn-time", 0, "default and longest wall time of one agent turn; 0 for no limit")
 	fs.Var(&c.maxEnvelope, "max-envelope", "largest message kept from an agent; a bigger one is dropped with an error event")
 	fs.Var(&c.maxSessionLog, "max-session-log", "size of one session's event log past which agent output is dropped, turn ends and errors kept")
+	fs.BoolVar(&c.sbxPassKeys, "sbx-pass-keys", false, "sbx: pass agent API keys that sbx does not hold as stored secrets into the sandbox by value; by default only `sbx secret` keys are used, through sbx's proxy")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sandbox-mcp [flags]          serve MCP on stdio (or --http)\n"+

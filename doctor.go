@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -57,6 +58,9 @@ func runDoctor(ctx context.Context, cfg config, getenv func(string) string, stdo
 		agent = d.sandboxAgent(ctx, cfg, runner, chosen)
 	}
 	d.agentKeys(cfg, getenv)
+	if chosen != nil && chosen.name() == "sbx" {
+		d.sbxKeys(ctx, cfg, runner, getenv)
+	}
 	d.stateDir(cfg.stateDir)
 
 	fmt.Fprintln(stdout)
@@ -355,6 +359,41 @@ func (d *doctor) agentKeys(cfg config, getenv func(string) string) {
 	d.ok("agent keys set (passed to agents by name): %s", strings.Join(set, ", "))
 	if len(unset) > 0 {
 		d.note("", "agent keys not set: %s", strings.Join(unset, ", "))
+	}
+}
+
+// sbxKeys says which agent keys sbx holds as stored secrets (its proxy authenticates; the values stay on
+// the host) and which of the keys set here would enter the VM by value (sandbox/sbx_creds.go).
+func (d *doctor) sbxKeys(ctx context.Context, cfg config, runner sandbox.Runner, getenv func(string) string) {
+	s := sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, AgentKeys: manager.DefaultSecretNames, PassKeys: cfg.sbxPassKeys})
+	cctx, cancel := context.WithTimeout(ctx, doctorProbeTimeout)
+	defer cancel()
+	held, err := s.SecretServices(cctx, "")
+	if err != nil {
+		d.note("", "sbx secrets: cannot list them (%s); agent keys are then passed by value only with --sbx-pass-keys", doctorReason("sbx secret ls", err))
+		return
+	}
+	var heldKeys, set []string
+	for _, k := range manager.DefaultSecretNames {
+		if svc, ok := sandbox.SbxKeyServices[k]; ok && held[svc] {
+			heldKeys = append(heldKeys, k+" ("+svc+")")
+		}
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	if len(heldKeys) > 0 {
+		d.ok("sbx holds keys: %s: its proxy authenticates, the values never enter a sandbox", strings.Join(heldKeys, ", "))
+	} else {
+		d.note("", "sbx holds no agent key: store one with `sbx secret set -g anthropic` (or openai, google, openrouter, github, …)")
+	}
+	plan, _ := s.PlanKeys(cctx, set)
+	if len(plan.ByValue) > 0 {
+		d.note("", "passed into sbx sandboxes by value (--sbx-pass-keys): %s", strings.Join(plan.ByValue, ", "))
+	}
+	if len(plan.Dropped) > 0 {
+		d.note("store them with `sbx secret set -g SERVICE`, or allow passing them by value with --sbx-pass-keys (env SANDBOX_MCP_SBX_PASS_KEYS=true)",
+			"set here but not passed into sbx sandboxes (sbx does not hold them): %s", strings.Join(plan.Dropped, ", "))
 	}
 }
 

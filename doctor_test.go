@@ -195,10 +195,21 @@ func TestDoctorSandboxCLIs(t *testing.T) {
 		{"sbx without a template is not ready: stock templates have no sandbox-agent", "removed", nil, false, []string{
 			"✗ template: none set, and sbx's stock templates have no sandbox-agent",
 			"pass it with --template (env SANDBOX_MCP_TEMPLATE)"}},
+		{"sbx: which keys sbx holds and which would be passed by value", "removed", []string{"--template=t:1", "--sbx-pass-keys"}, true, []string{
+			"✓ sbx holds keys: ANTHROPIC_API_KEY (anthropic): its proxy authenticates",
+			"passed into sbx sandboxes by value (--sbx-pass-keys): CLAUDE_CODE_OAUTH_TOKEN"}},
+		{"sbx: keys sbx does not hold are not passed unless allowed", "removed", []string{"--template=t:1"}, true, []string{
+			"✓ sbx holds keys: ANTHROPIC_API_KEY (anthropic)",
+			"set here but not passed into sbx sandboxes (sbx does not hold them): CLAUDE_CODE_OAUTH_TOKEN",
+			"allow passing them by value with --sbx-pass-keys"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{"PATH": bin, "HOME": t.TempDir(), "FAKECLI_ROOT": t.TempDir(), "FAKECLI_DOCKER_SANDBOX": tt.mode}
+			env := map[string]string{"PATH": bin, "HOME": t.TempDir(), "FAKECLI_ROOT": t.TempDir(), "FAKECLI_DOCKER_SANDBOX": tt.mode,
+				"ANTHROPIC_API_KEY": "sk-ant-doctor", "CLAUDE_CODE_OAUTH_TOKEN": "oauth-doctor"}
+			if err := runFake(bin, env, "secret", "set", "-g", "anthropic", "-t", "stored"); err != nil {
+				t.Fatal(err)
+			}
 			args := append([]string{"--sbx-bin=" + filepath.Join(bin, "sbx"), "--docker-bin=" + filepath.Join(bin, "docker"),
 				"--state-dir=" + t.TempDir(), "--cli-env=FAKECLI_ROOT,FAKECLI_DOCKER_SANDBOX"}, tt.extra...)
 			ready, out := doctorRun(t, args, env)

@@ -192,6 +192,9 @@ func fakeEnv(t *testing.T) (env map[string]string, bin string) {
 		"HOME":              filepath.Join(dir, "home"),
 		"FAKECLI_ROOT":      filepath.Join(dir, "fakecli"),
 		"FAKECLI_TEMPLATES": templates,
+		// sbx stops a sandbox ~30 s after its last exec session (docs/upstream/sbx-cli.json "exec"): scaled
+		// down, so every test runs with sandboxes that stop whenever nothing holds them.
+		"FAKECLI_AUTOSTOP": "500ms",
 	}
 	return env, bin
 }
@@ -203,7 +206,7 @@ func sandboxArgs(t *testing.T, backend, bin string) []string {
 		cli = "--docker-bin=" + filepath.Join(bin, "docker")
 	}
 	return []string{"--backend=" + backend, cli, "--state-dir=" + t.TempDir(),
-		"--template=sandbox-mcp/test:latest", "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES",
+		"--template=sandbox-mcp/test:latest", "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES,FAKECLI_AUTOSTOP,FAKECLI_SBX_VERSION,FAKECLI_PLUGIN_VERSION",
 		// The double runs every sandbox on this machine's loopback, so each test gets its own port.
 		"--agent-port=" + itoa(testenv.FreePort(t)), "--log-level=debug"}
 }

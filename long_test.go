@@ -28,6 +28,18 @@ func TestLongRunning(t *testing.T) {
 		env, bin := fakeEnv(t)
 		longScenarios(t, func(t *testing.T, extra ...string) *harness {
 			return startServer(t, append(sandboxArgs(t, "sbx", bin), extra...), env)
+		}, func(t *testing.T, sandbox, _ string) {
+			// sbx ≥ 0.37: the stream is HTTP through the published port. The double's VM cuts every
+			// forwarded connection on SIGUSR1, as a dropped network path would.
+			cutForwarded(t, env, sandbox)
+		})
+	})
+	t.Run("sbx 0.36", func(t *testing.T) {
+		// Before `sbx ports` the stream is a curl through exec.
+		env, bin := fakeEnv(t)
+		env["FAKECLI_SBX_VERSION"] = "0.36.0"
+		longScenarios(t, func(t *testing.T, extra ...string) *harness {
+			return startServer(t, append(sandboxArgs(t, "sbx", bin), extra...), env)
 		}, func(t *testing.T, _, serverID string) {
 			// The stream is a local curl under the double: kill it as a network drop would.
 			killProcs(t, "curl", "-N", serverID)
@@ -44,6 +56,42 @@ func TestLongRunning(t *testing.T) {
 			killProcs(t, "curl", "-N", serverID)
 		})
 	})
+}
+
+// cutForwarded sends SIGUSR1 to the double's VM process of sandbox, which closes every connection
+// through its published ports (internal/fakecli/vm.go).
+func cutForwarded(t *testing.T, env map[string]string, sandbox string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(env["FAKECLI_ROOT"], "sbx", sandbox, "meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ VM string }
+	if err := jsonUnmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(m.VM, &pid); err != nil || pid <= 1 {
+		t.Fatalf("no VM process in %s: %q", sandbox, m.VM)
+	}
+	cutFile := filepath.Join(env["FAKECLI_ROOT"], "sbx", sandbox, "cut")
+	os.Remove(cutFile)
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile(cutFile)
+		var n int
+		if _, serr := fmt.Sscan(string(b), &n); err == nil && serr == nil {
+			if n == 0 {
+				t.Fatal("the VM cut no connection: the stream does not go through the published port")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the VM did not report the cut")
+		}
+	}
 }
 
 // session is a sandbox with one mock session, ready for messages.
@@ -301,9 +349,11 @@ func matchProcs(words ...string) []int {
 // state directory, and reads on from the old cursor: every event once, the session still listed. On the
 // CLI double (exec transport) and, where an engine runs, on Docker with the port transport.
 func TestRestartMidTurn(t *testing.T) {
-	t.Run("sbx", func(t *testing.T) {
+	// The legacy plugin has exec -d: sandbox-agent outlives the server and the turn goes on. (sbx has no
+	// detached exec and its held sandbox-agent dies with the server: sbx_e2e_test.go.)
+	t.Run("docker-sandbox", func(t *testing.T) {
 		env, bin := fakeEnv(t)
-		restartMidTurn(t, sandboxArgs(t, "sbx", bin), env, true)
+		restartMidTurn(t, sandboxArgs(t, "docker-sandbox", bin), env, true)
 	})
 	t.Run("docker", func(t *testing.T) {
 		image := testenv.Docker(t)

@@ -132,7 +132,11 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	dockerOpts.BaseEnv = runner.Env
 	dockerOpts.Logger = logger.With("component", "docker")
 	backends := map[string]sandbox.Backend{
-		"sbx":            sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
+		"sbx": sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind,
+			AgentPort: cfg.agentPort, StateDir: store.Dir() + "/sbx", BaseEnv: runner.Env,
+			AgentEnv:  []string{fmt.Sprintf("SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=%d", cfg.acpTimeout.Milliseconds())},
+			AgentKeys: manager.DefaultSecretNames, PassKeys: cfg.sbxPassKeys,
+			Warn: func(msg string) { logger.Warn(msg, "component", "sbx") }}),
 		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
 		"docker":         sandbox.NewDocker(runner, dockerOpts),
 	}

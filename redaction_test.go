@@ -29,7 +29,9 @@ func TestSecurityStreamedKey(t *testing.T) {
 	secret := randomHex(t)
 	canary := "sk-ant-canary-" + secret
 	env["ANTHROPIC_API_KEY"] = canary
-	args := sandboxArgs(t, "sbx", bin)
+	// The key must be inside the sandbox for the agent to leak it: sbx holds no secret here, so the
+	// operator allows passing it by value (sandbox/sbx_creds.go).
+	args := append(sandboxArgs(t, "sbx", bin), "--sbx-pass-keys")
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 	h, stdout, stderr := startCapturing(t, args, env)
 

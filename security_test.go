@@ -36,7 +36,9 @@ func TestSecuritySecrets(t *testing.T) {
 	unrelated := "unrelated-" + randomHex(t)
 	env["SOME_OTHER_TOKEN"] = unrelated
 	const redacted = "ANTHROPIC_API_KEY=[REDACTED:ANTHROPIC_API_KEY]"
-	args := sandboxArgs(t, "sbx", bin)
+	// The key must be inside the sandbox for the agent to leak it: sbx holds no secret here, so the
+	// operator allows passing it by value (sandbox/sbx_creds.go).
+	args := append(sandboxArgs(t, "sbx", bin), "--sbx-pass-keys")
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 	h, stdout, stderr := startCapturing(t, args, env)
 

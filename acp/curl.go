@@ -44,7 +44,9 @@ func seconds(d time.Duration) string {
 
 // Do implements Transport.
 func (c *Curl) Do(ctx context.Context, method, path string, body []byte, timeout time.Duration) (int, []byte, error) {
-	args := []string{"curl", "-sS", "-X", method, "--max-time", seconds(timeout),
+	// --noproxy '*': sbx sets HTTP(S)_PROXY inside its sandboxes, and sandbox-agent is on the sandbox's own
+	// loopback, never behind the proxy (Docker's own kits do the same).
+	args := []string{"curl", "-sS", "--noproxy", "*", "-X", method, "--max-time", seconds(timeout),
 		"-H", "Accept: application/json", "-o", "-", "-w", strings.ReplaceAll(curlStatusMarker, "\n", `\n`) + "%{http_code}"}
 	spec := sandbox.ExecSpec{Timeout: timeout + 30*time.Second}
 	if body != nil {
@@ -72,7 +74,7 @@ func (c *Curl) Do(ctx context.Context, method, path string, body []byte, timeout
 func (c *Curl) Stream(ctx context.Context, path string, lastID int64, maxDur time.Duration, w io.Writer) error {
 	// -D - puts the response headers first on stdout: they are replaced by connectedComment (on a 200), so
 	// the caller learns the moment the stream is live, which curl has no other way to tell.
-	args := []string{"curl", "-sS", "-N", "-D", "-", "--max-time", seconds(maxDur), "-H", "Accept: text/event-stream", "--fail-with-body"}
+	args := []string{"curl", "-sS", "--noproxy", "*", "-N", "-D", "-", "--max-time", seconds(maxDur), "-H", "Accept: text/event-stream", "--fail-with-body"}
 	if lastID > 0 {
 		args = append(args, "-H", "Last-Event-ID: "+strconv.FormatInt(lastID, 10))
 	}

@@ -63,14 +63,14 @@ func TestCurlDoArgv(t *testing.T) {
 		wantStdin bool
 	}{
 		{name: "GET has no body, no stdin and no content type", method: "GET", path: "/v1/health", timeout: 1500 * time.Millisecond,
-			wantArgs: []string{"curl", "-sS", "-X", "GET", "--max-time", "1.500", "-H", "Accept: application/json",
+			wantArgs: []string{"curl", "-sS", "--noproxy", "*", "-X", "GET", "--max-time", "1.500", "-H", "Accept: application/json",
 				"-o", "-", "-w", marker, "--", curlURL + "/v1/health"}},
 		{name: "POST sends its body on stdin with --data-binary @-", method: "POST", path: "/v1/acp/s1?agent=mock",
 			body: []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize"}`), timeout: 30 * time.Second, wantStdin: true,
-			wantArgs: []string{"curl", "-sS", "-X", "POST", "--max-time", "30.000", "-H", "Accept: application/json",
+			wantArgs: []string{"curl", "-sS", "--noproxy", "*", "-X", "POST", "--max-time", "30.000", "-H", "Accept: application/json",
 				"-o", "-", "-w", marker, "-H", "Content-Type: application/json", "--data-binary", "@-", "--", curlURL + "/v1/acp/s1?agent=mock"}},
 		{name: "max-time keeps milliseconds with three decimals", method: "DELETE", path: "/v1/acp/s1", timeout: 2*time.Second + 1*time.Millisecond,
-			wantArgs: []string{"curl", "-sS", "-X", "DELETE", "--max-time", "2.001", "-H", "Accept: application/json",
+			wantArgs: []string{"curl", "-sS", "--noproxy", "*", "-X", "DELETE", "--max-time", "2.001", "-H", "Accept: application/json",
 				"-o", "-", "-w", marker, "--", curlURL + "/v1/acp/s1"}},
 	}
 	for _, tt := range tests {
@@ -170,10 +170,10 @@ func TestCurlStreamArgv(t *testing.T) {
 		wantArgs []string
 	}{
 		{name: "from the start sends no Last-Event-ID", lastID: 0,
-			wantArgs: []string{"curl", "-sS", "-N", "-D", "-", "--max-time", "60.000", "-H", "Accept: text/event-stream", "--fail-with-body",
+			wantArgs: []string{"curl", "-sS", "--noproxy", "*", "-N", "-D", "-", "--max-time", "60.000", "-H", "Accept: text/event-stream", "--fail-with-body",
 				"--", curlURL + "/v1/acp/s1"}},
 		{name: "a stored id is sent as Last-Event-ID", lastID: 42,
-			wantArgs: []string{"curl", "-sS", "-N", "-D", "-", "--max-time", "60.000", "-H", "Accept: text/event-stream", "--fail-with-body",
+			wantArgs: []string{"curl", "-sS", "--noproxy", "*", "-N", "-D", "-", "--max-time", "60.000", "-H", "Accept: text/event-stream", "--fail-with-body",
 				"-H", "Last-Event-ID: 42", "--", curlURL + "/v1/acp/s1"}},
 	}
 	for _, tt := range tests {

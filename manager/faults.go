@@ -26,6 +26,9 @@ const (
 	downCheckGap = 500 * time.Millisecond
 )
 
+// agentDownMark is in the reason of a session failed because its sandbox-agent stopped (resume.go).
+const agentDownMark = "the agent process of this session stopped with it"
+
 // goneLookupTimeout bounds the backend lookup that tells a stopped sandbox-agent from a removed sandbox.
 const goneLookupTimeout = 30 * time.Second
 
@@ -59,8 +62,8 @@ func (l *live) agentServerDown(ctx context.Context) bool {
 // transcript says why it stopped, then the session is marked failed.
 func (l *live) failAgentServerDown(ctx context.Context) {
 	s := l.snapshot()
-	reason := fmt.Sprintf("sandbox-agent in sandbox %q stopped (it crashed or was killed) and the agent process of this session stopped with it: "+
-		"open a new session with create_session, which starts sandbox-agent again", s.Sandbox)
+	reason := fmt.Sprintf("sandbox-agent in sandbox %q stopped (it crashed or was killed, or the sandbox stopped) and "+agentDownMark+": "+
+		"send_message continues this session in a new agent process (resume.go), or open a new session with create_session", s.Sandbox)
 	if l.m.sandboxGone(ctx, s.Sandbox) {
 		reason = "the sandbox no longer exists (removed outside sandbox-mcp): destroy_sandbox, then create_sandbox again"
 	}

@@ -150,6 +150,12 @@ func (m *Manager) Close() {
 		l.stop()
 	}
 	m.wg.Wait()
+	// Backends that hold processes for their sandboxes (sbx's held sandbox-agent exec) let them go.
+	for _, b := range m.cfg.Backends {
+		if c, ok := b.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
+	}
 }
 
 // spawn runs fn in a goroutine the manager owns, with a context Close cancels, and reports whether it did:

@@ -181,6 +181,7 @@ func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state
 	if err != nil {
 		return nil, agentInit{}, gone(rec.Name, err)
 	}
+	m.allowInstallHosts(ctx, b, rec.Name, srec.Agent) // sbx: the agent's install hosts (netpolicy.go)
 	client := &acp.Client{T: t, ServerID: "smcp-" + srec.Name + "-" + randomHex(4)}
 	initialize := func() (json.RawMessage, error) {
 		return client.Request(ctx, 0, "initialize", map[string]any{
@@ -201,7 +202,7 @@ func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state
 	}
 	if err != nil {
 		client.Close(context.WithoutCancel(ctx))
-		return nil, agentInit{}, agentStartError(srec.Agent, err)
+		return nil, agentInit{}, blockedError(b, rec.Name, srec.Agent, agentStartError(srec.Agent, err))
 	}
 	var init struct {
 		AgentInfo         json.RawMessage `json:"agentInfo"`

@@ -43,6 +43,7 @@ type TurnResult struct {
 	StopReason string `json:"stop_reason,omitempty" jsonschema_description:"How the turn ended, when done."`
 	Error      string `json:"error,omitempty" jsonschema_description:"Why the turn failed, when it did."`
 	FinalText  string `json:"final_text,omitempty" jsonschema_description:"The agent's text in this turn, when done."`
+	Resumed    string `json:"resumed,omitempty" jsonschema_description:"Set when the session had been interrupted (its sandbox stopped or sandbox-agent died) and was continued before this message: how."`
 }
 
 // SendMessage starts a turn and returns at once: upstream the prompt POST only returns when the turn ends,
@@ -57,6 +58,10 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 	}
 	defer m.use(ctx, sandboxName)() // a use, for --idle-ttl (ttl.go)
 	l, err := m.session(ctx, sandboxName, sessionName)
+	if err != nil {
+		return TurnResult{}, err
+	}
+	l, resumed, err := m.resume(ctx, l) // an interrupted session is continued first (resume.go)
 	if err != nil {
 		return TurnResult{}, err
 	}
@@ -76,7 +81,7 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 	if err := m.startTurn(ctx, l, turn, env, stored[0].Seq); err != nil {
 		return TurnResult{}, gone(sandboxName, fmt.Errorf("send message to %q: %w", sessionName, err))
 	}
-	res := TurnResult{Sandbox: sandboxName, Session: sessionName, TurnID: turn, Cursor: stored[0].Seq - 1}
+	res := TurnResult{Sandbox: sandboxName, Session: sessionName, TurnID: turn, Cursor: stored[0].Seq - 1, Resumed: resumed}
 	_ = m.waitFor(ctx, l, req.Wait, req.Progress, func() (bool, error) {
 		st := l.snapshot().State
 		return st.Turn != turn || st.Status != events.StatusRunning, nil

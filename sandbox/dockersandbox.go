@@ -58,6 +58,7 @@ func NewDockerSandbox(r Runner, opts DockerSandboxOptions) *DockerSandbox {
 			hint:            dockerSandboxInstallHint,
 			classifyVersion: classifyDockerSandboxVersion,
 		},
+		ver:      &cliVersion{},
 		template: opts.Template,
 		pull:     cmp.Or(opts.PullTemplate, "missing"),
 		agent:    cmp.Or(opts.Agent, "claude"),

@@ -28,15 +28,19 @@ type dialect struct {
 	hint           string // how to install, appended to ErrUnavailable errors
 	// classifyVersion recognises dialect-specific failures of `version` (the plugin's absent/removed shapes).
 	classifyVersion func(stderr string) (hint string, ok bool)
+	// noDetach: the CLI has no detached exec (sbx, docs/upstream/sbx-cli.json "exec"); Exec holds a
+	// foreground exec instead (sbx_agent.go).
+	noDetach bool
 }
 
 // cli is one backend instance: a dialect plus its options. Safe for concurrent use: it holds no state.
 type cli struct {
 	r        Runner
 	d        dialect
-	template string // default template; empty means the CLI's own default for the agent
-	pull     string // pull policy passed on every create
-	agent    string // agent kind used when Spec.Agent is empty
+	template string      // default template; empty means the CLI's own default for the agent
+	pull     string      // pull policy passed on every create
+	agent    string      // agent kind used when Spec.Agent is empty
+	ver      *cliVersion // the CLI's version once `version` answered (version.go)
 }
 
 func (c *cli) argv(sub string, args ...string) []string {
@@ -55,8 +59,9 @@ func (c *cli) op(sub, name string) string {
 // check probes with `version` (§7 "version"): it is the one subcommand that fails cleanly when the plugin is
 // absent or removed. Never `--help`, which exits 0 even without the plugin.
 func (c *cli) check(ctx context.Context) error {
-	_, err := c.r.Run(ctx, Cmd{Args: c.argv("version")})
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv("version")})
 	if err == nil {
+		c.ver.set(res.Stdout)
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -76,8 +81,10 @@ func (c *cli) check(ctx context.Context) error {
 	return fmt.Errorf("%s: %w: %w; %s", c.op("check", ""), ErrUnavailable, err, c.d.hint)
 }
 
-// create runs `create --name NAME --pull|--pull-template POLICY [-t TEMPLATE] -- AGENT [WORKSPACE]` (§7 "create", §13).
-// The `--` ends flag parsing (cobra honours it), so no value can ever be read as a flag.
+// create runs `create --name NAME --pull|--pull-template POLICY [-t TEMPLATE] AGENT [WORKSPACE]` (§7 "create",
+// §13). No `--` before AGENT: sbx's agents are also subcommands and `--` there is not proven to work
+// (docs/upstream/sbx-cli.json); no value can be read as a flag anyway, since the name is checked below, the
+// agent kind by the caller (^[a-z]…) and the workspace is an absolute path.
 func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 	op := c.op("create", spec.Name)
 	if spec.Name == "" || strings.HasPrefix(spec.Name, "-") {
@@ -93,27 +100,38 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 	if agent == "" {
 		agent = c.agent
 	}
-	pull := c.pull
-	if spec.NoPull {
-		pull = "never"
+	if strings.HasPrefix(agent, "-") || (spec.Workspace != "" && !strings.HasPrefix(spec.Workspace, "/")) {
+		return Info{}, fmt.Errorf("%s: flag-like agent or relative workspace: %w", op, ErrInvalid)
 	}
-	args := []string{"--name", spec.Name, c.d.pullFlag, pull}
+	pullMode := c.pull
+	if spec.NoPull {
+		pullMode = "never" // a caller-chosen template not on the operator's allowlist (SECURITY.md)
+	}
+	tail := []string{}
 	if t := cmp.Or(spec.Template, c.template); t != "" {
-		args = append(args, "-t", t)
+		tail = append(tail, "-t", t)
 	}
 	if spec.Clone && c.d.name == "sbx" {
 		// Isolation: "a private in-container clone of the host Git repository (mounted read-only)"; the
 		// agent's commits come back through the sandbox-<name> remote (docker-sandboxes.md §13.0).
-		args = append(args, "--clone")
+		tail = append(tail, "--clone")
 	}
-	args = append(args, "--", agent)
+	tail = append(tail, agent)
 	if spec.Workspace != "" {
-		args = append(args, spec.Workspace)
+		tail = append(tail, spec.Workspace)
 	}
 	for _, p := range spec.ReadOnly {
-		args = append(args, p+":ro") // an extra workspace, read-only (§5, §13.0)
+		tail = append(tail, p+":ro") // an extra workspace, read-only (§5, §13.0)
 	}
-	if _, err := c.r.Run(ctx, Cmd{Args: c.argv("create", args...)}); err != nil {
+	pull := c.pullArgs(pullMode)
+	args := append(append([]string{"--name", spec.Name}, pull...), tail...)
+	_, err := c.r.Run(ctx, Cmd{Args: c.argv("create", args...)})
+	var ee *ExitError
+	if alt, ok := c.pullFallback(pull); err != nil && ok && errors.As(err, &ee) && strings.Contains(ee.Stderr, "unknown flag: "+pull[0]) {
+		// A plugin release without this pull flag (v0.7-v0.11 lack --pull-template): once more without it.
+		_, err = c.r.Run(ctx, Cmd{Args: c.argv("create", append(append([]string{"--name", spec.Name}, alt...), tail...)...)})
+	}
+	if err != nil {
 		return Info{}, c.mapCreate(op, err)
 	}
 	// create leaves the VM running (§6); read back what the CLI recorded.
@@ -227,49 +245,70 @@ var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(=|$)`)
 // stays nil: the runner's base environment (built by main) must carry those variables.
 func (c *cli) exec(ctx context.Context, name string, spec ExecSpec) (Result, error) {
 	op := c.op("exec", name)
+	args, err := c.execArgs(name, spec, false)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv("exec", args...), Stdin: spec.Stdin, Stdout: spec.Stdout, Timeout: spec.Timeout})
+	if err == nil {
+		return res, nil
+	}
+	return res, c.mapExec(op, name, err)
+}
+
+// execArgs builds exec's arguments after the subcommand; held marks a held foreground exec (sbx_agent.go),
+// which is allowed where Detach is not.
+func (c *cli) execArgs(name string, spec ExecSpec, held bool) ([]string, error) {
+	op := c.op("exec", name)
 	if name == "" || strings.HasPrefix(name, "-") {
-		return Result{}, fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+		return nil, fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
 	}
 	if len(spec.Args) == 0 {
-		return Result{}, fmt.Errorf("%s: no command: %w", op, ErrInvalid)
+		return nil, fmt.Errorf("%s: no command: %w", op, ErrInvalid)
 	}
 	var args []string
 	if spec.Stdin != nil {
 		args = append(args, "-i") // without -i piped input arrives as 0 bytes (§7, §12)
+	}
+	if spec.Detach && c.d.noDetach && !held {
+		return nil, fmt.Errorf("%s: this CLI has no detached exec: %w", op, ErrInvalid)
 	}
 	if spec.Detach {
 		args = append(args, "-d")
 	}
 	if spec.Workdir != "" {
 		if !strings.HasPrefix(spec.Workdir, "/") {
-			return Result{}, fmt.Errorf("%s: workdir %q is not an absolute path: %w", op, spec.Workdir, ErrInvalid)
+			return nil, fmt.Errorf("%s: workdir %q is not an absolute path: %w", op, spec.Workdir, ErrInvalid)
 		}
 		args = append(args, "-w", spec.Workdir)
 	}
 	for _, e := range spec.Env {
 		if !envNameRE.MatchString(e) {
-			return Result{}, fmt.Errorf("%s: env entry %q is not NAME or NAME=VALUE: %w", op, truncate(e, 40), ErrInvalid)
+			return nil, fmt.Errorf("%s: env entry %q is not NAME or NAME=VALUE: %w", op, truncate(e, 40), ErrInvalid)
 		}
 		args = append(args, "-e", e)
 	}
-	args = append(append(args, name), spec.Args...)
-	res, err := c.r.Run(ctx, Cmd{Args: c.argv("exec", args...), Stdin: spec.Stdin, Stdout: spec.Stdout, Timeout: spec.Timeout})
+	return append(append(args, name), spec.Args...), nil
+}
+
+// mapExec maps a failed exec (or another per-sandbox command): not found, zombie VM, else unchanged.
+func (c *cli) mapExec(op, name string, err error) error {
 	if err == nil {
-		return res, nil
+		return nil
 	}
 	var ee *ExitError
 	if !errors.As(err, &ee) {
-		return res, fmt.Errorf("%s: %w", op, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	switch {
 	case cliNotFound(ee, name):
-		return res, fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
 	case strings.Contains(ee.Stderr, "socket path is empty"):
 		// §6 zombie VM (desktop-feedback#232, #252): ls still says running, only rm + create helps.
-		return res, fmt.Errorf("%s: the sandbox VM is dead although listed as running; remove the sandbox and create it again: %w", op, err)
+		return fmt.Errorf("%s: the sandbox VM is dead although listed as running; remove the sandbox and create it again: %w", op, err)
 	}
 	// The inner command's exit status is propagated (§7): callers read Code (127 = command not found).
-	return res, err
+	return err
 }
 
 // cliNotFound recognises the CLI's own "no such sandbox" failure, which has no documented text (§9, §14).
@@ -280,7 +319,8 @@ func cliNotFound(ee *ExitError, name string) bool {
 	if ee.Code != 1 {
 		return false
 	}
-	if containsAny(ee.Stderr, `sandbox "`+name+`" not found`, "sandbox "+name+" not found") {
+	// sbx: `ERROR: no sandbox named 'NAME'` (docker/sbx-releases#504).
+	if containsAny(ee.Stderr, `sandbox "`+name+`" not found`, "sandbox "+name+" not found", "no sandbox named '"+name+"'") {
 		return true
 	}
 	for _, line := range strings.Split(ee.Stderr, "\n") {
@@ -299,14 +339,17 @@ func (c *cli) remove(ctx context.Context, name string) error {
 	if name == "" || strings.HasPrefix(name, "-") {
 		return fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
 	}
-	args := append(append([]string{}, c.d.rmFlags...), name)
-	_, err := c.r.Run(ctx, Cmd{Args: c.argv("rm", args...)})
+	args := append(append([]string{}, c.d.rmFlags...), c.jsonArgs()...)
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv("rm", append(args, name)...)})
+	if jerr := perTargetError(res.Stdout, name); jerr != "" || (err == nil && len(c.jsonArgs()) > 0) {
+		return targetErr(op, jerr, err)
+	}
 	if err == nil {
 		return nil
 	}
 	var ee *ExitError
 	// rm's stderr is only the CLI's own, so a loose match is safe here.
-	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such") {
+	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such", "no sandbox named") {
 		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -92,11 +92,11 @@ func TestCommandLines(t *testing.T) {
 		{"check probes with version, never --help",
 			func(ctx context.Context, b Backend) error { return b.Check(ctx) },
 			func(d dialectCase, _ string) []expect { return []expect{{args: d.argv("version")}} }},
-		{"create passes name, pull policy and -- before agent and workspace, then lists",
+		{"create passes name, pull policy, agent and workspace (no --), then lists",
 			create(Spec{Name: "box1", Workspace: "/w"}),
 			func(d dialectCase, pull string) []expect {
 				return []expect{
-					{args: d.argv("create", "--name", "box1", pull, "missing", "--", "claude", "/w")},
+					{args: d.argv("create", "--name", "box1", pull, "missing", "claude", "/w")},
 					{args: d.argv("ls", "--json"), res: out(lsBox1)},
 				}
 			}},
@@ -104,7 +104,7 @@ func TestCommandLines(t *testing.T) {
 			create(Spec{Name: "box1", Workspace: "/w", Agent: "codex", Template: "my/tpl:1"}),
 			func(d dialectCase, pull string) []expect {
 				return []expect{
-					{args: d.argv("create", "--name", "box1", pull, "missing", "-t", "my/tpl:1", "--", "codex", "/w")},
+					{args: d.argv("create", "--name", "box1", pull, "missing", "-t", "my/tpl:1", "codex", "/w")},
 					{args: d.argv("ls", "--json"), res: out(lsBox1)},
 				}
 			}},
@@ -132,14 +132,14 @@ func TestCommandLines(t *testing.T) {
 				return err
 			},
 			func(d dialectCase, _ string) []expect { return []expect{{args: d.argv("exec", "box1", "ls", "-la")}} }},
-		{"exec with stdin, detach, workdir and env",
+		{"exec with stdin, workdir and env",
 			func(ctx context.Context, b Backend) error {
 				_, err := b.Exec(ctx, "box1", ExecSpec{Args: []string{"sh", "-c", "echo $FOO"}, Stdin: strings.NewReader("x"),
-					Detach: true, Workdir: "/w/sub", Env: []string{"FOO=bar baz", "ANTHROPIC_API_KEY"}})
+					Workdir: "/w/sub", Env: []string{"FOO=bar baz", "ANTHROPIC_API_KEY"}})
 				return err
 			},
 			func(d dialectCase, _ string) []expect {
-				return []expect{{args: d.argv("exec", "-i", "-d", "-w", "/w/sub", "-e", "FOO=bar baz", "-e", "ANTHROPIC_API_KEY",
+				return []expect{{args: d.argv("exec", "-i", "-w", "/w/sub", "-e", "FOO=bar baz", "-e", "ANTHROPIC_API_KEY",
 					"box1", "sh", "-c", "echo $FOO")}}
 			}},
 		{"remove",
@@ -176,21 +176,21 @@ func TestOptions(t *testing.T) {
 				return NewSbx(r, SbxOptions{Binary: "/opt/sbx", Template: "tpl", Pull: "never", Agent: "shell"})
 			},
 			Spec{Name: "box1", Workspace: "/w"},
-			[]string{"/opt/sbx", "create", "--name", "box1", "--pull", "never", "-t", "tpl", "--", "shell", "/w"}},
+			[]string{"/opt/sbx", "create", "--name", "box1", "--pull", "never", "-t", "tpl", "shell", "/w"}},
 		{"spec template and agent win over options",
 			func(r Runner) Backend { return NewSbx(r, SbxOptions{Template: "tpl", Agent: "shell"}) },
 			Spec{Name: "box1", Workspace: "/w", Template: "other", Agent: "codex"},
-			[]string{"sbx", "create", "--name", "box1", "--pull", "missing", "-t", "other", "--", "codex", "/w"}},
+			[]string{"sbx", "create", "--name", "box1", "--pull", "missing", "-t", "other", "codex", "/w"}},
 		{"sbx without workspace creates a mountless sandbox",
 			func(r Runner) Backend { return NewSbx(r, SbxOptions{}) },
 			Spec{Name: "box1"},
-			[]string{"sbx", "create", "--name", "box1", "--pull", "missing", "--", "claude"}},
+			[]string{"sbx", "create", "--name", "box1", "--pull", "missing", "claude"}},
 		{"docker-sandbox binary and pull policy from options",
 			func(r Runner) Backend {
 				return NewDockerSandbox(r, DockerSandboxOptions{Binary: "/usr/local/bin/docker", PullTemplate: "never", Template: "t:1"})
 			},
 			Spec{Name: "box1", Workspace: "/w"},
-			[]string{"/usr/local/bin/docker", "sandbox", "create", "--name", "box1", "--pull-template", "never", "-t", "t:1", "--", "claude", "/w"}},
+			[]string{"/usr/local/bin/docker", "sandbox", "create", "--name", "box1", "--pull-template", "never", "-t", "t:1", "claude", "/w"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -475,7 +475,7 @@ func execOp(spec ExecSpec) func(context.Context, Backend) error {
 
 func createArgv(d dialectCase) []string {
 	pull := map[string]string{"sbx": "--pull", "docker-sandbox": "--pull-template"}[d.name]
-	return d.argv("create", "--name", "box1", pull, "missing", "--", "claude", "/w")
+	return d.argv("create", "--name", "box1", pull, "missing", "claude", "/w")
 }
 
 func execArgv(d dialectCase) []string { return d.argv("exec", "box1", "true") }

@@ -6,6 +6,9 @@ package sandbox
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 )
 
 // SbxOptions configures NewSbx. Zero values select the defaults.
@@ -20,28 +23,56 @@ type SbxOptions struct {
 	Pull string
 	// Agent is the agent kind used when Spec.Agent is empty; default "claude".
 	Agent string
+	// AgentPort is sandbox-agent's port inside the sandbox. Non-zero enables the published-port transport
+	// on sbx ≥ 0.37 (AgentEndpoint, sbx_agent.go).
+	AgentPort int
+	// StateDir keeps each sandbox's sandbox-agent token (0600) and environment across server restarts.
+	StateDir string
+	// BaseEnv is the sbx CLI's environment (the runner's); a held exec adds the token to it.
+	BaseEnv []string
+	// AgentEnv is sandbox-agent's environment for sandboxes created before this server knew it.
+	AgentEnv []string
+	// AgentKeys are the agents' API key variables (passed by name). One whose service sbx holds as a
+	// stored secret is not passed at all; the others only with PassKeys (sbx_creds.go).
+	AgentKeys []string
+	// PassKeys allows agent keys that sbx does not hold to be passed into the VM by value (--sbx-pass-keys).
+	PassKeys bool
+	// Warn, when set, receives one-line operator warnings (a key left out).
+	Warn func(string)
 }
 
 const sbxInstallHint = "install the sbx CLI (brew install docker/tap/sbx, winget install Docker.sbx, or apt package docker-sbx) and run sbx login"
 
 // Sbx is the "sbx" Backend. It is safe for concurrent use.
-type Sbx struct{ c cli }
+type Sbx struct {
+	c          cli
+	opts       SbxOptions
+	baseEnv    []string
+	defaultEnv []string
+	agents     sbxAgents
+	envs       map[string][]string
+	allowed    map[string][]string // hosts this server allowed per sandbox (sbx_policy.go), under agents.mu
+}
 
 // NewSbx returns the sbx backend running its commands through r. It runs nothing itself.
 func NewSbx(r Runner, opts SbxOptions) *Sbx {
-	return &Sbx{c: cli{
-		r: r,
-		d: dialect{
-			name:     "sbx",
-			prefix:   []string{cmp.Or(opts.Binary, "sbx")},
-			pullFlag: "--pull",
-			rmFlags:  []string{"-f"}, // without -f, sbx ≥ 0.29 asks for confirmation on a terminal (§13)
-			hint:     sbxInstallHint,
-		},
-		template: opts.Template,
-		pull:     cmp.Or(opts.Pull, "missing"),
-		agent:    cmp.Or(opts.Agent, "claude"),
-	}}
+	return &Sbx{opts: opts, baseEnv: opts.BaseEnv, defaultEnv: opts.AgentEnv, envs: map[string][]string{}, allowed: map[string][]string{},
+		agents: sbxAgents{holds: map[string]*hold{}, eps: map[string]Endpoint{}, tokens: map[string]string{}, locks: map[string]*sync.Mutex{}},
+		c: cli{
+			r: r,
+			d: dialect{
+				name:     "sbx",
+				prefix:   []string{cmp.Or(opts.Binary, "sbx")},
+				pullFlag: "--pull",
+				rmFlags:  []string{"-f"}, // without -f, sbx ≥ 0.29 asks for confirmation on a terminal (§13)
+				hint:     sbxInstallHint,
+				noDetach: true, // sbx exec refuses -d (docs/upstream/sbx-cli.json); Exec holds a foreground exec instead
+			},
+			ver:      &cliVersion{},
+			template: opts.Template,
+			pull:     cmp.Or(opts.Pull, "missing"),
+			agent:    cmp.Or(opts.Agent, "claude"),
+		}}
 }
 
 // Name returns "sbx".
@@ -54,7 +85,16 @@ func (s *Sbx) Check(ctx context.Context) error { return s.c.check(ctx) }
 // Create runs `sbx create` and returns the new sandbox as listed. It returns ErrExists if the name is
 // taken and ErrInvalid if sbx refuses the name, agent or workspace; template and pull failures keep
 // sbx's own text.
-func (s *Sbx) Create(ctx context.Context, spec Spec) (Info, error) { return s.c.create(ctx, spec) }
+func (s *Sbx) Create(ctx context.Context, spec Spec) (Info, error) {
+	if spec.Name == "default" { // reserved by sbx (docs/upstream/sbx-cli.json "create")
+		return Info{}, fmt.Errorf("%s: the name %q is reserved by sbx: choose another name: %w", s.c.op("create", spec.Name), spec.Name, ErrInvalid)
+	}
+	info, err := s.c.create(ctx, spec)
+	if err == nil && spec.AgentEnv != nil {
+		s.rememberEnv(spec.Name, spec.AgentEnv)
+	}
+	return info, err
+}
 
 // Get returns the sandbox from `sbx ls`, or ErrNotFound.
 func (s *Sbx) Get(ctx context.Context, name string) (Info, error) { return s.c.get(ctx, name) }
@@ -64,9 +104,22 @@ func (s *Sbx) List(ctx context.Context) ([]Info, error) { return s.c.list(ctx) }
 
 // Exec runs `sbx exec`. A non-zero exit of the command is an *ExitError with the inner exit code; a missing
 // sandbox is ErrNotFound; a zombie VM is an error saying to remove and recreate the sandbox.
+//
+// sbx has no detached exec: with Detach, the command runs as a foreground exec the backend holds open until
+// Stop, Remove or Close (sbx_agent.go); Exec returns once it has stayed up for a moment.
 func (s *Sbx) Exec(ctx context.Context, name string, spec ExecSpec) (Result, error) {
+	if spec.Detach {
+		return Result{}, s.holdExec(ctx, name, spec, nil)
+	}
 	return s.c.exec(ctx, name, spec)
 }
 
 // Remove runs `sbx rm -f`, which also removes a running sandbox. It returns ErrNotFound if it is gone.
-func (s *Sbx) Remove(ctx context.Context, name string) error { return s.c.remove(ctx, name) }
+func (s *Sbx) Remove(ctx context.Context, name string) error {
+	s.dropHold(name)
+	err := s.c.remove(ctx, name)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		s.forget(name)
+	}
+	return err
+}

@@ -17,21 +17,27 @@ func (c *cli) stop(ctx context.Context, name string) error {
 	if name == "" || strings.HasPrefix(name, "-") {
 		return fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
 	}
-	_, err := c.r.Run(ctx, Cmd{Args: c.argv("stop", name)})
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv("stop", append(c.jsonArgs(), name)...)})
+	if jerr := perTargetError(res.Stdout, name); jerr != "" || (err == nil && len(c.jsonArgs()) > 0) {
+		return targetErr(op, jerr, err)
+	}
 	if err == nil {
 		return nil
 	}
 	var ee *ExitError
-	// stop's stderr is only the CLI's own (no inner command), so the loose match of rm is safe here too; the
-	// real "no such sandbox" text is undocumented (§9, §14).
-	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such") {
+	// stop's stderr is only the CLI's own (no inner command), so the loose match of rm is safe here too; sbx
+	// says `ERROR: no sandbox named 'X'` (docker/sbx-releases#504), the plugin's text is undocumented (§9, §14).
+	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such", "no sandbox named") {
 		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
 // Stop runs `sbx stop NAME`. sbx exec starts the sandbox again (§13). It returns ErrNotFound if it is gone.
-func (s *Sbx) Stop(ctx context.Context, name string) error { return s.c.stop(ctx, name) }
+func (s *Sbx) Stop(ctx context.Context, name string) error {
+	s.dropHold(name) // the held sandbox-agent would keep it running (sbx_agent.go)
+	return s.c.stop(ctx, name)
+}
 
 // Stop runs `docker sandbox stop NAME`; exec starts the VM again (§6). It returns ErrNotFound if it is gone.
 func (d *DockerSandbox) Stop(ctx context.Context, name string) error { return d.c.stop(ctx, name) }

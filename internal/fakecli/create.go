@@ -39,12 +39,29 @@ func (e *env) create(args []string) int {
 	specs := []flagSpec{{long: "name", kind: stringFlag}, {long: "template", short: "t", kind: stringFlag}}
 	if e.prog == "sbx" {
 		specs = append(specs, flagSpec{long: "pull", kind: stringFlag}, flagSpec{long: "cpus", kind: stringFlag},
-			flagSpec{long: "memory", short: "m", kind: stringFlag}, flagSpec{long: "env", short: "e", kind: listFlag},
-			flagSpec{long: "env-file", kind: listFlag}, flagSpec{long: "publish", short: "p", kind: listFlag},
-			flagSpec{long: "kit", kind: listFlag})
+			flagSpec{long: "memory", short: "m", kind: stringFlag}, flagSpec{long: "kit", kind: listFlag},
+			flagSpec{long: "kit-arg", kind: listFlag}, flagSpec{long: "deny-network", kind: boolFlag})
+		if e.atLeast(sbxCreateEnv) {
+			specs = append(specs, flagSpec{long: "env", short: "e", kind: listFlag}, flagSpec{long: "env-file", kind: listFlag})
+		}
+		if e.atLeast(sbxPorts) {
+			specs = append(specs, flagSpec{long: "publish", short: "p", kind: listFlag})
+		}
+		// v0.48 replaced create -q with --no-progress (docker/docs automation.md).
+		if e.atLeast(sbxJSONArray) {
+			specs = append(specs, flagSpec{long: "no-progress", kind: boolFlag})
+		} else {
+			specs = append(specs, flagSpec{long: "quiet", short: "q", kind: boolFlag})
+		}
 	} else {
-		specs = append(specs, flagSpec{long: "pull-template", kind: stringFlag},
-			flagSpec{long: "quiet", short: "q", kind: boolFlag}, flagSpec{long: "patch-settings", kind: boolFlag})
+		specs = append(specs, flagSpec{long: "quiet", short: "q", kind: boolFlag}, flagSpec{long: "patch-settings", kind: boolFlag})
+		// Plugin v0.12 (DD 4.61) added --pull-template; v0.7-v0.11 had --load-local-template instead
+		// (spec §7, §13.0): each release knows only its own, so the other is "unknown flag".
+		if e.atLeast(pluginPullTemplate) {
+			specs = append(specs, flagSpec{long: "pull-template", kind: stringFlag})
+		} else {
+			specs = append(specs, flagSpec{long: "load-local-template", kind: boolFlag})
+		}
 	}
 	cmdPath := e.cmd + " create"
 	p, err := parseFlags(specs, args, true)
@@ -72,6 +89,9 @@ func (e *env) create(args []string) int {
 		return e.fail("failed to create sandbox: %v", err)
 	}
 	policy := p.str("pull-template", "missing")
+	if p.bools["load-local-template"] {
+		policy = "never" // a locally built template, never pulled (the flag --pull-template never replaced)
+	}
 	if e.prog == "sbx" {
 		policy = p.str("pull", "always")
 		if m.Env, err = e.resolveEnv(p.lists["env-file"], p.lists["env"]); err != nil {
@@ -91,7 +111,7 @@ func (e *env) create(args []string) int {
 		return e.fail("invalid pull policy %q: must be one of always, missing, never", policy)
 	}
 	m.Template = p.str("template", stockTemplatePrefix+agentTemplates[m.Agent])
-	quiet := p.bools["quiet"]
+	quiet := p.bools["quiet"] || p.bools["no-progress"]
 
 	unlock, err := e.lock()
 	if err != nil {
@@ -111,6 +131,12 @@ func (e *env) create(args []string) int {
 	if err := e.materialise(m, src); err != nil {
 		removeTree(e.dir(m.Name))
 		return e.fail("failed to create sandbox: %v", err)
+	}
+	if e.prog == "sbx" {
+		// create leaves the sandbox running; its VM process stops it once no session holds it (vm.go).
+		if err := e.ensureVM(m); err != nil {
+			return e.fail("failed to create sandbox: %v", err)
+		}
 	}
 	if !quiet {
 		fmt.Fprintf(e.stdout, "✓ Created sandbox %s\n", m.Name)
@@ -152,6 +178,9 @@ func (e *env) pickName(explicit string, m *meta) (string, error) {
 // validName reports the daemon-side name check as the real error chains do.
 func (e *env) validName(n string) error {
 	if e.prog == "sbx" {
+		if n == "default" { // "default is reserved" (docker/docs automation.md, names)
+			return fmt.Errorf("invalid sandbox name %q: the name is reserved", n)
+		}
 		if !sbxNameRE.MatchString(n) {
 			return fmt.Errorf("invalid VM name: %q: name must be 2-63 characters of letters, digits, '-' and '.', starting with a letter or digit", n)
 		}

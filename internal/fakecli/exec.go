@@ -54,6 +54,12 @@ func (e *env) exec(args []string) int {
 	if len(p.args) < 2 {
 		return e.usage(fmt.Errorf("%q requires at least 2 arguments", cmdPath), cmdPath)
 	}
+	// sbx lists -d/--detach but refuses it: `sbx exec --help` (v0.45.1) says "Flags match the behavior of
+	// docker exec, except detached exec (-d/--detach) is not supported"; docker/docs usage.md: "`sbx exec`
+	// runs commands in the foreground". (v0.39 hung instead, docker/sbx-releases#505.) The plugin had it.
+	if e.prog == "sbx" && p.bools["detach"] {
+		return e.fail("detached exec (-d/--detach) is not supported")
+	}
 	name, argv := p.args[0], p.args[1:]
 	extra, err := e.resolveEnv(p.lists["env-file"], p.lists["env"])
 	if err != nil {
@@ -67,15 +73,25 @@ func (e *env) exec(args []string) int {
 	unlock := sync.OnceFunc(unlockFn) // released as soon as the process is registered
 	defer unlock()
 	m, err := e.load(name)
-	if errors.Is(err, errNotFound) {
-		return e.fail("sandbox %q not found", name)
-	} else if err != nil {
-		return e.fail("%v", err)
+	if err != nil {
+		return e.notFound(name, err)
 	}
 	if m.Zombie {
 		return e.fail("failed to start VM: create SDK client: socket path is empty")
 	}
-	if m.Status != "running" { // spec §6: a stopped VM is auto-started by exec
+	switch {
+	case e.prog == "sbx":
+		// "If the sandbox is stopped, it is started first" (sbx exec --help); its VM process (vm.go) then
+		// counts this exec as a session until it ends.
+		if err := e.ensureVM(m); err != nil {
+			return e.fail("failed to start VM: %v", err)
+		}
+		endSession, err := e.addSession(name)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		defer endSession()
+	case m.Status != "running": // spec §6: a stopped VM is auto-started by exec
 		m.Status = "running"
 		if err := e.save(m); err != nil {
 			return e.fail("failed to start VM: %v", err)
@@ -88,6 +104,9 @@ func (e *env) exec(args []string) int {
 	environ := []string{
 		"PATH=" + strings.Join([]string{filepath.Join(root, "bin"), filepath.Join(root, "usr/local/bin"), "/usr/local/bin", "/usr/bin", "/bin"}, ":"),
 		"HOME=" + home, "USER=agent", "HOSTNAME=" + name,
+	}
+	if m.Addr != "" { // the VM's address (vm.go): what 0.0.0.0 inside this sandbox means in the double
+		environ = append(environ, vmAddrEnv+"="+m.Addr)
 	}
 	if p.bools["tty"] {
 		environ = append(environ, "TERM=xterm") // docker exec -t sets TERM

@@ -35,6 +35,9 @@ func TestExecEnvIsolation(t *testing.T) {
 		sort.Strings(got)
 		want := []string{"FOO=bar=baz", "HOME=" + root + "/home", "HOSTNAME=sb", "PASS=from-cli",
 			"PATH=" + root + "/bin:" + root + "/usr/local/bin:/usr/local/bin:/usr/bin:/bin", "USER=agent"}
+		if prog == "sbx" { // the VM's own address (vm.go), the first one handed out
+			want = append([]string{"FAKECLI_VM_ADDR=127.0.0.2"}, want...)
+		}
 		if r.code != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s exec env: exit %d\n got %q\nwant %q", prog, r.code, got, want)
 		}
@@ -62,7 +65,7 @@ func TestExec(t *testing.T) {
 		{"stdin with -i", "piped", []string{"-i", "sb", "cat"}, 0, "piped", ""},
 		{"missing command", "", []string{"sb", "no-such-cmd"}, 127, "", `exec: "no-such-cmd": executable file not found in $PATH`},
 		{"caller PATH not used", "", []string{"sb", "sbx"}, 127, "", "executable file not found"},
-		{"unknown sandbox", "", []string{"nope", "true"}, 1, "", `Error: sandbox "nope" not found`},
+		{"unknown sandbox", "", []string{"nope", "true"}, 1, "", "ERROR: no sandbox named 'nope'\nTo create one:\n"},
 		{"too few args", "", []string{"sb"}, 2, "", "requires at least 2 arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,15 +143,16 @@ func TestExecDetachedThenRm(t *testing.T) {
 
 func TestStopThenExecAutoStarts(t *testing.T) {
 	f := newSandbox(t, "sbx")
-	leader, child := detached(t, f, "sbx")
+	cmd, child := held(t, f)
 	if got, want := f.ok("sbx", "stop", "sb"), "sb\n"; got != want {
 		t.Errorf("stop = %q, want %q", got, want)
 	}
-	waitDead(t, leader, child)
+	cmd.Wait() // the session ends with the VM
+	waitDead(t, child)
 	status := func() string {
-		var v struct{ Sandboxes []struct{ Status string } }
+		var v []struct{ Status string }
 		must(t, json.Unmarshal([]byte(f.ok("sbx", "ls", "--json")), &v))
-		return v.Sandboxes[0].Status
+		return v[0].Status
 	}
 	if got, want := status(), "stopped"; got != want {
 		t.Errorf("status after stop = %q, want %q", got, want)
@@ -157,28 +161,54 @@ func TestStopThenExecAutoStarts(t *testing.T) {
 	if got, want := status(), "running"; got != want {
 		t.Errorf("status after exec = %q, want %q", got, want)
 	}
-	if r := f.run("sbx", "stop", "sb", "ghost"); r.code != 1 || r.stdout != "sb\n" || !strings.Contains(r.stderr, `"ghost" not found`) {
+	if r := f.run("sbx", "stop", "sb", "ghost"); r.code != 1 || r.stdout != "sb\n" || !strings.Contains(r.stderr, "ERROR: no sandbox named 'ghost'") {
 		t.Errorf("stop sb ghost = %+v, want sb stopped and ghost reported", r)
 	}
+}
+
+// held starts a foreground `sbx exec sb sh -c 'sleep 60 & …; wait'` that stays open (a session), and
+// returns it with the pid of the background sleep.
+func held(t *testing.T, f *fixture) (*exec.Cmd, int) {
+	t.Helper()
+	pidFile := filepath.Join(f.work, "child.pid")
+	os.Remove(pidFile)
+	cmd := exec.Command("sbx", "exec", "sb", "sh", "-c", "sleep 60 & echo $! > "+pidFile+"; echo started; wait")
+	cmd.Env = f.env
+	must(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var child int
+	for deadline := time.Now().Add(5 * time.Second); child == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(pidFile)
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	if child == 0 {
+		t.Fatal("held exec did not start")
+	}
+	return cmd, child
 }
 
 func TestSbxRmConfirmation(t *testing.T) {
 	f := newSandbox(t, "sbx")
 	ctx := context.Background()
-	if r := f.runEnv(ctx, "n\n", nil, "sbx", "rm", "sb"); r.code != 1 || !strings.Contains(r.stderr, "(y/N)") {
+	old := []string{"FAKECLI_SBX_VERSION=0.47.0"} // before v0.48 a piped answer confirmed
+	if r := f.runEnv(ctx, "n\n", old, "sbx", "rm", "sb"); r.code != 1 || !strings.Contains(r.stderr, "(y/N)") {
 		t.Errorf("rm answered n = %+v, want exit 1 after a (y/N) prompt", r)
 	}
 	if got, want := f.ok("sbx", "ls", "-q"), "sb\n"; got != want {
 		t.Errorf("after refused rm: ls -q = %q, want %q", got, want)
 	}
-	if r := f.runEnv(ctx, "yes\n", nil, "sbx", "rm", "sb"); r.code != 0 || r.stdout != "sb\n" {
+	// v0.48: "piping y into rm does not confirm (use -f)".
+	if r := f.runEnv(ctx, "y\n", nil, "sbx", "rm", "sb"); r.code != 1 || !strings.Contains(r.stderr, "-f") {
+		t.Errorf("rm with piped y on 0.53 = %+v, want a refusal naming -f", r)
+	}
+	if r := f.runEnv(ctx, "yes\n", old, "sbx", "rm", "sb"); r.code != 0 || r.stdout != "sb\n" {
 		t.Errorf("rm answered yes = %+v, want exit 0 printing sb", r)
 	}
 	f.ok("sbx", "create", "--name", "sb2", "shell", f.work)
 	if got, want := f.ok("sbx", "rm", "-f", "--all"), "sb2\n"; got != want {
 		t.Errorf("rm -f --all = %q, want %q", got, want)
 	}
-	if r := f.run("sbx", "rm", "-f", "ghost"); r.code != 1 || !strings.Contains(r.stderr, `"ghost" not found`) {
+	if r := f.run("sbx", "rm", "-f", "ghost"); r.code != 1 || !strings.Contains(r.stderr, "ERROR: no sandbox named 'ghost'") {
 		t.Errorf("rm ghost = %+v, want not found", r)
 	}
 }
@@ -225,14 +255,13 @@ func TestExecSignals(t *testing.T) {
 	}
 
 	cmd, _ = start(`echo ready; exec sleep 60`)
-	var ents []os.DirEntry // registration happens just after the start: poll
-	for deadline := time.Now().Add(3 * time.Second); len(ents) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		ents, _ = os.ReadDir(filepath.Join(f.root, "sbx", "sb", "procs"))
+	var inner int // registration happens just after the start: poll (the VM process is registered too)
+	for deadline := time.Now().Add(3 * time.Second); inner == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		inner = innerProcs(t, f, "sb")
 	}
-	if len(ents) != 1 {
-		t.Fatalf("registered procs = %d, want 1", len(ents))
+	if inner == 0 {
+		t.Fatal("the exec'd process was not registered")
 	}
-	inner, _ := strconv.Atoi(ents[0].Name())
 	must(t, cmd.Process.Kill())
 	cmd.Wait()
 	waitDead(t, inner)
@@ -257,4 +286,19 @@ func TestParallelExec(t *testing.T) {
 	for e := range errs {
 		t.Errorf("parallel exec failed: %s", e)
 	}
+}
+
+// innerProcs returns the registered process of the sandbox that is not its VM process (0 if none).
+func innerProcs(t *testing.T, f *fixture, name string) int {
+	e := &env{root: filepath.Join(f.root, "sbx")}
+	m, err := e.load(name)
+	must(t, err)
+	ents, _ := os.ReadDir(filepath.Join(f.root, "sbx", name, "procs"))
+	for _, de := range ents {
+		if !strings.HasPrefix(m.VM, de.Name()+" ") {
+			pid, _ := strconv.Atoi(de.Name())
+			return pid
+		}
+	}
+	return 0
 }

@@ -148,12 +148,17 @@ func TestCreateAndList(t *testing.T) {
 			}
 			f.ok(prog, sb(prog, "create", "--name", "other", "shell", f.work)...)
 
+			// sbx ≥ 0.48 prints a bare array; the plugin {"vms":[…]}.
 			var got struct {
-				VMs       []map[string]any `json:"vms"`
-				Sandboxes []map[string]any `json:"sandboxes"`
+				VMs []map[string]any `json:"vms"`
 			}
-			must(t, json.Unmarshal([]byte(f.ok(prog, sb(prog, "ls", "--json")...)), &got))
-			list := map[string][]map[string]any{"sbx": got.Sandboxes, "docker": got.VMs}[prog]
+			var list []map[string]any
+			if out := f.ok(prog, sb(prog, "ls", "--json")...); prog == "sbx" {
+				must(t, json.Unmarshal([]byte(out), &list))
+			} else {
+				must(t, json.Unmarshal([]byte(out), &got))
+				list = got.VMs
+			}
 			if len(list) != 2 || list[0]["name"] != "claude-proj" || list[1]["name"] != "other" || list[0]["status"] != "running" {
 				t.Fatalf("ls --json = %+v", got)
 			}
@@ -188,11 +193,20 @@ func TestListEmpty(t *testing.T) {
 		{"sbx", "SANDBOX   AGENT   STATUS   PORTS   WORKSPACE\n"},
 		{"docker", "SANDBOX   AGENT   STATUS   WORKSPACE\n"},
 	} {
-		var got map[string]any
-		must(t, json.Unmarshal([]byte(f.ok(tc.prog, sb(tc.prog, "ls", "--json")...)), &got))
-		// The plugin's documented quirk: "sandboxes", not "vms", when empty.
-		if l, ok := got["sandboxes"].([]any); !ok || len(l) != 0 || len(got) != 1 {
-			t.Errorf("%s ls --json = %v, want {\"sandboxes\":[]}", tc.prog, got)
+		if tc.prog == "sbx" {
+			if out := f.ok("sbx", "ls", "--json"); strings.TrimSpace(out) != "[]" {
+				t.Errorf("sbx ls --json = %q, want []", out)
+			}
+			if r := f.runEnv(context.Background(), "", []string{"FAKECLI_SBX_VERSION=0.47.0"}, "sbx", "ls", "--json"); strings.Join(strings.Fields(r.stdout), "") != `{"sandboxes":[]}` {
+				t.Errorf("sbx 0.47 ls --json = %q, want {\"sandboxes\":[]}", r.stdout)
+			}
+		} else {
+			var got map[string]any
+			must(t, json.Unmarshal([]byte(f.ok(tc.prog, sb(tc.prog, "ls", "--json")...)), &got))
+			// The plugin's documented quirk: "sandboxes", not "vms", when empty.
+			if l, ok := got["sandboxes"].([]any); !ok || len(l) != 0 || len(got) != 1 {
+				t.Errorf("%s ls --json = %v, want {\"sandboxes\":[]}", tc.prog, got)
+			}
 		}
 		if got := f.ok(tc.prog, sb(tc.prog, "ls")...); got != tc.header {
 			t.Errorf("%s ls = %q, want %q", tc.prog, got, tc.header)

@@ -29,11 +29,12 @@ import (
 	"time"
 )
 
-// Versions reported by `version`. v0.12.0 is the newest real plugin, v0.53.0
-// the newest sbx covered by the spec (it retired the `gemini` agent).
+// Versions the double impersonates. FAKECLI_SBX_VERSION and
+// FAKECLI_PLUGIN_VERSION select another one (see version.go): outputs and
+// flags that changed between versions follow the selected one.
 const (
-	pluginVersionLine = "github.com/docker/sandboxes/cli-plugin v0.12.0 fake"
-	sbxVersionLine    = "sbx version v0.53.0 (fake)"
+	defaultPluginVersion = "0.12.0" // the newest real plugin (docs/upstream/sbx.md)
+	defaultSbxVersion    = "0.53.0" // the newest sbx release covered by docs/upstream/sbx.md
 )
 
 // env bundles what a command needs from the outside world, so commands stay
@@ -126,6 +127,9 @@ func (e *env) run(args []string) int {
 		fmt.Fprint(e.stdout, e.helpText())
 		return 0
 	}
+	if sub == vmSubcommand && e.prog == "sbx" {
+		return e.vm(rest) // the double's own "VM" process (vm.go), never called by users
+	}
 	// Aliases are folded first so FAKECLI_HANG=ls also catches `list`.
 	if alias, ok := map[string]string{"list": "ls", "remove": "rm"}[sub]; ok {
 		sub = alias
@@ -146,6 +150,16 @@ func (e *env) run(args []string) int {
 		return e.stop(rest)
 	case "rm":
 		return e.rm(rest)
+	}
+	if e.prog == "sbx" {
+		switch sub {
+		case "ports":
+			return e.ports(rest)
+		case "secret":
+			return e.secret(rest)
+		case "policy":
+			return e.policy(rest)
+		}
 	}
 	fmt.Fprintf(e.stderr, "fake %s: %q is not implemented by the test double\n", e.prog, sub)
 	return 1
@@ -180,24 +194,33 @@ func (e *env) version(args []string) int {
 		return 0
 	}
 	if e.prog == "sbx" {
-		fmt.Fprintln(e.stdout, sbxVersionLine)
+		fmt.Fprintf(e.stdout, "sbx version v%s (fake)\n", e.cliVersion())
 	} else {
-		fmt.Fprintln(e.stdout, pluginVersionLine)
+		fmt.Fprintf(e.stdout, "github.com/docker/sandboxes/cli-plugin v%s fake\n", e.cliVersion())
 	}
 	return 0
 }
 
-// fail prints a runtime error in the "Error: <chain>" form and returns 1,
-// the only failure code observed for the real CLIs (spec §9).
+// errPrefix is how each CLI starts an error line: sbx prints `ERROR: …`
+// (docker/sbx-releases#504), the plugin cobra's `Error: …` (spec §9).
+func (e *env) errPrefix() string {
+	if e.prog == "sbx" {
+		return "ERROR: "
+	}
+	return "Error: "
+}
+
+// fail prints a runtime error and returns 1, the only failure code observed
+// for the real CLIs (spec §9).
 func (e *env) fail(format string, a ...any) int {
-	fmt.Fprintf(e.stderr, "Error: "+format+"\n", a...)
+	fmt.Fprintf(e.stderr, e.errPrefix()+format+"\n", a...)
 	return 1
 }
 
-// usage reports a cobra-style usage error. Exit 2 distinguishes "you called
-// the CLI wrongly" from runtime failures (1) in tests.
+// usage reports a usage error. Exit 2 distinguishes "you called the CLI
+// wrongly" from runtime failures (1) in tests.
 func (e *env) usage(err error, cmdPath string) int {
-	fmt.Fprintf(e.stderr, "Error: %v\nSee '%s --help'.\n", err, cmdPath)
+	fmt.Fprintf(e.stderr, "%s%v\nSee '%s --help'.\n", e.errPrefix(), err, cmdPath)
 	return 2
 }
 
@@ -211,7 +234,10 @@ Commands:
   create      Create a sandbox for an agent
   exec        Execute a command inside a sandbox
   ls          List sandboxes
+  policy      Manage network policy
+  ports       Manage sandbox port publishing
   rm          Remove one or more sandboxes
+  secret      Manage stored secrets
   run         Run an agent in a sandbox
   stop        Stop one or more sandboxes
   version     Show sbx version information

@@ -73,7 +73,10 @@ func readEnvFile(path string) ([]string, error) {
 
 // parsePorts parses sbx -p values: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/PROTO].
 // Host IP defaults to 127.0.0.1 (sandboxes publish on loopback) and a missing
-// host port reuses the sandbox port.
+// host port means an ephemeral one, chosen at every start (docker/docs
+// reference/cli/sbx/ports: "If HOST_PORT is omitted, an ephemeral port is
+// allocated automatically"). The double binds IPv4 only: the docs' "tcp binds
+// both 127.0.0.1 and ::1 (or only 127.0.0.1 if the sandbox is IPv4-only)".
 func parsePorts(specs []string) ([]port, error) {
 	var out []port
 	for _, s := range specs {
@@ -81,13 +84,15 @@ func parsePorts(specs []string) ([]port, error) {
 		if proto == "" {
 			proto = "tcp"
 		}
+		if proto != "tcp" && proto != "tcp4" {
+			return nil, fmt.Errorf("invalid port mapping %q: the test double publishes tcp/tcp4 only", s)
+		}
 		parts := strings.Split(spec, ":")
 		p := port{HostIP: "127.0.0.1", Protocol: proto}
 		var err1, err2 error
 		switch len(parts) {
 		case 1:
 			p.SandboxPort, err1 = strconv.Atoi(parts[0])
-			p.HostPort = p.SandboxPort
 		case 2:
 			p.HostPort, err1 = strconv.Atoi(parts[0])
 			p.SandboxPort, err2 = strconv.Atoi(parts[1])

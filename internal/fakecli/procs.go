@@ -39,7 +39,11 @@ func (e *env) unregister(name string, pid int) {
 
 // killAll SIGKILLs every registered group of the sandbox and forgets them,
 // as a VM going away would.
-func (e *env) killAll(name string) {
+func (e *env) killAll(name string) { e.killAllExcept(name, 0) }
+
+// killAllExcept is killAll sparing the group led by except (the VM process
+// stopping its own sandbox).
+func (e *env) killAllExcept(name string, except int) {
 	dir := e.procsDir(name)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -47,6 +51,9 @@ func (e *env) killAll(name string) {
 	}
 	for _, de := range ents {
 		p := filepath.Join(dir, de.Name())
+		if except != 0 && de.Name() == strconv.Itoa(except) {
+			continue
+		}
 		b, err := os.ReadFile(p)
 		if err == nil {
 			killGroup(string(b))

@@ -26,17 +26,24 @@ type meta struct {
 	Workspaces []string `json:"workspaces"`
 	ReadOnly   []string `json:"readonly,omitempty"` // extra workspaces given with :ro
 	Template   string   `json:"template"`
-	Created    string   `json:"created"`       // RFC3339
-	Env        []string `json:"env,omitempty"` // sbx create -e / --env-file, K=V
-	Ports      []port   `json:"ports,omitempty"`
-	CPUs       int      `json:"cpus,omitempty"`
-	Memory     string   `json:"memory,omitempty"`
+	Created    string   `json:"created"`         // RFC3339
+	Env        []string `json:"env,omitempty"`   // sbx create -e / --env-file, K=V
+	Ports      []port   `json:"ports,omitempty"` // published specs; HostPort 0 = ephemeral
+	// Bound are the host bindings of the running VM (vm.go); empty while stopped.
+	Bound []port `json:"bound,omitempty"`
+	// Addr is the VM's own loopback address (sbx only, vm.go), kept across restarts.
+	Addr string `json:"addr,omitempty"`
+	// VM is "<pid> <starttime>" of the sandbox's VM process (sbx only, vm.go).
+	VM     string `json:"vm,omitempty"`
+	CPUs   int    `json:"cpus,omitempty"`
+	Memory string `json:"memory,omitempty"`
 	// Zombie simulates spec §6: ls says running, exec fails. Tests set it by
 	// editing meta.json; nothing in the double sets it.
 	Zombie bool `json:"zombie,omitempty"`
 }
 
-// port is one sbx -p mapping, in the shape of sbx ls --json.
+// port is one sbx -p mapping, in the shape of `sbx ls --json` and
+// `sbx ports --json` (docker/docs reference/cli/sbx/ports).
 type port struct {
 	HostIP      string `json:"host_ip"`
 	HostPort    int    `json:"host_port"`

@@ -93,7 +93,20 @@ func SandboxTemplate(t testing.TB, templates, ref string, withAgent bool) {
 		t.Fatal(err)
 	}
 	if withAgent {
-		if err := os.Symlink(SandboxAgent(t), filepath.Join(dir, "bin", "sandbox-agent")); err != nil {
+		// The double's sbx VMs share this host's network; FAKECLI_VM_ADDR is the VM's own address
+		// (internal/fakecli/vm.go), which is what listening on 0.0.0.0 inside a VM amounts to.
+		wrapper := "#!/bin/sh\n" +
+			"if [ -n \"${FAKECLI_VM_ADDR:-}\" ]; then\n" +
+			"  prev=\n" +
+			"  for a do\n" +
+			"    shift\n" +
+			"    case $prev in -H|--host) [ \"$a\" = 0.0.0.0 ] && a=$FAKECLI_VM_ADDR ;; esac\n" +
+			"    set -- \"$@\" \"$a\"\n" +
+			"    prev=$a\n" +
+			"  done\n" +
+			"fi\n" +
+			"exec " + shellQuote(SandboxAgent(t)) + " \"$@\"\n"
+		if err := os.WriteFile(filepath.Join(dir, "bin", "sandbox-agent"), []byte(wrapper), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,3 +178,6 @@ func Relay(t testing.TB) string {
 	}
 	return relayPath
 }
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
