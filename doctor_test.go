@@ -224,7 +224,7 @@ func TestDoctorDocker(t *testing.T) {
 	}
 	env := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir(), "ANTHROPIC_API_KEY": "sk-doctor-docker-secret"}
 	args := func(image string, extra ...string) []string {
-		return append([]string{"--backend=docker", "--docker-image=" + image, "--state-dir=" + t.TempDir()}, extra...)
+		return append(append([]string{"--backend=docker", "--docker-image=" + image, "--state-dir=" + t.TempDir()}, testenv.ProvisionArgs(t)...), extra...)
 	}
 
 	t.Run("the test image is ready", func(t *testing.T) {

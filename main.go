@@ -131,6 +131,13 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	dockerOpts.StateDir = store.Dir() + "/docker"
 	dockerOpts.BaseEnv = runner.Env
 	dockerOpts.Logger = logger.With("component", "docker")
+	if cfg.provisionAgent {
+		fetcher, err := cfg.fetcher(getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		dockerOpts.ProvideAgent = provideAgent(fetcher, logger.With("component", "provision"))
+	}
 	backends := map[string]sandbox.Backend{
 		"sbx":            sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
 		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),

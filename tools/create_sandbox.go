@@ -22,7 +22,7 @@ type CreateSandboxInput struct {
 	Workspace string `json:"workspace" jsonschema_description:"Absolute path of an existing host folder (the project). It is mounted at the same path inside the sandbox."`
 	Name      string `json:"name,omitempty" jsonschema_description:"Sandbox name: 2-31 lowercase letters, digits or '-'. Default: derived from the workspace, so the same workspace finds the same sandbox."`
 	Agent     string `json:"agent,omitempty" jsonschema_description:"Agent kind the sandbox is prepared for (selects Docker Sandboxes' default template and credential proxy), e.g. claude or codex. Default: the server's --sandbox-agent-kind."`
-	Template  string `json:"template,omitempty" jsonschema_description:"Template or image with sandbox-agent installed. Default: the server's --template (or --docker-image)."`
+	Template  string `json:"template,omitempty" jsonschema_description:"Template or image to run. On the docker backend any Linux image with a shell works (sandbox-agent is provided by the server); on sbx a template. Default: the server's --template (or --docker-image)."`
 	Backend   string `json:"backend,omitempty" jsonschema:"enum=auto,enum=sbx,enum=docker-sandbox,enum=docker" jsonschema_description:"Where to run it. Default: the server's --backend."`
 }
 
@@ -51,14 +51,14 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 			return manager.SandboxResult{}, err
 		}
 		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
-			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots})
+			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots, Progress: progress})
 	}, func(out manager.SandboxResult) string {
 		verb := "Created"
 		if out.Reused {
 			verb = "Reusing"
 		}
-		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready. Next: create_session with sandbox=%q.",
-			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, out.Name)
+		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready.%s Next: create_session with sandbox=%q.",
+			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, manager.SetupText(out.Setup), out.Name)
 	})
 }
 

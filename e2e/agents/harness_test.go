@@ -91,7 +91,7 @@ func start(t *testing.T, image string, env map[string]string, extra ...string) *
 	t.Helper()
 	bin := serverBinary(t)
 	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
-		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + t.TempDir(), "--log-level=debug"}, extra...)
+		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + t.TempDir(), "--log-level=debug"}, append(testenv.ProvisionArgs(t), extra...)...)
 	full := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
 	for k, v := range env {
 		full[k] = v
