@@ -132,11 +132,9 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	dockerOpts.BaseEnv = runner.Env
 	dockerOpts.Logger = logger.With("component", "docker")
 	if cfg.provisionAgent {
+		// No cache folder (no HOME) is not fatal at start-up: only a Docker create needs one, and says so.
 		fetcher, err := cfg.fetcher(getenv)
-		if err != nil {
-			return nil, nil, err
-		}
-		dockerOpts.ProvideAgent = provideAgent(fetcher, logger.With("component", "provision"))
+		dockerOpts.ProvideAgent = provideAgent(fetcher, err, logger.With("component", "provision"))
 	}
 	backends := map[string]sandbox.Backend{
 		"sbx":            sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),

@@ -24,8 +24,11 @@ func (c config) fetcher(getenv func(string) string) (*provision.Fetcher, error) 
 }
 
 // provideAgent adapts the fetcher to the Docker backend, with its progress reported on the call's context.
-func provideAgent(f *provision.Fetcher, log *slog.Logger) sandbox.AgentProvider {
+func provideAgent(f *provision.Fetcher, ferr error, log *slog.Logger) sandbox.AgentProvider {
 	return func(ctx context.Context, arch string) (string, string, error) {
+		if ferr != nil {
+			return "", "", ferr
+		}
 		path, fetched, err := f.SandboxAgent(ctx, arch, func(msg string) { sandbox.Say(ctx, msg) })
 		if fetched {
 			log.Info("sandbox-agent fetched and cached", "version", provision.Version, "arch", arch, "path", path)
