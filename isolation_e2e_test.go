@@ -103,9 +103,17 @@ func TestDockerIsolationManyAgents(t *testing.T) {
 					!strings.Contains(i.Note, "1 uncommitted file(s) in your folder were not included") {
 					t.Fatalf("create_sandbox isolation = %+v", sb.Isolation)
 				}
-				mounts := docker(t, "inspect", "--format", "{{range .Mounts}}{{.Source}} {{end}}", n)
-				if strings.Contains(mounts, ws) || (tc.clone == "bundle" && mounts != "") {
-					t.Fatalf("sandbox %s mounts %q; the user's folder must never be mounted (bundle: nothing)", n, mounts)
+				// The server's own read-only files (the relay, the provisioned sandbox-agent, the shared agent
+				// installs) are mounted under /opt/sandbox-mcp; nothing else may be on the bundle path.
+				mounts := docker(t, "inspect", "--format", "{{range .Mounts}}{{.Source}}>{{.Destination}} {{end}}", n)
+				var others []string
+				for _, m := range strings.Fields(mounts) {
+					if _, dst, _ := strings.Cut(m, ">"); !strings.HasPrefix(dst, "/opt/sandbox-mcp/") {
+						others = append(others, m)
+					}
+				}
+				if strings.Contains(mounts, ws) || (tc.clone == "bundle" && len(others) > 0) {
+					t.Fatalf("sandbox %s mounts %q; the user's folder must never be mounted (bundle: nothing of the host's but /opt/sandbox-mcp)", n, mounts)
 				}
 				var sess struct{ Name string }
 				h.ok("create_session", map[string]any{"sandbox": n, "agent": "mock"}, &sess)
