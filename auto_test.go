@@ -38,6 +38,7 @@ func TestAutoPicksDocker(t *testing.T) {
 	args := []string{"--backend=auto", "--sbx-bin=" + filepath.Join(t.TempDir(), "no-such-sbx"),
 		"--docker-image=" + image, "--docker-network=none", "--docker-cpus=1",
 		"--state-dir=" + t.TempDir(), "--log-level=debug"}
+	args = append(args, testenv.ProvisionArgs(t)...)
 	h := startServer(t, args, env)
 	ws := t.TempDir()
 	var sb manager.SandboxResult

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/provision"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -43,6 +44,8 @@ type config struct {
 	writableGit                            bool
 	version                                bool
 	maxEnvelope, maxSessionLog             byteSize
+	provisionAgent                         bool   // --provision-agent: put our pinned sandbox-agent into Docker sandboxes
+	cacheDir, npmRegistry                  string // where it is cached, and fetched from
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -89,6 +92,12 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	fs.StringVar(&c.cloneTransport, "docker-clone", "auto", "how a docker sandbox in clone mode gets its clone: auto, mount (a server-owned clone bind-mounted) or bundle (copied in, no host folder mounted; auto picks it for a remote engine)")
 	fs.StringVar(&c.docker.Transport, "docker-transport", "auto", "how to reach sandbox-agent in docker sandboxes: auto, socket, port or exec")
 	fs.StringVar(&c.docker.Relay, "docker-relay", "", "static linux build of sandbox-mcp run in containers as the socket/port transports' relay; default this executable")
+	fs.BoolVar(&c.provisionAgent, "provision-agent", true, "fetch the pinned sandbox-agent once (npm registry, verified, cached) and mount it "+
+		"into Docker sandboxes, so any image with a shell works; false uses the image's own sandbox-agent")
+	fs.StringVar(&c.cacheDir, "cache-dir", "", "cache folder for the fetched sandbox-agent; default <user cache dir>/sandbox-mcp")
+	fs.StringVar(&c.npmRegistry, "npm-registry", provision.DefaultRegistry, "npm registry sandbox-agent is fetched from")
+	fs.StringVar(&c.docker.AgentsVolume, "docker-agents-volume", "sandbox-mcp-agents", "prefix of the Docker volume (<prefix>-<arch>) that keeps "+
+		"agent installs for every sandbox, read-only in them; empty turns it off")
 	fs.BoolVar(&c.docker.InsecureHostNetwork, "docker-insecure-host-network", false,
 		"allow --docker-network host, which exposes sandbox-agent on the host's loopback to every local user")
 	fs.StringVar(&c.autoPermission, "auto-permission", manager.AutoPermissionOff, "answer agents' permission requests by policy: off, edits (reads and edits inside the sandbox's workspace) or all")

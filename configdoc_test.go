@@ -56,7 +56,7 @@ func flagsTable(fs *flag.FlagSet, names []string) string {
 		} else if f.DefValue != "" {
 			def = "`" + f.DefValue + "`"
 		}
-		fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", f.Name, env, gendoc.Cell(def), gendoc.Cell(strings.ReplaceAll(usage, "*", `\*`)))
+		fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", f.Name, env, gendoc.Cell(def), gendoc.Cell(gendoc.Escape(usage)))
 	})
 	return b.String()
 }

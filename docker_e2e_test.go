@@ -83,6 +83,7 @@ func TestDockerLifecycle(t *testing.T) {
 func dockerArgs(t *testing.T, image, transport, network string) []string {
 	args := []string{"--backend=docker", "--docker-image=" + image, "--docker-transport=" + transport,
 		"--docker-network=" + network, "--docker-cpus=1", "--state-dir=" + t.TempDir(), "--log-level=debug"}
+	args = append(args, testenv.ProvisionArgs(t)...)
 	if transport != "exec" {
 		args = append(args, "--docker-relay="+testenv.Relay(t))
 	}

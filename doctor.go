@@ -55,7 +55,7 @@ func runDoctor(ctx context.Context, cfg config, getenv func(string) string, stdo
 	chosen := d.backends(cfg, probes)
 	agent := ""
 	if chosen != nil {
-		agent = d.sandboxAgent(ctx, cfg, runner, chosen)
+		agent = d.sandboxAgent(ctx, cfg, getenv, runner, chosen)
 	}
 	d.agentKeys(cfg, getenv)
 	if chosen != nil && chosen.name() == "sbx" {
@@ -225,7 +225,7 @@ func backendStep(name string) string {
 
 // sandboxAgent checks what the chosen backend will run sandbox-agent from, and returns its version when
 // it could be read.
-func (d *doctor) sandboxAgent(ctx context.Context, cfg config, runner sandbox.Runner, chosen *backendProbe) string {
+func (d *doctor) sandboxAgent(ctx context.Context, cfg config, getenv func(string) string, runner sandbox.Runner, chosen *backendProbe) string {
 	if chosen.name() != "docker" {
 		if cfg.template == "" {
 			d.fail("no --template with sandbox-agent",
@@ -254,6 +254,9 @@ func (d *doctor) sandboxAgent(ctx context.Context, cfg config, runner sandbox.Ru
 		defer cancel()
 		return runner.Run(cctx, sandbox.Cmd{Args: argv, Timeout: doctorImageTimeout})
 	}
+	if cfg.provisionAgent {
+		return d.provisioned(ctx, cfg, getenv, runner, base, image)
+	}
 	res, err := runIn("sandbox-agent")
 	switch {
 	case err == nil:
@@ -263,14 +266,14 @@ func (d *doctor) sandboxAgent(ctx context.Context, cfg config, runner sandbox.Ru
 			return ""
 		}
 		d.fail("image "+image+" is not on this machine",
-			fmt.Sprintf("get the image: docker pull %s, or build sandbox-mcp's own (docker build -t sandbox-mcp/agent:0.4.2 images/ "+
-				"in the source tree) and pass --docker-image; or pass --docker-pull=true to pull on first use", image),
+			fmt.Sprintf("get the image onto this machine (docker pull %s if it is published, or build it), or pass --docker-pull=true "+
+				"to pull on first use; or drop --provision-agent=false and use the default image %s", image, sandbox.DefaultDockerImage),
 			"image %s: not on this machine (sandbox-mcp never pulls unless --docker-pull)", image)
 		return ""
 	case doctorCommandMissing(err):
 		d.fail("sandbox-agent is missing from image "+image,
-			"use an image with sandbox-agent 0.4 and curl: build sandbox-mcp's own (docker build -t sandbox-mcp/agent:0.4.2 images/) "+
-				"or add `npm install -g @sandbox-agent/cli@0.4.2` to yours, then pass --docker-image",
+			"drop --provision-agent=false (sandbox-mcp then provides sandbox-agent to any image), or add "+
+				"`npm install -g @sandbox-agent/cli@0.4.2` to the image",
 			"image %s: sandbox-agent is missing from the image", image)
 		return ""
 	case errors.Is(err, context.DeadlineExceeded):
@@ -448,6 +451,9 @@ func (d *doctor) stateDir(dir string) {
 func doctorVerdict(cfg config, chosen *backendProbe, agent string) string {
 	if chosen.name() == "docker" {
 		s := fmt.Sprintf("backend docker (Docker Engine %s), image %s", chosen.version, cfg.docker.Image)
+		if agent != "" && cfg.provisionAgent {
+			return s + ", sandbox-agent " + agent + " provided by sandbox-mcp"
+		}
 		if agent != "" {
 			return s + " has sandbox-agent " + agent
 		}

@@ -235,8 +235,33 @@ func TestDoctorDocker(t *testing.T) {
 	}
 	env := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir(), "ANTHROPIC_API_KEY": "sk-doctor-docker-secret"}
 	args := func(image string, extra ...string) []string {
-		return append([]string{"--backend=docker", "--docker-image=" + image, "--state-dir=" + t.TempDir()}, extra...)
+		// The image's own sandbox-agent is what these check; provisioning has its own subtest below.
+		return append(append([]string{"--backend=docker", "--docker-image=" + image, "--state-dir=" + t.TempDir(), "--provision-agent=false"},
+			testenv.ProvisionArgs(t)...), extra...)
 	}
+
+	t.Run("with provisioning an image without sandbox-agent is ready", func(t *testing.T) {
+		if err := exec.Command("docker", "image", "inspect", noAgent).Run(); err != nil {
+			testenv.Missing(t, "the test image "+noAgent, "run scripts/build-test-image or set SANDBOX_MCP_TEST_IMAGE_NO_AGENT")
+		}
+		a := append([]string{"--backend=docker", "--docker-image=" + noAgent, "--state-dir=" + t.TempDir()}, testenv.ProvisionArgs(t)...)
+		ready, out := doctorRun(t, a, env)
+		checkReport(t, ready, out)
+		for _, w := range []string{"✓ image " + noAgent + ": on this machine", "✓ sandbox-agent 0.4.2 for linux/",
+			"sandbox-agent 0.4.2 provided by sandbox-mcp"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("output lacks %q", w)
+			}
+		}
+		if !ready {
+			t.Errorf("not ready:\n%s", out)
+		}
+		// A missing image that is not the default: not ready, and the advice never names an image we made up.
+		ready, out = doctorRun(t, append(a, "--docker-image=sandbox-mcp-test:doctor-no-such-tag"), env)
+		if ready || strings.Contains(out, "sandbox-mcp/agent") || !strings.Contains(out, "if it is published") {
+			t.Errorf("missing image with provisioning: ready=%v\n%s", ready, out)
+		}
+	})
 
 	t.Run("the test image is ready", func(t *testing.T) {
 		ready, out := doctorRun(t, args(image), env)
@@ -269,7 +294,7 @@ func TestDoctorDocker(t *testing.T) {
 			t.Fatalf("ready with an image that has no sandbox-agent")
 		}
 		for _, w := range []string{"✗ image " + noAgent + ": sandbox-agent is missing from the image",
-			"not ready: sandbox-agent is missing from image " + noAgent, "npm install -g @sandbox-agent/cli@0.4.2"} {
+			"not ready: sandbox-agent is missing from image " + noAgent, "npm install -g @sandbox-agent/cli@0.4.2", "drop --provision-agent=false"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("output lacks %q", w)
 			}

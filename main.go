@@ -131,6 +131,11 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	dockerOpts.StateDir = store.Dir() + "/docker"
 	dockerOpts.BaseEnv = runner.Env
 	dockerOpts.Logger = logger.With("component", "docker")
+	if cfg.provisionAgent {
+		// No cache folder (no HOME) is not fatal at start-up: only a Docker create needs one, and says so.
+		fetcher, err := cfg.fetcher(getenv)
+		dockerOpts.ProvideAgent = provideAgent(fetcher, err, logger.With("component", "provision"))
+	}
 	backends := map[string]sandbox.Backend{
 		"sbx": sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind,
 			AgentPort: cfg.agentPort, StateDir: store.Dir() + "/sbx", BaseEnv: runner.Env,

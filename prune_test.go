@@ -161,6 +161,7 @@ func TestPruneDocker(t *testing.T) {
 	env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": t.TempDir()}
 	args := []string{"--backend=docker", "--docker-image=" + image, "--docker-network=none", "--docker-transport=exec",
 		"--state-dir=" + t.TempDir(), "--older-than=24h"}
+	args = append(args, testenv.ProvisionArgs(t)...)
 	exists := func(name string) bool {
 		return docker(t, "ps", "-a", "-q", "--filter", "name=^"+name+"$") != ""
 	}

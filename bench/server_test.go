@@ -86,6 +86,7 @@ func dockerServer(b *testing.B, transport, network string) *toolEnv {
 	e.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	args := []string{"--backend=docker", "--docker-image=" + image, "--docker-transport=" + transport,
 		"--docker-network=" + network, "--docker-cpus=1", "--state-dir=" + e.stateDir, "--log-level=warn"}
+	args = append(args, testenv.ProvisionArgs(b)...)
 	if transport != "exec" {
 		args = append(args, "--docker-relay="+testenv.Relay(b))
 	}

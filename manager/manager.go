@@ -98,6 +98,9 @@ type Manager struct {
 	wg     sync.WaitGroup
 	idle   idleTracker     // last use of each sandbox, for the idle janitor (ttl.go)
 	claims workspaceClaims // workspaces being created, for the overlap check (workspace_live.go)
+	// installed: sandbox/agent pairs whose agent install was checked or done (setup.go).
+	installedMu sync.Mutex
+	installed   map[string]bool
 }
 
 // New builds a Manager. It runs nothing: MCP initialize must never wait on Docker.

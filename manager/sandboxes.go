@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
@@ -27,6 +29,9 @@ type CreateSandboxRequest struct {
 	// the ref the clone starts from; IncludeUncommitted snapshots the user's uncommitted work into it.
 	Isolation, Base    string
 	IncludeUncommitted bool
+	// Progress, when set, hears about long first steps while they run (an image pull, a sandbox-agent
+	// fetch).
+	Progress func(string)
 }
 
 // SandboxResult describes a ready sandbox.
@@ -39,6 +44,7 @@ type SandboxResult struct {
 	Reused       bool   `json:"reused" jsonschema_description:"True when an existing sandbox with this name and workspace was returned."`
 	// Isolation says whether the sandbox works on a clone and on which branch (isolation.go).
 	Isolation *IsolationInfo `json:"isolation,omitempty" jsonschema_description:"How the sandbox is isolated from your folder: mode clone (its own clone and branch) or direct."`
+	Setup     []Step         `json:"setup,omitempty" jsonschema_description:"The long steps this call took, and how long each: what took the time."`
 }
 
 var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
@@ -78,6 +84,13 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	if err := b.Check(ctx); err != nil {
 		return SandboxResult{}, err
 	}
+	ctx, setup := withSetup(ctx, req.Progress)
+	res, err := m.createSandbox(ctx, b, name, ws, req)
+	res.Setup = setup.Steps()
+	return res, err
+}
+
+func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws string, req CreateSandboxRequest) (SandboxResult, error) {
 
 	rec, recErr := m.cfg.Store.GetSandbox(name)
 	if recErr == nil && rec.Workspace != ws {
@@ -188,13 +201,22 @@ func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbo
 	if err := m.cfg.Policy.Recheck(rec.Workspace); err != nil {
 		return SandboxResult{}, err
 	}
-	version, err := m.ensureAgent(ctx, b, rec)
+	var wg sync.WaitGroup
+	var base, control string
+	if rec.GitControl == "" {
+		// The baseline get_diff compares with (gitsafe.go): taken once, before any turn runs, and while
+		// sandbox-agent starts (both only read the workspace), so create waits for the slower of the two.
+		r := rec
+		wg.Go(func() { base = m.headCommit(ctx, b, r) })
+		wg.Go(func() { control = m.gitControl(ctx, b, r) })
+	}
+	version, err := m.ensureAgent(ctx, b, rec, info)
+	wg.Wait()
 	if err != nil {
 		return SandboxResult{}, err
 	}
 	if rec.GitControl == "" {
-		// The baseline get_diff compares with (gitsafe.go): taken once, before any turn runs.
-		rec.BaseCommit, rec.GitControl = m.headCommit(ctx, b, rec), m.gitControl(ctx, b, rec)
+		rec.BaseCommit, rec.GitControl = base, control
 	}
 	rec.AgentVersion, rec.LastUsed = version, time.Now().UTC()
 	if err := m.cfg.Store.PutSandbox(rec); err != nil {
@@ -210,10 +232,21 @@ func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbo
 
 // ensureAgent checks sandbox-agent's version inside the sandbox, starts its server if it does not answer,
 // and waits for its health check.
-func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.Sandbox) (string, error) {
-	version, err := m.agentVersion(ctx, b, rec)
-	if err != nil {
-		return "", err
+func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.Sandbox, info sandbox.Info) (string, error) {
+	t0 := time.Now()
+	defer func() {
+		if took := time.Since(t0); took > time.Second {
+			sandbox.Step(ctx, "sandbox-agent start and health check", took)
+		}
+	}()
+	bin := cmp.Or(info.AgentBin, "sandbox-agent")
+	version := info.AgentVersion // provisioned by the backend: known, no exec needed
+	if version == "" {
+		v, err := m.agentVersion(ctx, b, rec, bin)
+		if err != nil {
+			return "", err
+		}
+		version = v
 	}
 	t, direct, err := m.transport(ctx, b, rec)
 	if err != nil {
@@ -229,7 +262,7 @@ func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.
 	if !direct {
 		m.log.Info("starting sandbox-agent", "sandbox", rec.Name, "port", rec.AgentPort)
 		_, err = b.Exec(ctx, rec.Name, sandbox.ExecSpec{
-			Args: []string{"sandbox-agent", "server", "--no-token", "--no-telemetry",
+			Args: []string{bin, "server", "--no-token", "--no-telemetry",
 				"-H", "127.0.0.1", "-p", strconv.Itoa(rec.AgentPort)},
 			Env:    m.agentEnv(),
 			Detach: true, Timeout: 30 * time.Second,
@@ -256,8 +289,8 @@ func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.
 
 // agentVersion runs `sandbox-agent --version` inside the sandbox. The version is checked, not assumed:
 // 0.1.x had a different API (`api sessions`) that this server cannot drive.
-func (m *Manager) agentVersion(ctx context.Context, b sandbox.Backend, rec state.Sandbox) (string, error) {
-	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: []string{"sandbox-agent", "--version"}, Timeout: 30 * time.Second})
+func (m *Manager) agentVersion(ctx context.Context, b sandbox.Backend, rec state.Sandbox, bin string) (string, error) {
+	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: []string{bin, "--version"}, Timeout: 30 * time.Second})
 	var ee *sandbox.ExitError
 	if errors.As(err, &ee) && (ee.Code == 126 || ee.Code == 127) {
 		tmpl := rec.Template

@@ -30,6 +30,8 @@ type CreateSessionRequest struct {
 	// Continue names an ended or failed session to continue in place; Fork names a session whose context
 	// a new session starts with (continue.go).
 	Continue, Fork string
+	// Progress, when set, hears about long first steps while they run (an agent install).
+	Progress func(string)
 }
 
 // SessionResult describes an open agent session.
@@ -46,6 +48,7 @@ type SessionResult struct {
 	Continued string          `json:"continued,omitempty" jsonschema_description:"How a continued session got its context back: session/load (the agent reloaded its own history) or summary (a new agent session primed with a summary of the transcript)."`
 	Forked    string          `json:"forked_from,omitempty" jsonschema_description:"The session whose context this one was primed with."`
 	Turn      string          `json:"turn,omitempty" jsonschema_description:"The turn that primes the agent with a summary, when one was sent: follow it with get_events."`
+	Setup     []Step          `json:"setup,omitempty" jsonschema_description:"The long steps this call took, and how long each (an agent's first install)."`
 }
 
 // initTimeout bounds initialize, which may install the agent's adapter first (npm) inside the sandbox.
@@ -115,6 +118,10 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 	}
 	srec := state.Session{Sandbox: rec.Name, Name: name, Agent: req.Agent, Cwd: cwd, Model: req.Model, Mode: req.Mode,
 		Created: time.Now().UTC(), State: events.NewState(), Budget: budget, MCPServers: req.MCPServers, ForkedFrom: req.Fork}
+	sctx, setup := withSetup(ctx, req.Progress)
+	if err := m.installAgent(sctx, rec, req.Agent); err != nil {
+		return SessionResult{}, "", err
+	}
 	client, init, err := m.startAgent(ctx, rec, &srec)
 	if err != nil {
 		return SessionResult{}, "", err
@@ -155,7 +162,9 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
-	return sessionResult(l.snapshot()), primer, nil
+	res := sessionResult(l.snapshot())
+	res.Setup = setup.Steps()
+	return res, primer, nil
 }
 
 func sessionResult(s state.Session) SessionResult {
@@ -195,7 +204,8 @@ func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state
 		// sandbox-agent died, or the sandbox was stopped (idle TTL) since create_sandbox: start it again
 		// and retry. Checked only on failure: the version check and health probe would cost two more
 		// execs (~40 ms on the sbx double) on every session.
-		if _, err := m.ensureAgent(ctx, b, rec); err != nil {
+		info, _ := b.Get(ctx, rec.Name) // where the backend put sandbox-agent, if it did
+		if _, err := m.ensureAgent(ctx, b, rec, info); err != nil {
 			return nil, agentInit{}, gone(rec.Name, err)
 		}
 		initRes, err = initialize()

@@ -47,6 +47,9 @@ type Options struct {
 	AgentPort int    // sandbox-agent's port on 127.0.0.1
 	TokenEnv  string // name of the variable holding the bearer token; "" only with a unix socket
 	AgentBin  string // sandbox-agent's executable; default "sandbox-agent" on PATH
+	// AgentsDir, when set, is the shared, read-only folder of agent installs (the Docker backend's volume):
+	// sandbox-agent's bin folder in its data dir is linked to it (LinkAgents).
+	AgentsDir string
 }
 
 // Main is `sandbox-mcp relay --listen unix:PATH|tcp:HOST:PORT --agent-port N [--token-env NAME]`. It
@@ -59,6 +62,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&o.AgentPort, "agent-port", 2468, "sandbox-agent's port on 127.0.0.1")
 	fs.StringVar(&o.TokenEnv, "token-env", "", "name of the environment variable holding the bearer token")
 	fs.StringVar(&o.AgentBin, "agent-bin", "sandbox-agent", "sandbox-agent's executable")
+	fs.StringVar(&o.AgentsDir, "agents-dir", "", "read-only folder of shared agent installs to link as sandbox-agent's bin folder")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +101,13 @@ func Run(ctx context.Context, o Options, token string, logger *log.Logger) error
 	agent := exec.Command(o.AgentBin, "server", "--no-token", "--no-telemetry", "-H", "127.0.0.1", "-p", strconv.Itoa(o.AgentPort))
 	agent.Stdout, agent.Stderr = os.Stdout, os.Stderr
 	agent.Env = os.Environ()
+	if o.AgentsDir != "" {
+		env, note := LinkAgents(os.Environ(), o.AgentsDir)
+		agent.Env = env
+		if note != "" {
+			logger.Print(note)
+		}
+	}
 	agentDone := make(chan error, 1)
 	startErr := agent.Start()
 	if startErr != nil {

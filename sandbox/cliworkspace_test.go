@@ -48,7 +48,7 @@ func TestCLIWorkspaceSyntax(t *testing.T) {
 		t.Run(d.name+"/overlay", func(t *testing.T) {
 			pull := map[string]string{"sbx": "--pull", "docker-sandbox": "--pull-template"}[d.name]
 			r := newFakeRunner(t,
-				expect{args: d.argv("create", "--name", "box1", pull, "missing", "--", "claude", ws, git+":ro")},
+				expect{args: d.argv("create", "--name", "box1", pull, "missing", "claude", ws, git+":ro")},
 				expect{args: d.argv("ls", "--json"), res: out(`{"vms":[{"name":"box1","status":"running","workspaces":["` + ws + `"]}]}`)})
 			if _, err := d.new(r).Create(t.Context(), Spec{Name: "box1", Workspace: ws, ReadOnly: []string{git}}); err != nil {
 				t.Fatal(err)

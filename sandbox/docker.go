@@ -25,7 +25,19 @@ const (
 	dockerLabelAgent     = "org.sandbox-mcp.agent"
 	// dockerLabelAgentPort is sandbox-agent's port inside the container (port transport only).
 	dockerLabelAgentPort = "org.sandbox-mcp.agent-port"
+	// dockerLabelAgentBin and dockerLabelAgentVersion: sandbox-agent was provisioned, at that path.
+	dockerLabelAgentBin     = "org.sandbox-mcp.agent-bin"
+	dockerLabelAgentVersion = "org.sandbox-mcp.agent-version"
+	// dockerLabelAgentsVolume names the volume of shared agent installs the sandbox reads.
+	dockerLabelAgentsVolume = "org.sandbox-mcp.agents-volume"
 )
+
+// DefaultDockerImage is the Docker backend's default image: public, and built on buildpack-deps (git,
+// curl, CA certificates) with node and npm, which sandbox-agent's agent installs use.
+const DefaultDockerImage = "node:22-bookworm"
+
+// AgentProvider returns the host path of a static sandbox-agent for linux/arch and its version.
+type AgentProvider func(ctx context.Context, arch string) (path, version string, err error)
 
 // DockerOptions configures the plain Docker Engine backend. Each field becomes a server flag; the zero value
 // of a field means its default as documented, except User (see there). DefaultDockerOptions returns them.
@@ -35,11 +47,21 @@ type DockerOptions struct {
 	// Context, when set, is passed as `--context X` before every subcommand. Default "": the CLI's current
 	// context, or DOCKER_HOST when it is in the runner's environment.
 	Context string
-	// Image is used when Spec.Template is empty. Default "sandbox-mcp/agent:0.4.2".
+	// Image is used when Spec.Template is empty, and pulled on its first use when it is missing (with
+	// progress). Default "node:22-bookworm": a public stock image with node, npm, git, curl and CA
+	// certificates; sandbox-agent is provisioned, not taken from the image (ProvideAgent).
 	Image string
-	// Pull false (default) runs with `--pull never`: a missing image fails at once instead of reaching out
-	// to a registry. True runs with `--pull missing`.
+	// Pull false (default) runs other allowed images with `--pull never`: a missing image fails at once
+	// instead of reaching out to a registry. True runs them with `--pull missing`. The default Image is
+	// always pulled when missing.
 	Pull bool
+	// ProvideAgent, when set, gives a static sandbox-agent for linux/<arch> on the host (package
+	// provision). It is bind-mounted read-only at /opt/sandbox-mcp/sandbox-agent and run from there, so the
+	// image needs none of its own. Nil: the image's sandbox-agent, on PATH.
+	ProvideAgent AgentProvider
+	// AgentsVolume, when set with a relay transport and ProvideAgent, is the prefix of the named volume
+	// "<AgentsVolume>-<arch>" that keeps agent installs across sandboxes (docker_agents.go). "": none.
+	AgentsVolume string
 	// Network is passed as `--network`. Default "": Docker's default bridge. Also "none" (exec transport
 	// only) or "host"; any other network name is passed as is.
 	Network string
@@ -103,7 +125,7 @@ func (o *DockerOptions) fill() {
 		}
 	}
 	def(&o.Binary, "docker")
-	def(&o.Image, "sandbox-mcp/agent:0.4.2")
+	def(&o.Image, DefaultDockerImage)
 	def(&o.Memory, "4g")
 	def(&o.CPUs, "2")
 	def(&o.Home, "/home/agent")
@@ -130,9 +152,12 @@ type Docker struct {
 	opts DockerOptions
 
 	mu      sync.Mutex
-	tokens  map[string]string // sandbox name → sandbox-agent token (port transport)
-	planned *dockerPlan       // resolved transport (docker_relay.go)
-	desktop bool              // the engine is Docker Desktop's
+	tokens  map[string]string   // sandbox name → sandbox-agent token (port transport)
+	planned *dockerPlan         // resolved transport (docker_relay.go)
+	desktop bool                // the engine is Docker Desktop's
+	engine  string              // `docker version` platform answer, "os/arch|name", once asked
+	fresh   map[string]Endpoint // sandboxes just created by us, reachable without an inspect (docker_exec.go)
+	install sync.Mutex          // one agent install into the shared volume at a time (docker_agents.go)
 	// freePort picks the host port in port transport with host networking; tests replace it.
 	freePort func() (int, error)
 	// checkRelay is relay.CheckExecutable; tests replace it.
@@ -143,7 +168,8 @@ type Docker struct {
 // which the server calls at start-up), so a bad flag surfaces as ErrInvalid rather than a panic.
 func NewDocker(r Runner, opts DockerOptions) *Docker {
 	opts.fill()
-	return &Docker{r: r, opts: opts, tokens: map[string]string{}, freePort: dockerFreePort, checkRelay: checkRelayDefault}
+	return &Docker{r: r, opts: opts, tokens: map[string]string{}, fresh: map[string]Endpoint{},
+		freePort: dockerFreePort, checkRelay: checkRelayDefault}
 }
 
 // Name implements Backend.
@@ -294,6 +320,12 @@ func (c dockerContainer) info() Info {
 	}
 	if ws := l[dockerLabelWorkspace]; ws != "" {
 		info.Workspaces = []string{ws}
+	}
+	if info.Managed && l[dockerLabelAgentBin] == dockerAgentTarget {
+		info.AgentBin, info.AgentVersion = dockerAgentTarget, l[dockerLabelAgentVersion]
+	}
+	if info.Managed {
+		info.AgentsVolume = l[dockerLabelAgentsVolume]
 	}
 	return info
 }

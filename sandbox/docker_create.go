@@ -64,6 +64,8 @@ func (o DockerOptions) Validate() error {
 		return bad("Relay", o.Relay)
 	case o.Transport == "port" && o.Network == "none":
 		return fmt.Errorf("docker option Transport \"port\" needs a network (Network is \"none\"): %w", ErrInvalid)
+	case o.AgentsVolume != "" && !dockerWordRE.MatchString(o.AgentsVolume):
+		return bad("AgentsVolume", o.AgentsVolume)
 	case o.AgentPort < 1 || o.AgentPort > 65535:
 		return bad("AgentPort", strconv.Itoa(o.AgentPort))
 	}
@@ -117,28 +119,60 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	if spec.Agent != "" && !dockerWordRE.MatchString(spec.Agent) {
 		return Info{}, fmt.Errorf("%s: agent %q is not valid: %w", op, truncate(spec.Agent, 40), ErrInvalid)
 	}
-	if _, err := d.plan(ctx); err != nil {
-		return Info{}, fmt.Errorf("%s: %w", op, err)
-	}
-	cmd, token, err := d.runCmd(spec, image)
+	p, err := d.plan(ctx)
 	if err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
-	if _, err := d.r.Run(ctx, cmd); err != nil {
+	prov, err := d.provision(ctx, p)
+	if err != nil {
+		return Info{}, fmt.Errorf("%s: %w", op, err)
+	}
+	cmd, token, err := d.runCmdWith(spec, image, prov)
+	if err != nil {
+		return Info{}, fmt.Errorf("%s: %w", op, err)
+	}
+	t0 := time.Now()
+	_, err = d.r.Run(ctx, cmd)
+	if err != nil && d.pullsOnFirstUse(image, spec) && strings.Contains(dockerStderr(err), "No such image") {
+		// The default image's first use: pulled here, with progress, then run again.
+		if err := d.pull(ctx, image); err != nil {
+			return Info{}, fmt.Errorf("%s: %w", op, err)
+		}
+		t0 = time.Now()
+		_, err = d.r.Run(ctx, cmd)
+	}
+	if err != nil {
 		return Info{}, d.createErr(ctx, op, spec.Name, image, spec.NoPull, err)
 	}
+	Step(ctx, "docker run", time.Since(t0))
 	if token != "" {
 		if err := d.saveToken(spec.Name, token); err != nil {
 			_, _ = d.r.Run(context.WithoutCancel(ctx), Cmd{Args: d.argv("rm", "-f", "--", spec.Name)})
 			return Info{}, fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	return d.Get(ctx, spec.Name)
+	if ep, ok := d.freshEndpoint(spec.Name, cmd, token); ok {
+		d.mu.Lock()
+		d.fresh[spec.Name] = ep
+		d.mu.Unlock()
+	}
+	// What `docker run -d` just made, from what we asked for: no inspect round trip (it exited 0, so the
+	// container exists and its main process started).
+	info := Info{Name: spec.Name, Backend: "docker", Status: StatusRunning, Agent: spec.Agent, Template: image,
+		Created: prov.created, Managed: true, Workspaces: []string{spec.Workspace}, AgentsVolume: prov.volume}
+	if prov.bin != "" {
+		info.AgentBin, info.AgentVersion = dockerAgentTarget, prov.version
+	}
+	return info, nil
 }
 
 // runCmd builds the `docker run` command and, in port transport, the relay's token it passes by name.
 // Create resolves the plan first.
 func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
+	return d.runCmdWith(spec, image, dockerProvision{created: d.opts.Now()})
+}
+
+func (d *Docker) runCmdWith(spec Spec, image string, prov dockerProvision) (Cmd, string, error) {
 	o, ws := d.opts, spec.Workspace
 	d.mu.Lock()
 	p := dockerPlan{transport: "exec"}
@@ -149,7 +183,7 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	a := d.argv("run", "-d", "--init", "--name", spec.Name, "--hostname", spec.Name,
 		"--label", dockerLabelManaged+"=true",
 		"--label", dockerLabelWorkspace+"="+ws,
-		"--label", dockerLabelCreated+"="+o.Now().UTC().Format(time.RFC3339),
+		"--label", dockerLabelCreated+"="+prov.created.UTC().Format(time.RFC3339),
 		"--label", dockerLabelVersion+"="+o.ServerVersion,
 		"--label", dockerLabelTransport+"="+p.transport)
 	if spec.Agent != "" {
@@ -182,17 +216,26 @@ func (d *Docker) runCmd(spec Spec, image string) (Cmd, string, error) {
 	if o.Network != "" {
 		a = append(a, "--network", o.Network)
 	}
+	// The default image, when missing, is pulled by Create itself (with progress) and the run retried.
 	a = append(a, "--pull", map[bool]string{false: "never", true: "missing"}[o.Pull && !spec.NoPull])
 	if o.ReadOnlyRoot {
 		// HOME is where sandbox-agent installs agents and their launchers, so its tmpfs must allow exec
 		// (Docker's tmpfs default is noexec) and be writable whatever uid runs the container.
 		a = append(a, "--read-only", "--tmpfs", "/tmp", "--tmpfs", o.Home+":exec,mode=1777")
 	}
+	if prov.bin != "" {
+		a = append(a, "--label", dockerLabelAgentBin+"="+dockerAgentTarget, "--label", dockerLabelAgentVersion+"="+prov.version,
+			"--mount", "type=bind,source="+prov.bin+",target="+dockerAgentTarget+",readonly")
+	}
+	if prov.volume != "" {
+		a = append(a, "--label", dockerLabelAgentsVolume+"="+prov.volume,
+			"--mount", "type=volume,source="+prov.volume+",target="+dockerAgentsTarget+",readonly")
+	}
 	if p.transport == "exec" {
 		// sleep(1) of busybox and of coreutils both accept "infinity"; --init makes it stop at once.
 		return Cmd{Args: append(a, "--entrypoint", "sleep", image, "infinity")}, "", nil
 	}
-	return d.relayCmd(a, spec, image, p)
+	return d.relayCmd(a, spec, image, p, prov)
 }
 
 // dockerCheckEnv accepts NAME=VALUE or a bare NAME (passed by name from the CLI's environment).

@@ -115,6 +115,13 @@ func (d *Docker) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool
 		return Endpoint{}, false, err
 	}
 	op := "docker agent endpoint " + name
+	d.mu.Lock()
+	ep, fresh := d.fresh[name]
+	delete(d.fresh, name)
+	d.mu.Unlock()
+	if fresh {
+		return ep, true, nil // right after our own `docker run`: nothing to ask the engine
+	}
 	c, err := d.inspectName(ctx, name)
 	if err != nil {
 		return Endpoint{}, false, err
@@ -169,6 +176,25 @@ func (d *Docker) socketEndpoint(ctx context.Context, op, name string, c dockerCo
 		}
 	}
 	return Endpoint{Socket: filepath.Join(dir, dockerSocketName)}, true, nil
+}
+
+// freshEndpoint is the endpoint of a container Create has just started, when it is known without asking
+// the engine: the socket transport's socket, or the port transport's port on the host network. The
+// first AgentEndpoint after Create takes it; every later one inspects (the container may have stopped).
+func (d *Docker) freshEndpoint(name string, cmd Cmd, token string) (Endpoint, bool) {
+	var listen string
+	for i, a := range cmd.Args {
+		if a == "--listen" && i+1 < len(cmd.Args) {
+			listen = cmd.Args[i+1]
+		}
+	}
+	switch {
+	case strings.HasPrefix(listen, "unix:"):
+		return Endpoint{Socket: filepath.Join(d.socketDir(name), dockerSocketName)}, true
+	case strings.HasPrefix(listen, "tcp:127.0.0.1:") && token != "":
+		return Endpoint{URL: "http://" + strings.TrimPrefix(listen, "tcp:"), Token: token}, true
+	}
+	return Endpoint{}, false
 }
 
 // dockerParsePort reads `docker port` output ("127.0.0.1:49153", one binding a line) and returns the
@@ -241,6 +267,7 @@ func (d *Docker) loadToken(name string) (string, error) {
 func (d *Docker) forgetToken(name string) error {
 	d.mu.Lock()
 	delete(d.tokens, name)
+	delete(d.fresh, name)
 	d.mu.Unlock()
 	if d.opts.StateDir == "" {
 		return nil

@@ -96,13 +96,13 @@ func TestDockerPortTransport(t *testing.T) {
 	}{
 		{name: "bridge publishes the relay's port on loopback",
 			run: "-e ANTHROPIC_API_KEY -e SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=600000 --label org.sandbox-mcp.agent-port=2468 " +
-				"-e SANDBOX_MCP_AGENT_TOKEN -p 127.0.0.1::2468 --entrypoint /opt/sandbox-mcp/relay sandbox-mcp/agent:0.4.2 " +
+				"-e SANDBOX_MCP_AGENT_TOKEN -p 127.0.0.1::2468 --entrypoint /opt/sandbox-mcp/relay node:22-bookworm " +
 				"relay --listen tcp:0.0.0.0:2468 --agent-port 2469 --token-env SANDBOX_MCP_AGENT_TOKEN",
 			netMode: "default", port: []dockerCall{{args: dargs("docker port -- sb1 2468/tcp"), stdout: "127.0.0.1:49153\n"}},
 			url: "http://127.0.0.1:49153"},
 		{name: "host network (opted in) binds free loopback ports", network: "host",
 			run: "-e ANTHROPIC_API_KEY -e SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=600000 --label org.sandbox-mcp.agent-port=40123 " +
-				"-e SANDBOX_MCP_AGENT_TOKEN --entrypoint /opt/sandbox-mcp/relay sandbox-mcp/agent:0.4.2 " +
+				"-e SANDBOX_MCP_AGENT_TOKEN --entrypoint /opt/sandbox-mcp/relay node:22-bookworm " +
 				"relay --listen tcp:127.0.0.1:40123 --agent-port 40124 --token-env SANDBOX_MCP_AGENT_TOKEN",
 			netMode: "host", url: "http://127.0.0.1:40123"},
 	}
@@ -122,8 +122,12 @@ func TestDockerPortTransport(t *testing.T) {
 			}
 			run := head + network + " --pull never --mount type=bind,source=" + relayBin + ",target=/opt/sandbox-mcp/relay,readonly " + tt.run
 			running := dockerInspect("sb1", "running", tt.netMode, portLabels(port, "port"))
-			calls := []dockerCall{{args: dargs(dockerVersionProbe), stdout: "linux/amd64|\n"}, {args: dargs(run)}, {args: dargs(dockerInsp), stdout: running}}
-			calls = append(append(calls, dockerCall{args: dargs(dockerInsp), stdout: running}), tt.port...)
+			calls := []dockerCall{{args: dargs(dockerVersionProbe), stdout: "linux/amd64|\n"}, {args: dargs(run)}}
+			if tt.network != "host" {
+				// The host port is Docker's choice: asked for. On the host network it is ours, known
+				// from the run: the first AgentEndpoint after Create asks nothing.
+				calls = append(append(calls, dockerCall{args: dargs(dockerInsp), stdout: running}), tt.port...)
+			}
 			f := newDockerFake(t, calls...)
 			d := NewDocker(f, opts)
 			var checked []string

@@ -40,6 +40,7 @@ const (
 type dockerPlan struct {
 	transport string // "exec", "port" or "socket"
 	relay     string // the relay executable on the host (port and socket)
+	arch      string // the engine's architecture (Docker's names: amd64, arm64); "" when not asked
 }
 
 // plan resolves Transport "auto" and checks that port and socket have a relay. It asks the engine for its
@@ -65,7 +66,11 @@ func (d *Docker) plan(ctx context.Context) (dockerPlan, error) {
 func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 	t := d.opts.Transport
 	if t == "exec" {
-		return dockerPlan{transport: "exec"}, nil
+		if d.opts.ProvideAgent == nil {
+			return dockerPlan{transport: "exec"}, nil
+		}
+		_, arch, _, err := d.platform(ctx)
+		return dockerPlan{transport: "exec", arch: arch}, err
 	}
 	path, desktop, why := d.relayExecutable(ctx)
 	// The socket folder is 0700 and ours: the relay must run as our uid to make its socket there.
@@ -76,7 +81,8 @@ func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 	case t == "auto" && why != nil:
 		// Never silently: exec is safe (sandbox-agent on the container's own loopback) but slower.
 		d.opts.Logger.Warn("docker: using the exec transport, because the relay cannot be used", "reason", why.Error())
-		return dockerPlan{transport: "exec"}, nil
+		_, arch, _, err := d.platform(ctx)
+		return dockerPlan{transport: "exec", arch: arch}, err
 	case why != nil:
 		return dockerPlan{}, fmt.Errorf("--docker-transport %s needs a relay: %w: build sandbox-mcp with CGO_ENABLED=0, "+
 			"pass --docker-relay with a static linux build, or use --docker-transport exec", t, why)
@@ -85,7 +91,8 @@ func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 	case t == "auto" && d.opts.Network == "none":
 		d.opts.Logger.Warn("docker: using the exec transport: the socket transport needs a Linux host, a local engine and " +
 			"--docker-user of the server's own uid, and the port transport a network")
-		return dockerPlan{transport: "exec"}, nil
+		_, arch, _, err := d.platform(ctx)
+		return dockerPlan{transport: "exec", arch: arch}, err
 	case t == "auto":
 		// Docker Desktop (a socket in a bind-mounted folder does not cross its VM boundary), or another user.
 		t = "port"
@@ -103,7 +110,31 @@ func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 	if t == "port" && d.opts.Network == "none" {
 		return dockerPlan{}, fmt.Errorf("--docker-transport port needs a network (Network is \"none\"): %w", ErrInvalid)
 	}
-	return dockerPlan{transport: t, relay: path}, nil
+	_, arch, _, err := d.platform(ctx)
+	return dockerPlan{transport: t, relay: path, arch: arch}, err
+}
+
+// platform asks the engine for its OS, architecture and platform name, once per backend.
+func (d *Docker) platform(ctx context.Context) (engineOS, arch, name string, err error) {
+	d.mu.Lock()
+	if d.engine != "" {
+		defer d.mu.Unlock()
+		platform, name, _ := strings.Cut(d.engine, "|")
+		engineOS, arch, _ = strings.Cut(platform, "/")
+		return engineOS, arch, name, nil
+	}
+	d.mu.Unlock()
+	res, err := d.r.Run(ctx, Cmd{Args: d.argv("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}|{{.Server.Platform.Name}}")})
+	if err != nil {
+		return "", "", "", dockerErr("docker version", "", err)
+	}
+	out := strings.TrimSpace(string(res.Stdout))
+	d.mu.Lock()
+	d.engine = out
+	d.mu.Unlock()
+	platform, name, _ := strings.Cut(out, "|")
+	engineOS, arch, _ = strings.Cut(platform, "/")
+	return engineOS, arch, name, nil
 }
 
 // relayExecutable returns the relay's host path and whether the engine is Docker Desktop's, or why the
@@ -129,12 +160,10 @@ func (d *Docker) relayExecutable(ctx context.Context) (path string, desktop bool
 	if err := dockerCheckWorkspace(path); err != nil { // it goes into --mount's CSV too
 		return "", false, fmt.Errorf("relay executable: %w", err)
 	}
-	res, err := d.r.Run(ctx, Cmd{Args: d.argv("version", "--format", "{{.Server.Os}}/{{.Server.Arch}}|{{.Server.Platform.Name}}")})
+	engineOS, arch, name, err := d.platform(ctx)
 	if err != nil {
-		return "", false, dockerErr("docker version", "", err)
+		return "", false, err
 	}
-	platform, name, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "|")
-	engineOS, arch, _ := strings.Cut(platform, "/")
 	desktop = strings.Contains(name, "Desktop")
 	if err := d.checkRelay(path, engineOS, arch); err != nil {
 		return "", false, err
@@ -170,9 +199,17 @@ func (d *Docker) makeSocketDir(name string) (string, error) {
 }
 
 // relayCmd finishes `docker run` args a for the port and socket transports. It returns the token (port).
-func (d *Docker) relayCmd(a []string, spec Spec, image string, p dockerPlan) (Cmd, string, error) {
+func (d *Docker) relayCmd(a []string, spec Spec, image string, p dockerPlan, prov dockerProvision) (Cmd, string, error) {
 	o := d.opts
 	a = append(a, "--mount", "type=bind,source="+p.relay+",target="+dockerRelayTarget+",readonly")
+	// The relay's own flags after the transport's: where sandbox-agent is, and the shared installs.
+	var extra []string
+	if prov.bin != "" {
+		extra = append(extra, "--agent-bin", dockerAgentTarget)
+	}
+	if prov.volume != "" {
+		extra = append(extra, "--agents-dir", dockerAgentsTarget+"/sandbox-agent/bin")
+	}
 	for _, e := range spec.AgentEnv {
 		if err := dockerCheckEnv(e); err != nil {
 			return Cmd{}, "", err
@@ -195,7 +232,7 @@ func (d *Docker) relayCmd(a []string, spec Spec, image string, p dockerPlan) (Cm
 		a = append(a, "--label", dockerLabelSocket+"="+dir, "--mount", "type=bind,source="+dir+",target="+dockerSocketTarget,
 			"--entrypoint", dockerRelayTarget, image, "relay", "--listen", "unix:"+dockerSocketTarget+"/"+dockerSocketName,
 			"--agent-port", strconv.Itoa(inner))
-		return Cmd{Args: a}, "", nil
+		return Cmd{Args: append(a, extra...)}, "", nil
 	}
 
 	// port: the relay on AgentPort, published on the host's loopback; sandbox-agent next to it.
@@ -220,6 +257,7 @@ func (d *Docker) relayCmd(a []string, spec Spec, image string, p dockerPlan) (Cm
 	}
 	a = append(a, "--entrypoint", dockerRelayTarget, image, "relay", "--listen", "tcp:"+host+":"+strconv.Itoa(port),
 		"--agent-port", strconv.Itoa(inner), "--token-env", dockerTokenVar)
+	a = append(a, extra...)
 	token := newToken()
 	return Cmd{Args: a, Env: d.envWithToken(token)}, token, nil
 }

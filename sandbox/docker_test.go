@@ -124,7 +124,7 @@ func TestDockerCreateArgv(t *testing.T) {
 			spec: Spec{Name: "sb1", Workspace: "/ws"},
 			run: dockerRunPrefix + "--label org.sandbox-mcp.transport=exec --mount type=bind,source=/ws,target=/ws -w /ws " +
 				"--user 1000:1000 -e HOME=/home/agent " + dockerLimits + " --pull never " +
-				"--entrypoint sleep sandbox-mcp/agent:0.4.2 infinity",
+				"--entrypoint sleep node:22-bookworm infinity",
 		},
 		{
 			name: "every option, the template as image and the agent as a label",
@@ -148,7 +148,9 @@ func TestDockerCreateArgv(t *testing.T) {
 			if tt.opts.Context != "" {
 				inspect = strings.Replace(dockerInsp, "docker", tt.opts.Binary+" --context "+tt.opts.Context, 1)
 			}
-			f := newDockerFake(t, dockerCall{args: dargs(tt.run), stdout: "abc123\n"}, dockerCall{args: dargs(inspect), stdout: running})
+			// No inspect after the run: Create reports what it asked for.
+			f := newDockerFake(t, dockerCall{args: dargs(tt.run), stdout: "abc123\n"})
+			_, _ = inspect, running
 			info, err := NewDocker(f, tt.opts).Create(t.Context(), tt.spec)
 			if err != nil {
 				t.Fatal(err)
@@ -166,7 +168,7 @@ func TestDockerCreateArgv(t *testing.T) {
 func TestDockerCreateOddWorkspaceIsOneArgument(t *testing.T) {
 	ws := "/home/me/my project/ü=1"
 	f := newDockerFake(t)
-	f.calls = []dockerCall{{}, {args: dargs(dockerInsp), stdout: dockerInspect("sb1", "running", "", nil)}}
+	f.calls = []dockerCall{{}}
 	_, err := NewDocker(f, DockerOptions{}).Create(t.Context(), Spec{Name: "sb1", Workspace: ws})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +183,8 @@ func TestDockerCreateOddWorkspaceIsOneArgument(t *testing.T) {
 
 func TestDockerCreateErrors(t *testing.T) {
 	run := dockerRunPrefix + "--label org.sandbox-mcp.transport=exec --mount type=bind,source=/ws,target=/ws -w /ws " +
-		"-e HOME=/home/agent " + dockerLimits + " --pull never --entrypoint sleep sandbox-mcp/agent:0.4.2 infinity"
+		"-e HOME=/home/agent " + dockerLimits + " --pull never --entrypoint sleep node:22-bookworm infinity"
+	other := strings.Replace(run, "node:22-bookworm", "team/own:1", 1)
 	tests := []struct {
 		name    string
 		spec    Spec
@@ -193,9 +196,13 @@ func TestDockerCreateErrors(t *testing.T) {
 		{"name in use maps to ErrExists", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{}, []dockerCall{{args: dargs(run), code: 125,
 			stderr: `docker: Error response from daemon: Conflict. The container name "/sb1" is already in use by container "3d8f". You have to remove (or rename) that container to be able to reuse that name.`}},
 			ErrExists, "exists already"},
-		{"missing image with pull never is ErrInvalid with a hint", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{},
-			[]dockerCall{{args: dargs(run), code: 125, stderr: "docker: Error response from daemon: No such image: sandbox-mcp/agent:0.4.2\n\nRun 'docker run --help' for more information\n"}},
-			ErrInvalid, "image sandbox-mcp/agent:0.4.2 not found locally: build it (see README) or pass --docker-pull"},
+		{"a missing image that is not the default with pull never is ErrInvalid with a hint", Spec{Name: "sb1", Workspace: "/ws", Template: "team/own:1"}, DockerOptions{},
+			[]dockerCall{{args: dargs(other), code: 125, stderr: "docker: Error response from daemon: No such image: team/own:1\n\nRun 'docker run --help' for more information\n"}},
+			ErrInvalid, "image team/own:1 not found locally: build it (see README) or pass --docker-pull"},
+		{"the default image when missing is pulled and a failed pull says so", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{},
+			[]dockerCall{{args: dargs(run), code: 125, stderr: "docker: Error response from daemon: No such image: node:22-bookworm\n"},
+				{args: dargs("docker pull -- node:22-bookworm"), code: 1, stderr: "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host\n"}},
+			nil, "pulling the default image node:22-bookworm"},
 		{"daemon down maps to ErrUnavailable", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{},
 			[]dockerCall{{args: dargs(run), code: 1, stderr: dockerDown}}, ErrUnavailable, "set DOCKER_HOST"},
 		{"CLI not installed maps to ErrUnavailable", Spec{Name: "sb1", Workspace: "/ws"}, DockerOptions{},

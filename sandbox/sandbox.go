@@ -73,6 +73,13 @@ type Info struct {
 	// Managed is true when the backend can tell the sandbox was created by sandbox-mcp (Docker labels).
 	// Backends that cannot tell leave it false; the server's own state decides then.
 	Managed bool `json:"managed,omitempty"`
+	// AgentBin is sandbox-agent's path inside the sandbox when the backend put it there (provisioned);
+	// "" means the image's own, on PATH. AgentVersion is its version when the backend knows it already,
+	// so no exec has to ask. AgentsVolume names the shared volume of agent installs the sandbox reads, ""
+	// for none (docker_agents.go).
+	AgentBin     string `json:"-"`
+	AgentVersion string `json:"-"`
+	AgentsVolume string `json:"-"`
 }
 
 // ExecSpec is one command to run inside a sandbox.

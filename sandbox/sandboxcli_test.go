@@ -112,7 +112,7 @@ func TestCommandLines(t *testing.T) {
 			create(Spec{Name: "box1", Workspace: "/w", Template: "evil.example/x:1", NoPull: true}),
 			func(d dialectCase, pull string) []expect {
 				return []expect{
-					{args: d.argv("create", "--name", "box1", pull, "never", "-t", "evil.example/x:1", "--", "claude", "/w")},
+					{args: d.argv("create", "--name", "box1", pull, "never", "-t", "evil.example/x:1", "claude", "/w")},
 					{args: d.argv("ls", "--json"), res: out(lsBox1)},
 				}
 			}},

@@ -23,7 +23,7 @@ type CreateSandboxInput struct {
 	Workspace string `json:"workspace" jsonschema_description:"Absolute path of an existing host folder (the project). It is mounted at the same path inside the sandbox."`
 	Name      string `json:"name,omitempty" jsonschema_description:"Sandbox name: 2-31 lowercase letters, digits or '-'. Default: derived from the workspace, so the same workspace finds the same sandbox."`
 	Agent     string `json:"agent,omitempty" jsonschema_description:"Agent kind the sandbox is prepared for (selects Docker Sandboxes' default template and credential proxy), e.g. claude or codex. Default: the server's --sandbox-agent-kind."`
-	Template  string `json:"template,omitempty" jsonschema_description:"Template or image with sandbox-agent installed. Default: the server's --template (or --docker-image)."`
+	Template  string `json:"template,omitempty" jsonschema_description:"Template or image to run. On the docker backend any Linux image with a shell works (sandbox-agent is provided by the server); on sbx a template. Default: the server's --template (or --docker-image)."`
 	Backend   string `json:"backend,omitempty" jsonschema:"enum=auto,enum=sbx,enum=docker-sandbox,enum=docker" jsonschema_description:"Where to run it. Default: the server's --backend."`
 	// Isolation (docs/isolation.md).
 	Isolation          string `json:"isolation,omitempty" jsonschema:"enum=clone,enum=direct" jsonschema_description:"clone: the sandbox works on a private clone of the repository, on its own branch sandbox/<name>, and your folder is never mounted; land the result with land_sandbox. direct: it works in your folder itself. Default: clone when the workspace is the top folder of a git repository with a commit, else direct."`
@@ -62,7 +62,7 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 			return manager.SandboxResult{}, err
 		}
 		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
-			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots,
+			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots, Progress: progress,
 			Isolation: in.Isolation, Base: in.Base, IncludeUncommitted: in.IncludeUncommitted})
 	}, func(out manager.SandboxResult) string {
 		verb := "Created"
@@ -77,7 +77,7 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 			iso += " Note: " + i.Note + "."
 		}
 		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready.%s Next: create_session with sandbox=%q.",
-			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, iso, out.Name)
+			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, iso+manager.SetupText(out.Setup), out.Name)
 	})
 }
 

@@ -61,7 +61,7 @@ func CreateSession(svc Service, log *slog.Logger) server.ServerTool {
 	}, log, func(ctx context.Context, in CreateSessionInput, progress func(string)) (manager.SessionResult, error) {
 		return svc.CreateSession(ctx, manager.CreateSessionRequest{Sandbox: in.Sandbox, Agent: in.Agent, Name: in.Name,
 			Cwd: in.Cwd, Model: in.Model, Mode: in.Mode, Budget: in.Budget, MCPServers: in.MCPServers,
-			Continue: in.Continue, Fork: in.Fork})
+			Continue: in.Continue, Fork: in.Fork, Progress: progress})
 	}, func(out manager.SessionResult) string {
 		var how string
 		switch {
@@ -75,7 +75,7 @@ func CreateSession(svc Service, log *slog.Logger) server.ServerTool {
 		if out.Turn != "" {
 			how += fmt.Sprintf(" The priming turn %s is %s; follow it with get_events.", out.Turn, out.Status)
 		}
-		return fmt.Sprintf("Session %s (%s) is %s in sandbox %s, working in %s.%s Next: send_message with sandbox=%q session=%q.",
-			out.Name, out.Agent, out.Status, out.Sandbox, out.Cwd, how, out.Sandbox, out.Name)
+		return fmt.Sprintf("Session %s (%s) is %s in sandbox %s, working in %s.%s%s Next: send_message with sandbox=%q session=%q.",
+			out.Name, out.Agent, out.Status, out.Sandbox, out.Cwd, how, manager.SetupText(out.Setup), out.Sandbox, out.Name)
 	})
 }

@@ -116,7 +116,7 @@ func fieldRows(b *strings.Builder, s docSchema, prefix string) error {
 		if slices.Contains(s.Required, n) {
 			req = "yes"
 		}
-		fmt.Fprintf(b, "| `%s%s` | %s | %s | %s |\n", prefix, n, gendoc.Cell(typeName(p)), req, gendoc.Cell(docEscape(p.Description)))
+		fmt.Fprintf(b, "| `%s%s` | %s | %s | %s |\n", prefix, n, gendoc.Cell(typeName(p)), req, gendoc.Cell(gendoc.Escape(p.Description)))
 		switch {
 		case p.Type == "object" && len(p.Properties) > 0:
 			err = fieldRows(b, p, prefix+n+".")
@@ -128,11 +128,6 @@ func fieldRows(b *strings.Builder, s docSchema, prefix string) error {
 		}
 	}
 	return nil
-}
-
-// docEscape keeps schema text from turning into Markdown emphasis or HTML.
-func docEscape(s string) string {
-	return strings.NewReplacer("*", `\*`, "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // toolBlock renders one tool's reference from its golden file.
@@ -155,7 +150,7 @@ func toolBlock(golden []byte) (string, error) {
 		hints = []string{"none"}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** (hints: %s)\n\n%s\n\n", a.Title, strings.Join(hints, ", "), docEscape(t.Description))
+	fmt.Fprintf(&b, "**%s** (hints: %s)\n\n%s\n\n", a.Title, strings.Join(hints, ", "), gendoc.Escape(t.Description))
 	for _, part := range []struct {
 		title string
 		s     docSchema

@@ -93,7 +93,7 @@ func start(t *testing.T, image string, env map[string]string, extra ...string) *
 	bin := serverBinary(t)
 	stateDir := t.TempDir()
 	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
-		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + stateDir, "--log-level=debug"}, extra...)
+		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + stateDir, "--log-level=debug"}, append(testenv.ProvisionArgs(t), extra...)...)
 	full := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
 	for k, v := range env {
 		full[k] = v

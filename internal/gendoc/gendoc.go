@@ -72,6 +72,12 @@ func firstDiff(got, want string) string {
 	return "(none)"
 }
 
+// Escape keeps plain text (a flag's usage, a schema's description) from turning into Markdown emphasis or
+// HTML tags when it is put on a page: `*`, `<` and `>` are escaped.
+func Escape(s string) string {
+	return strings.NewReplacer("*", `\*`, "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
 // Cell makes text safe inside a Markdown table cell: pipes escaped, line breaks as spaces.
 func Cell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)

@@ -44,6 +44,12 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestEscape(t *testing.T) {
+	if got, want := Escape("ghcr.io/x/*:* in <dir>"), `ghcr.io/x/\*:\* in &lt;dir&gt;`; got != want {
+		t.Errorf("Escape = %q, want %q", got, want)
+	}
+}
+
 func TestCell(t *testing.T) {
 	if got, want := Cell("a | b\n  c"), `a \| b c`; got != want {
 		t.Errorf("Cell = %q, want %q", got, want)

@@ -181,3 +181,52 @@ func Relay(t testing.TB) string {
 
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// SandboxAgentTarball returns the npm tarball of sandbox-agent 0.4.2 for linux-x64, which
+// scripts/fetch-sandbox-agent keeps beside the binary, for a fake npm registry on 127.0.0.1.
+func SandboxAgentTarball(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(filepath.Dir(SandboxAgent(t)), "cli-linux-x64-0.4.2.tgz")
+	if _, err := os.Stat(p); err != nil {
+		Missing(t, "the sandbox-agent 0.4.2 npm tarball", "run scripts/fetch-sandbox-agent (it keeps the tarball beside the binary)")
+	}
+	return p
+}
+
+// ProvisionArgs are the server flags that keep its sandbox-agent provisioning (package provision) off the
+// internet in tests: a cache folder holding the test's sandbox-agent binary where the server looks for
+// linux/amd64 (so nothing is fetched), and a registry on a closed loopback port, so that a fetch the test
+// did not expect fails at once instead of reaching registry.npmjs.org.
+func ProvisionArgs(t testing.TB) []string {
+	t.Helper()
+	cacheOnce.Do(func() {
+		cacheDir = filepath.Join(RepoRoot(), ".cache", "test-provision")
+		dest := filepath.Join(cacheDir, "sandbox-agent", "0.4.2", "linux-amd64", "sandbox-agent")
+		if fi, err := os.Stat(dest); err == nil && fi.Size() > 0 {
+			return
+		}
+		if cacheErr = os.MkdirAll(filepath.Dir(dest), 0o755); cacheErr != nil {
+			return
+		}
+		b, err := os.ReadFile(SandboxAgent(t))
+		if err != nil {
+			cacheErr = err
+			return
+		}
+		tmp := dest + ".tmp." + strconv.Itoa(os.Getpid())
+		if cacheErr = os.WriteFile(tmp, b, 0o755); cacheErr != nil {
+			return
+		}
+		cacheErr = os.Rename(tmp, dest)
+	})
+	if cacheErr != nil {
+		t.Fatalf("seed the sandbox-agent cache: %v", cacheErr)
+	}
+	return []string{"--cache-dir=" + cacheDir, "--npm-registry=http://127.0.0.1:9"}
+}
+
+var (
+	cacheOnce sync.Once
+	cacheDir  string
+	cacheErr  error
+)
