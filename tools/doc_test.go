@@ -232,3 +232,18 @@ func TestToolsDoc(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeListsEveryTool keeps the README's tool table complete: every tool, linked to its section of
+// docs/tools.md.
+func TestReadmeListsEveryTool(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range All(&fakeService{}, slog.New(slog.DiscardHandler)) {
+		n := st.Tool.Name
+		if !strings.Contains(string(readme), "| [`"+n+"`](docs/tools.md#"+n+") |") {
+			t.Errorf("README.md's tool table has no row for %s linking to docs/tools.md#%s", n, n)
+		}
+	}
+}

@@ -121,3 +121,15 @@ func TestCheckLinks(t *testing.T) {
 		t.Errorf("CheckLinks found\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestReadmeIsAFrontPage keeps the README a front page: what sandbox-mcp is, how to start, and links. The
+// reference material belongs in docs/.
+func TestReadmeIsAFrontPage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); n > 250 {
+		t.Errorf("README.md has %d lines; keep it under 250 and move the detail into a docs/ page", n)
+	}
+}
