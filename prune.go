@@ -31,8 +31,15 @@ type pruneOptions struct {
 // applyEnv). Logs default to warn here: the lines on stdout say what happened, and info logs on stderr
 // would say it twice.
 func parsePruneArgs(args []string, getenv func(string) string, stderr io.Writer) (pruneOptions, config, error) {
-	opts := pruneOptions{olderThan: defaultPruneAge}
-	cfg, err := parseConfigWith("sandbox-mcp prune", args, getenv, stderr, func(fs *flag.FlagSet) {
+	var opts pruneOptions
+	cfg, err := parseConfigWith("sandbox-mcp prune", args, getenv, stderr, pruneFlags(&opts))
+	return opts, cfg, err
+}
+
+// pruneFlags defines prune's own flags into opts (docs/configuration.md lists them from here).
+func pruneFlags(opts *pruneOptions) func(*flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		opts.olderThan = defaultPruneAge
 		fs.Var(ageValue{&opts.olderThan}, "older-than", "minimum age, e.g. 24h, 90m or 7d")
 		fs.BoolVar(&opts.dryRun, "dry-run", false, "only print what would be removed")
 		if f := fs.Lookup("log-level"); f != nil {
@@ -40,8 +47,7 @@ func parsePruneArgs(args []string, getenv func(string) string, stderr io.Writer)
 			f.DefValue = "warn"
 		}
 		fs.Usage = func() { pruneUsage(fs.Output()) }
-	})
-	return opts, cfg, err
+	}
 }
 
 // runPrune runs `sandbox-mcp prune [--older-than 24h] [--dry-run] [server flags]`. It prints one line per
