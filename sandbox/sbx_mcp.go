@@ -5,7 +5,7 @@ package sandbox
 // creation (`sbx create --static-mcp a,b`: "static mode", the set is pinned and the agent gets no discovery
 // tools) or while it runs (`sbx mcp load NAME --sandbox SANDBOX`, which also works in static mode and
 // survives restarts). Credentials (OAuth tokens, header secrets) stay on the host; servers registered with
-// --command run on the host, outside the sandbox. Sources, checked 2026-12-03:
+// --command run on the host, outside the sandbox. Sources, checked 2026-12-02:
 // docker/docs content/manuals/ai/sandboxes/cli/access/mcp.md (docs.docker.com/ai/sandboxes/mcp-gateway/),
 // docs.docker.com/reference/cli/sbx/mcp/ (add, inspect, load, ls, rm) and docs/upstream/sbx-cli.json.
 //

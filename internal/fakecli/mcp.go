@@ -14,7 +14,7 @@ import (
 )
 
 // `sbx mcp` and `sbx create --static-mcp`: the host-side MCP registry and each sandbox's MCP gateway, as
-// documented on 2026-12-03 in docker/docs content/manuals/ai/sandboxes/cli/access/mcp.md
+// documented on 2026-12-02 in docker/docs content/manuals/ai/sandboxes/cli/access/mcp.md
 // (https://docs.docker.com/ai/sandboxes/mcp-gateway/) and https://docs.docker.com/reference/cli/sbx/mcp/
 // (add, inspect, load, ls, rm); the same facts are in docs/upstream/sbx-cli.json.
 //
