@@ -32,6 +32,9 @@ type CreateSandboxRequest struct {
 	// Progress, when set, hears about long first steps while they run (an image pull, a sandbox-agent
 	// fetch).
 	Progress func(string)
+	// SbxMCP names MCP servers the operator registered with `sbx mcp add`, for the sandbox's sbx MCP
+	// gateway (sbxmcp.go). sbx only.
+	SbxMCP []string
 }
 
 // SandboxResult describes a ready sandbox.
@@ -45,6 +48,8 @@ type SandboxResult struct {
 	// Isolation says whether the sandbox works on a clone and on which branch (isolation.go).
 	Isolation *IsolationInfo `json:"isolation,omitempty" jsonschema_description:"How the sandbox is isolated from your folder: mode clone (its own clone and branch) or direct."`
 	Setup     []Step         `json:"setup,omitempty" jsonschema_description:"The long steps this call took, and how long each: what took the time."`
+	// SbxMCP are the sbx MCP registrations attached to the sandbox's gateway by this server (sbxmcp.go).
+	SbxMCP []string `json:"sbx_mcp,omitempty" jsonschema_description:"sbx only: the operator's sbx MCP servers on this sandbox's MCP gateway, as attached by this server."`
 }
 
 var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
@@ -74,6 +79,10 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	if err != nil {
 		return SandboxResult{}, err
 	}
+	mcpNames, gw, err := sbxMCPRequest(b, req.SbxMCP) // names only, sbx only (sbxmcp.go)
+	if err != nil {
+		return SandboxResult{}, err
+	}
 	defer m.use(ctx, name)() // a use, for --idle-ttl (ttl.go)
 	defer m.lockSandbox(name)()
 	release, err := m.claimWorkspace(name, ws) // no overlap with another live sandbox (workspace_live.go)
@@ -84,13 +93,17 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	if err := b.Check(ctx); err != nil {
 		return SandboxResult{}, err
 	}
+	if err := checkRegistered(ctx, gw, mcpNames); err != nil { // before anything is created
+		return SandboxResult{}, err
+	}
 	ctx, setup := withSetup(ctx, req.Progress)
-	res, err := m.createSandbox(ctx, b, name, ws, req)
+	res, err := m.createSandbox(ctx, b, name, ws, req, gw, mcpNames)
 	res.Setup = setup.Steps()
 	return res, err
 }
 
-func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws string, req CreateSandboxRequest) (SandboxResult, error) {
+func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws string, req CreateSandboxRequest,
+	gw sandbox.MCPGateway, mcpNames []string) (SandboxResult, error) {
 
 	rec, recErr := m.cfg.Store.GetSandbox(name)
 	if recErr == nil && rec.Workspace != ws {
@@ -102,13 +115,15 @@ func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws
 	info, getErr := b.Get(ctx, name)
 	switch {
 	case getErr == nil && recErr == nil:
-		return m.reuse(ctx, b, rec, info)
+		res, err := m.reuse(ctx, b, rec, info)
+		return m.attachSbxMCP(ctx, gw, mcpNames, res, err)
 	case getErr == nil && slices.Contains(info.Workspaces, ws) && (info.Managed || b.Name() != "docker"):
 		// Ours from a lost state dir (Docker's labels say so), or created by someone else on the same
 		// workspace: adopted, used but never removed or stopped (sbx cannot tell us which, so it is that).
 		rec = m.newRecord(b, name, ws, req)
 		rec.Adopted = !info.Managed
-		return m.reuse(ctx, b, rec, info)
+		res, err := m.reuse(ctx, b, rec, info)
+		return m.attachSbxMCP(ctx, gw, mcpNames, res, err)
 	case getErr == nil:
 		return SandboxResult{}, fmt.Errorf("a sandbox named %q already exists with another workspace: choose another name: %w", name, sandbox.ErrExists)
 	case !errors.Is(getErr, sandbox.ErrNotFound):
@@ -137,7 +152,8 @@ func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws
 		return SandboxResult{}, err
 	}
 	spec := sandbox.Spec{Name: name, Workspace: ws, ReadOnly: readOnly, Agent: rec.Agent, Template: rec.Template,
-		AgentEnv: m.agentEnv(), NoPull: !m.templateAllowed(rec.Template)}
+		AgentEnv: m.agentEnv(), NoPull: !m.templateAllowed(rec.Template), StaticMCP: mcpNames}
+	rec.SbxMCP, rec.SbxMCPStatic = mcpNames, len(mcpNames) > 0 // pinned: --static-mcp (sbxmcp.go)
 	iso.apply(m, &spec)
 	info, err = b.Create(ctx, spec)
 	if err != nil {
@@ -227,7 +243,7 @@ func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbo
 		status = sandbox.StatusRunning // exec started it
 	}
 	return SandboxResult{Name: rec.Name, Backend: rec.Backend, Workspace: rec.Workspace, Status: status,
-		AgentVersion: version, Reused: true, Isolation: m.isolationInfo(rec.Name, "")}, nil
+		AgentVersion: version, Reused: true, Isolation: m.isolationInfo(rec.Name, ""), SbxMCP: rec.SbxMCP}, nil
 }
 
 // ensureAgent checks sandbox-agent's version inside the sandbox, starts its server if it does not answer,

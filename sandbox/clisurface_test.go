@@ -162,8 +162,27 @@ func TestCLISurface(t *testing.T) {
 			if err := b.Check(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := b.Create(ctx, Spec{Name: "surf", Workspace: ws, AgentEnv: []string{"A=1"}}); err != nil {
+			spec := Spec{Name: "surf", Workspace: ws, AgentEnv: []string{"A=1"}}
+			// sbx's MCP gateway (sbx_mcp.go), from 0.38: servers registered behind our back, as an operator would.
+			mcp := tc.cli == "sbx" && inRange(tc.version, ">="+SbxMCPVersion)
+			if mcp {
+				for _, n := range []string{"notion", "linear"} {
+					if _, err := ex.Run(ctx, Cmd{Args: []string{filepath.Join(bin, "sbx"), "mcp", "add", n, "--url", "https://" + n + ".example/mcp"}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				spec.StaticMCP = []string{"notion"}
+			}
+			if _, err := b.Create(ctx, spec); err != nil {
 				t.Fatal(err)
+			}
+			if gw, ok := b.(MCPGateway); ok && mcp {
+				if names, err := gw.MCPServers(ctx); err != nil || !slices.Equal(names, []string{"notion", "linear"}) {
+					t.Fatalf("MCPServers = %v, %v", names, err)
+				}
+				if err := gw.LoadMCP(ctx, "surf", "linear"); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if _, err := b.Exec(ctx, "surf", ExecSpec{Args: []string{"true"}, Workdir: ws, Env: []string{"X=1", "SECRET_TOKEN"}, Stdin: strings.NewReader("")}); err != nil {
 				t.Fatal(err)

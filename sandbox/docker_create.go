@@ -100,6 +100,9 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 	if err := ValidateName("sandbox", spec.Name); err != nil {
 		return Info{}, err
 	}
+	if len(spec.StaticMCP) > 0 { // sbx's MCP gateway has no Docker Engine counterpart (sbx_mcp.go)
+		return Info{}, fmt.Errorf("%s: sbx MCP registrations exist only on the sbx backend: %w", op, ErrInvalid)
+	}
 	if dockerHexRE.MatchString(spec.Name) {
 		return Info{}, fmt.Errorf("%s: a Docker sandbox name of hex digits only could also match another container's id: "+
 			"add a '-' or a letter after f: %w", op, ErrInvalid)

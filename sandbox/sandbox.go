@@ -59,6 +59,9 @@ type Spec struct {
 	Mount   string
 	NoMount bool
 	Clone   bool
+	// StaticMCP names MCP servers the operator registered with `sbx mcp add`, pinned on the sandbox's MCP
+	// gateway at creation (sbx --static-mcp, sbx_mcp.go). Only sbx has it; the others refuse a non-empty list.
+	StaticMCP []string
 }
 
 // Info describes one sandbox as the backend reports it.

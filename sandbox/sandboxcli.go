@@ -116,6 +116,11 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 		// agent's commits come back through the sandbox-<name> remote (docker-sandboxes.md §13.0).
 		tail = append(tail, "--clone")
 	}
+	mcp, mcpErr := c.staticMCPArgs(op, spec.StaticMCP) // sbx's MCP gateway, pinned set (sbx_mcp.go)
+	if mcpErr != nil {
+		return Info{}, mcpErr
+	}
+	tail = append(tail, mcp...)
 	tail = append(tail, agent)
 	if spec.Workspace != "" {
 		tail = append(tail, spec.Workspace)

@@ -51,6 +51,10 @@ type Sandbox struct {
 	// Adopted: the sandbox existed before create_sandbox found it (same name and workspace) and was not
 	// created by sandbox-mcp. It is never removed, stopped or pruned by us.
 	Adopted bool `json:"adopted,omitempty"`
+	// SbxMCP are the operator's sbx MCP registrations this server attached to the sandbox's MCP gateway
+	// (sbx only, manager/sbxmcp.go): pinned at creation when SbxMCPStatic, or loaded into it later.
+	SbxMCP       []string `json:"sbx_mcp,omitempty"`
+	SbxMCPStatic bool     `json:"sbx_mcp_static,omitempty"`
 }
 
 // Session is what we remember of an agent session.

@@ -29,6 +29,8 @@ type CreateSandboxInput struct {
 	Isolation          string `json:"isolation,omitempty" jsonschema:"enum=clone,enum=direct" jsonschema_description:"clone: the sandbox works on a private clone of the repository, on its own branch sandbox/<name>, and your folder is never mounted; land the result with land_sandbox. direct: it works in your folder itself. Default: clone when the workspace is the top folder of a git repository with a commit, else direct."`
 	Base               string `json:"base,omitempty" jsonschema_description:"Clone mode: the branch, tag or commit the clone starts from. Default: HEAD."`
 	IncludeUncommitted bool   `json:"include_uncommitted,omitempty" jsonschema_description:"Clone mode: include your uncommitted changes and untracked files, as a snapshot commit on the base (your folder, index and stash are not touched). Default: the clone starts from the commit and the result says how many files were left out."`
+	// sbx's MCP gateway (manager/sbxmcp.go, docs/sessions.md).
+	SbxMCP []string `json:"sbx_mcp,omitempty" jsonschema_description:"sbx backend only: names of MCP servers the operator registered with sbx mcp add (see sbx mcp ls), put on the sandbox's MCP gateway for its agents. A new sandbox gets exactly this set (pinned); an existing one has them added. Other backends: pass MCP servers per session with create_session's mcp_servers."`
 }
 
 // Validate implements validator.
@@ -63,7 +65,7 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 		}
 		return svc.CreateSandbox(ctx, manager.CreateSandboxRequest{Workspace: in.Workspace, Name: in.Name,
 			Agent: in.Agent, Template: in.Template, Backend: in.Backend, Roots: roots, Progress: progress,
-			Isolation: in.Isolation, Base: in.Base, IncludeUncommitted: in.IncludeUncommitted})
+			Isolation: in.Isolation, Base: in.Base, IncludeUncommitted: in.IncludeUncommitted, SbxMCP: in.SbxMCP})
 	}, func(out manager.SandboxResult) string {
 		verb := "Created"
 		if out.Reused {
@@ -75,6 +77,9 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 		}
 		if i := out.Isolation; i != nil && i.Note != "" {
 			iso += " Note: " + i.Note + "."
+		}
+		if len(out.SbxMCP) > 0 {
+			iso += " Its sbx MCP gateway has " + strings.Join(out.SbxMCP, ", ") + "."
 		}
 		return fmt.Sprintf("%s sandbox %s (%s, %s) over %s; sandbox-agent %s is ready.%s Next: create_session with sandbox=%q.",
 			verb, out.Name, out.Backend, out.Status, out.Workspace, out.AgentVersion, iso+manager.SetupText(out.Setup), out.Name)

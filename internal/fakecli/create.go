@@ -47,6 +47,7 @@ func (e *env) create(args []string) int {
 		if e.atLeast(sbxPorts) {
 			specs = append(specs, flagSpec{long: "publish", short: "p", kind: listFlag})
 		}
+		specs = e.createMCPFlags(specs) // --static-mcp (mcp.go)
 		// v0.48 replaced create -q with --no-progress (docker/docs automation.md).
 		if e.atLeast(sbxJSONArray) {
 			specs = append(specs, flagSpec{long: "no-progress", kind: boolFlag})
@@ -118,6 +119,10 @@ func (e *env) create(args []string) int {
 		return e.fail("failed to create sandbox: %v", err)
 	}
 	defer unlock()
+	static, err := e.staticMCP(p.lists["static-mcp"]) // every name registered, or nothing is created (mcp.go)
+	if err != nil {
+		return e.fail("failed to create sandbox: %v", err)
+	}
 	if m.Name, err = e.pickName(p.str("name", ""), m); err != nil {
 		return e.fail("failed to create sandbox: %v", err)
 	}
@@ -131,6 +136,12 @@ func (e *env) create(args []string) int {
 	if err := e.materialise(m, src); err != nil {
 		removeTree(e.dir(m.Name))
 		return e.fail("failed to create sandbox: %v", err)
+	}
+	if len(static) > 0 {
+		if err := e.saveGateway(m.Name, gateway{Static: true, Servers: static}); err != nil {
+			removeTree(e.dir(m.Name))
+			return e.fail("failed to create sandbox: %v", err)
+		}
 	}
 	if e.prog == "sbx" {
 		// create leaves the sandbox running; its VM process stops it once no session holds it (vm.go).

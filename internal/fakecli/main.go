@@ -159,6 +159,8 @@ func (e *env) run(args []string) int {
 			return e.secret(rest)
 		case "policy":
 			return e.policy(rest)
+		case "mcp":
+			return e.mcp(rest) // mcp.go
 		}
 	}
 	fmt.Fprintf(e.stderr, "fake %s: %q is not implemented by the test double\n", e.prog, sub)
@@ -234,6 +236,7 @@ Commands:
   create      Create a sandbox for an agent
   exec        Execute a command inside a sandbox
   ls          List sandboxes
+  mcp         Manage MCP servers
   policy      Manage network policy
   ports       Manage sandbox port publishing
   rm          Remove one or more sandboxes
