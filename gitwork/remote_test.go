@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,10 +85,11 @@ func TestCollectRemote(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	d := exec.Command("git", "daemon", "--export-all", "--base-path="+parent, "--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), "--reuseaddr")
+	d.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // `git daemon` runs git-daemon as a child: kill the group
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+	t.Cleanup(func() { syscall.Kill(-d.Process.Pid, syscall.SIGKILL); d.Wait() })
 	daemonURL := fmt.Sprintf("git://127.0.0.1:%d/sb", port)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
