@@ -52,7 +52,9 @@ func TestSecuritySecrets(t *testing.T) {
 		t.Errorf("error result = %q, want the key redacted", got)
 	}
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	// Direct mode: the test writes "the agent's" change into the workspace itself (clone mode is
+	// isolation_sbx_test.go's).
+	h.ok("create_sandbox", map[string]any{"workspace": ws, "isolation": "direct"}, &sb)
 	scan.addName(sb.Name)
 	var sess manager.SessionResult
 	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)

@@ -72,8 +72,10 @@ func (g *Git) Last(ctx context.Context, results string) (Collected, error) {
 
 // ReadHead reads the commit HEAD points to in gitDir without running git there: HEAD, a loose ref or
 // packed-refs, each bounded and checked. Anything else (a reftable, a symlink loop, garbage) is an error.
-func ReadHead(gitDir string) (string, error) {
-	ref := "HEAD"
+func ReadHead(gitDir string) (string, error) { return readRef(gitDir, "HEAD") }
+
+// readRef reads ref (HEAD or a full ref name) in gitDir as ReadHead does.
+func readRef(gitDir, ref string) (string, error) {
 	for range 5 {
 		var v string
 		if b, err := readSmall(filepath.Join(gitDir, filepath.FromSlash(ref))); err == nil {

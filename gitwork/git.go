@@ -92,11 +92,17 @@ type Call struct {
 	Stdin    io.Reader
 	Stdout   io.Writer
 	Args     []string
+	// Config is more `-c` settings after the hardening, for one call that needs an exception (fetching
+	// from sbx's git:// remote needs protocol.git.allow).
+	Config []string
 }
 
 // Run runs one call and returns its stdout.
 func (g *Git) Run(ctx context.Context, c Call) (string, error) {
 	a := Hardened()
+	for _, kv := range c.Config {
+		a = append(a, "-c", kv)
+	}
 	if c.Dir != "" {
 		a = append(a, "-C", c.Dir)
 	}

@@ -214,7 +214,7 @@ func (l *live) autoAnswer(ctx context.Context, data []byte) []byte {
 	}
 	workspace := ""
 	if rec, err := l.m.cfg.Store.GetSandbox(l.snapshot().Sandbox); err == nil {
-		workspace = rec.Workspace
+		workspace = l.m.insideDir(rec)
 	}
 	option := autoOption(policy, workspace, env.Params)
 	if option == "" {

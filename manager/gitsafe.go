@@ -50,7 +50,7 @@ func gitSafeEnv() []string {
 
 // git runs git in the sandbox's workspace with gitSafeConfig.
 func (m *Manager) git(ctx context.Context, b sandbox.Backend, rec state.Sandbox, args ...string) (string, error) {
-	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: gitSafeArgs(rec.Workspace, args...), Env: gitSafeEnv(), Timeout: 60 * time.Second})
+	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: gitSafeArgs(m.insideDir(rec), args...), Env: gitSafeEnv(), Timeout: 60 * time.Second})
 	return string(res.Stdout), err
 }
 
@@ -83,7 +83,7 @@ exit 0`
 // gitControl fingerprints the workspace's git control files as "<kind>:<sha256 prefix>", or "" when the
 // sandbox cannot tell (no sh, exec failed).
 func (m *Manager) gitControl(ctx context.Context, b sandbox.Backend, rec state.Sandbox) string {
-	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: []string{"sh", "-c", gitControlScript, "sh", rec.Workspace},
+	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: []string{"sh", "-c", gitControlScript, "sh", m.insideDir(rec)},
 		Env: gitSafeEnv(), Timeout: 60 * time.Second})
 	kind, _, _ := strings.Cut(string(res.Stdout), "\n")
 	if err != nil || kind == "" {

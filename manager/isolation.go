@@ -11,6 +11,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/gitwork"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
 // Isolation modes (docs/isolation.md).
@@ -22,7 +23,7 @@ const (
 // How a clone reaches the sandbox.
 const (
 	CloneMount  = "mount"  // a server-owned clone on the host, bind-mounted at the workspace's path
-	CloneBundle = "bundle" // a git bundle copied in and cloned inside; results come back as a bundle
+	CloneBundle = "bundle" // a git bundle copied in over exec -i and cloned inside; results come back as a bundle
 	CloneSbx    = "sbx"    // sbx create --clone; results come back through its sandbox-<name> remote
 )
 
@@ -48,11 +49,35 @@ type isoMeta struct {
 	// LandedTip is the last commit land_sandbox brought into the user's repository, and LandedBranch where.
 	LandedTip    string `json:"landed_tip,omitempty"`
 	LandedBranch string `json:"landed_branch,omitempty"`
+	// Backend is the sandbox's backend (older records: sbx for the sbx transport, docker otherwise).
+	Backend string `json:"backend,omitempty"`
+	// Inside is where the clone is inside the sandbox when that is not Workspace's path: the bundle path on
+	// sbx and docker-sandbox, whose create wants a host folder to mount, mounts an empty server-owned one
+	// instead of the user's, and the clone is made in it.
+	Inside string `json:"inside,omitempty"`
 }
 
 func (m *Manager) workDir(name string) string { return filepath.Join(m.cfg.Store.Dir(), "work", name) }
 func resultsDir(dir string) string            { return filepath.Join(dir, "results.git") }
 func cloneDir(dir string) string              { return filepath.Join(dir, "clone") }
+func mountDir(dir string) string              { return filepath.Join(dir, "sandbox") }
+
+// inside is the clone's path inside the sandbox.
+func (meta isoMeta) inside() string {
+	if meta.Inside != "" {
+		return meta.Inside
+	}
+	return meta.Workspace
+}
+
+// insideDir is where the agent works inside the sandbox: the workspace's path, or, for a clone made in a
+// server-owned folder (isoMeta.Inside), that folder.
+func (m *Manager) insideDir(rec state.Sandbox) string {
+	if meta, ok := m.loadMeta(rec.Name); ok && meta.Workspace == rec.Workspace {
+		return meta.inside()
+	}
+	return rec.Workspace
+}
 
 // hostGit runs git on the host, hardened (gitwork); git inside the sandbox is m.git (gitsafe.go).
 func (m *Manager) hostGit() *gitwork.Git { return &gitwork.Git{} }
@@ -125,26 +150,25 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 		}
 		return nil, invalidf("repository %s has no commit yet: commit a baseline first, or pass isolation=direct", ws)
 	}
-	transport := CloneMount
+	transport, inside := CloneMount, ""
+	dir := m.workDir(name)
+	nc, native := b.(sandbox.NativeCloner)
 	switch {
-	case b.Name() == "sbx" && mode == "":
-		// sbx --clone is opt-in until it is tested against a real sbx: the local sbx test double cannot
-		// show a clone at the workspace's own path (docs/isolation.md).
-		return &isoPlan{note: "direct mode: on sbx, pass isolation=clone to use sbx --clone"}, nil
-	case b.Name() == "sbx":
+	case b.Name() == "sbx" && native && nc.NativeClone() && req.Base == "" && !req.IncludeUncommitted:
 		transport = CloneSbx
+	case b.Name() == "sbx" || b.Name() == "docker-sandbox":
+		// No --clone (the plugin; sbx before 0.31), or a base or snapshot sbx --clone cannot start from
+		// (it clones HEAD): the bundle path, through exec -i. Both CLIs mount a workspace at its own path
+		// (the plugin requires one): an empty server-owned folder, in which the clone is made.
+		transport, inside = CloneBundle, mountDir(dir)
 	case b.Name() == "docker" && m.cfg.CloneTransport == CloneBundle:
 		transport = CloneBundle
 	case b.Name() != "docker":
 		if mode == IsolationClone {
-			return nil, invalidf("backend %s cannot work on a clone (it mounts the workspace at its own path): use the docker or sbx backend, or isolation=direct", b.Name())
+			return nil, invalidf("backend %s has no clone mode: use the docker, sbx or docker-sandbox backend, or isolation=direct", b.Name())
 		}
 		return &isoPlan{note: "direct mode: backend " + b.Name() + " has no clone mode"}, nil
 	}
-	if transport == CloneSbx && (req.Base != "" || req.IncludeUncommitted) {
-		return nil, invalidf("sbx --clone clones the repository's HEAD: base and include_uncommitted are not available on sbx")
-	}
-	dir := m.workDir(name)
 	if old, ok := m.loadMeta(name); ok {
 		if old.Workspace == ws && old.Transport == transport && transport == CloneMount {
 			if _, err := os.Stat(cloneDir(dir)); err == nil {
@@ -167,14 +191,15 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	if err != nil {
 		return fail(invalidf("prepare the clone of %s: %v", ws, err))
 	}
-	p.meta = isoMeta{Sandbox: name, Workspace: ws, Transport: transport, Branch: branch, Base: prep.Base, Snapshot: prep.Snapshot, Created: time.Now().UTC()}
+	p.meta = isoMeta{Sandbox: name, Workspace: ws, Transport: transport, Backend: b.Name(), Inside: inside, Branch: branch, Base: prep.Base,
+		Snapshot: prep.Snapshot, Created: time.Now().UTC()}
 	switch {
 	case prep.Snapshot:
 		p.note = fmt.Sprintf("the clone includes your %d uncommitted file(s) as a snapshot commit on %.12s", repo.Dirty, prep.BaseRef)
 	case repo.Dirty > 0 && transport != CloneSbx:
 		p.note = fmt.Sprintf("the clone starts from %.12s: %d uncommitted file(s) in your folder were not included (pass include_uncommitted=true to include them)", prep.BaseRef, repo.Dirty)
 	case repo.Dirty > 0:
-		p.note = fmt.Sprintf("the clone starts from HEAD %.12s: %d uncommitted file(s) in your folder were not included", prep.BaseRef, repo.Dirty)
+		p.note = fmt.Sprintf("the clone starts from HEAD %.12s (sbx --clone): %d uncommitted file(s) in your folder were not included (pass include_uncommitted=true to include them)", prep.BaseRef, repo.Dirty)
 	}
 	switch transport {
 	case CloneMount:
@@ -182,6 +207,9 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	case CloneBundle:
 		p.bundle = filepath.Join(dir, "in.bundle")
 		err = g.Bundle(ctx, p.results, branch, p.bundle)
+		if err == nil && inside != "" {
+			err = os.Mkdir(inside, 0o700) // empty: nothing of the user's
+		}
 	}
 	if err != nil {
 		return fail(fmt.Errorf("make the sandbox's clone: %w", err))
@@ -202,7 +230,11 @@ func (p *isoPlan) apply(m *Manager, spec *sandbox.Spec) {
 	case CloneMount:
 		spec.Mount = cloneDir(m.workDir(p.meta.Sandbox))
 	case CloneBundle:
-		spec.NoMount = true
+		if p.meta.Inside != "" {
+			spec.Workspace = p.meta.Inside // a CLI that mounts a workspace gets the empty server-owned folder
+		} else {
+			spec.NoMount = true
+		}
 	case CloneSbx:
 		spec.Clone = true
 	}
@@ -214,13 +246,15 @@ func (m *Manager) seed(ctx context.Context, b sandbox.Backend, p *isoPlan) error
 	if !p.clone || !p.fresh {
 		return nil
 	}
-	ws, name := p.meta.Workspace, p.meta.Sandbox
+	ws, name := p.meta.inside(), p.meta.Sandbox
 	switch p.meta.Transport {
 	case CloneBundle:
 		// Docker made the working directory, owned by root: open it to the sandbox's user (root in the
-		// container has no capability, but owns it).
-		if _, err := b.Exec(ctx, name, sandbox.ExecSpec{User: "0", Args: []string{"chmod", "0777", ws}, Timeout: 30 * time.Second}); err != nil {
-			return fmt.Errorf("prepare the workspace folder in %q: %w", name, err)
+		// container has no capability, but owns it). A mounted server-owned folder is the user's already.
+		if p.meta.Inside == "" {
+			if _, err := b.Exec(ctx, name, sandbox.ExecSpec{User: "0", Args: []string{"chmod", "0777", ws}, Timeout: 30 * time.Second}); err != nil {
+				return fmt.Errorf("prepare the workspace folder in %q: %w", name, err)
+			}
 		}
 		f, err := os.Open(p.bundle)
 		if err != nil {

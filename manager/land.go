@@ -87,7 +87,7 @@ func (m *Manager) collect(ctx context.Context, b sandbox.Backend, meta isoMeta) 
 			return gitwork.Collected{}, "", err
 		}
 		_, err = b.Exec(ctx, meta.Sandbox, sandbox.ExecSpec{Stdout: f, Timeout: 10 * time.Minute,
-			Args: []string{"sh", "-c", gitwork.InsideScript, "sh", meta.Workspace, "bundle", meta.Base}})
+			Args: []string{"sh", "-c", gitwork.InsideScript, "sh", meta.inside(), "bundle", meta.Base}})
 		f.Close()
 		defer os.Remove(out)
 		if err != nil {
@@ -105,12 +105,16 @@ func (m *Manager) collect(ctx context.Context, b sandbox.Backend, meta isoMeta) 
 			return m.lastCollected(ctx, meta, err)
 		}
 		// sbx --clone: "the agent's commits are accessible via the sandbox-<name> git remote on the host".
+		// Its URL's form is not documented: gitwork.CollectRemote takes a loopback git:// or a local path.
 		url, err := g.RemoteURL(ctx, meta.Workspace, "sandbox-"+meta.Sandbox)
 		if err != nil {
 			return m.lastCollected(ctx, meta, err)
 		}
-		c, err := g.CollectFetch(ctx, results, url)
-		return c, "", err
+		c, err := g.CollectRemote(ctx, results, url)
+		if err != nil {
+			return c, "", fmt.Errorf("fetch from the remote sandbox-%s sbx added to %s: %w", meta.Sandbox, meta.Workspace, err)
+		}
+		return c, "", nil
 	}
 	return gitwork.Collected{}, "", fmt.Errorf("unknown clone transport %q", meta.Transport)
 }
@@ -169,6 +173,9 @@ func (m *Manager) LandSandbox(ctx context.Context, req LandRequest) (LandResult,
 func (meta isoMeta) backendName(rec state.Sandbox) string {
 	if rec.Backend != "" {
 		return rec.Backend
+	}
+	if meta.Backend != "" {
+		return meta.Backend
 	}
 	if meta.Transport == CloneSbx {
 		return "sbx"
@@ -249,7 +256,7 @@ func (m *Manager) runCheck(ctx context.Context, b sandbox.Backend, meta isoMeta,
 		timeout = 10 * time.Minute
 	}
 	var out bytes.Buffer
-	_, err := b.Exec(ctx, meta.Sandbox, sandbox.ExecSpec{Args: []string{"sh", "-c", req.Check + " 2>&1"}, Workdir: meta.Workspace,
+	_, err := b.Exec(ctx, meta.Sandbox, sandbox.ExecSpec{Args: []string{"sh", "-c", req.Check + " 2>&1"}, Workdir: meta.inside(),
 		Stdout: &out, Timeout: timeout})
 	tail := strings.Join(strings.Fields(lastBytes(out.String(), maxCheckOutput)), " ")
 	var ee *sandbox.ExitError

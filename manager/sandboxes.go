@@ -443,7 +443,7 @@ func (m *Manager) checkOwned(ctx context.Context, b sandbox.Backend, rec state.S
 	case err != nil:
 		return fmt.Errorf("destroy sandbox %q: %w", rec.Name, err)
 	case cur.Adopted, b.Name() == "docker" && !info.Managed,
-		len(info.Workspaces) > 0 && !slices.Contains(info.Workspaces, cur.Workspace):
+		len(info.Workspaces) > 0 && !slices.Contains(info.Workspaces, m.insideDir(cur)): // a clone's folder (isolation.go)
 		return fmt.Errorf("sandbox %q on %s is not the one sandbox-mcp created (workspace %s, ours %s): refusing to remove it; "+
 			"remove it by hand with `%s` if you mean to: %w", rec.Name, b.Name(), strings.Join(info.Workspaces, ","), cur.Workspace,
 			removeByHand(b.Name(), rec.Name), sandbox.ErrInvalid)

@@ -87,7 +87,7 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 	}
 	cwd := req.Cwd
 	if cwd == "" {
-		cwd = rec.Workspace
+		cwd = m.insideDir(rec) // the workspace, or where its clone is inside (isolation.go)
 	}
 	if !filepath.IsAbs(cwd) || filepath.Clean(cwd) != cwd || strings.ContainsRune(cwd, 0) {
 		return SessionResult{}, "", invalidf("cwd %q must be a clean absolute path inside the sandbox (default: the workspace)", cwd)

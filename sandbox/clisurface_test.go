@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -201,6 +202,20 @@ func TestCLISurface(t *testing.T) {
 			}
 			if sb, ok := b.(*Sbx); ok {
 				if _, err := sb.SecretServices(ctx, "surf"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if sb, ok := b.(*Sbx); ok && sb.NativeClone() && os.Geteuid() == 0 {
+				// sbx --clone (the double needs root for it, and a repository).
+				repo := t.TempDir()
+				cmd := exec.Command("sh", "-c", "cd \"$1\" && git init -q && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m x", "sh", repo)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("git: %v: %s", err, out)
+				}
+				if _, err := b.Create(ctx, Spec{Name: "surfc", Workspace: repo, Clone: true}); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Remove(ctx, "surfc"); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -48,6 +48,9 @@ func (e *env) create(args []string) int {
 			specs = append(specs, flagSpec{long: "publish", short: "p", kind: listFlag})
 		}
 		specs = e.createMCPFlags(specs) // --static-mcp (mcp.go)
+		if e.atLeast(sbxClone) {
+			specs = append(specs, flagSpec{long: "clone", kind: boolFlag}) // clone.go
+		}
 		// v0.48 replaced create -q with --no-progress (docker/docs automation.md).
 		if e.atLeast(sbxJSONArray) {
 			specs = append(specs, flagSpec{long: "no-progress", kind: boolFlag})
@@ -133,6 +136,12 @@ func (e *env) create(args []string) int {
 	if err != nil {
 		return e.fail("failed to create sandbox: %v", err)
 	}
+	if p.bools["clone"] {
+		if err := e.makeClone(m); err != nil {
+			removeTree(e.dir(m.Name))
+			return e.fail("failed to create sandbox: %v", err)
+		}
+	}
 	if err := e.materialise(m, src); err != nil {
 		removeTree(e.dir(m.Name))
 		return e.fail("failed to create sandbox: %v", err)
@@ -147,6 +156,13 @@ func (e *env) create(args []string) int {
 		// create leaves the sandbox running; its VM process stops it once no session holds it (vm.go).
 		if err := e.ensureVM(m); err != nil {
 			return e.fail("failed to create sandbox: %v", err)
+		}
+		if p.bools["clone"] {
+			if err := e.serveClone(m); err != nil {
+				e.killAll(m.Name)
+				removeTree(e.dir(m.Name))
+				return e.fail("failed to create sandbox: %v", err)
+			}
 		}
 	}
 	if !quiet {

@@ -140,6 +140,12 @@ func (e *env) exec(args []string) int {
 		return code
 	}
 	cmd := &exec.Cmd{Path: path, Args: argv, Env: environ, Dir: dir, WaitDelay: time.Second}
+	if _, ok := e.loadClone(name); ok && e.prog == "sbx" && len(m.Workspaces) > 0 {
+		// sbx --clone: the process sees the sandbox's clone at the workspace's path (clone.go).
+		if cmd, err = nsWrap(cmd, e.clonePath(name), m.Workspaces[0]); err != nil {
+			return e.fail("%v", err)
+		}
+	}
 	if p.bools["detach"] {
 		return e.startDetached(cmd, name, unlock)
 	}
@@ -183,7 +189,9 @@ func (e *env) runAttached(cmd *exec.Cmd, name string, interactive bool, unlock f
 		cmd.Stdin = e.stdin
 	}
 	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
-	cmd.SysProcAttr = attachedProcAttr()
+	if cmd.SysProcAttr == nil { // nsWrap sets its own (clone_linux.go)
+		cmd.SysProcAttr = attachedProcAttr()
+	}
 	sigs := make(chan os.Signal, 8)
 	// Subscribe before Start so a signal in between is queued, not fatal.
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)

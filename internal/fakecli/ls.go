@@ -288,6 +288,7 @@ func (e *env) rm(args []string) int {
 	defer unlock()
 	for _, name := range names {
 		e.killAll(name)
+		e.dropClone(name) // sbx --clone: its git server and remote (clone.go)
 		if err := removeTree(e.dir(name)); err != nil {
 			rep.failed(name, fmt.Errorf("failed to remove sandbox %q: %v", name, err))
 			continue

@@ -80,6 +80,14 @@ func Main(prog string, args []string, stdin io.Reader, stdout, stderr io.Writer,
 func Dispatch() {
 	switch base := filepath.Base(os.Args[0]); base {
 	case "sbx", "docker":
+		if base == "sbx" && len(os.Args) > 1 { // the double's own helpers for sbx --clone (clone.go)
+			switch os.Args[1] {
+			case nsSubcommand:
+				syscall.Exit(nsMain(os.Args[2:]))
+			case gitdSubcommand:
+				syscall.Exit(gitdMain(os.Args[2:]))
+			}
+		}
 		code := Main(base, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 		// syscall.Exit, not os.Exit: under -race, os.Exit(0) runs the race
 		// runtime's finaliser, which sleeps 1 s (GORACE atexit_sleep_ms) in
