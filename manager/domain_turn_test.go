@@ -17,21 +17,22 @@ import (
 // TestDomainSendMessageStartsTurn: send_message returns at once with the turn running while the agent
 // works; get_events follows the turn to its end; a send that waits gets the turn's final text.
 func TestDomainSendMessageStartsTurn(t *testing.T) {
-	proceed := make(chan struct{})
-	opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
-		if turn.Text == "hold" {
-			turn.Say("working")
-			select {
-			case <-proceed:
-			case <-turn.Stopped():
+	synctest.Test(t, func(t *testing.T) {
+		proceed := make(chan struct{}) // in the bubble: a script blocked on it is durably blocked
+		opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
+			if turn.Text == "hold" {
+				turn.Say("working")
+				select {
+				case <-proceed:
+				case <-turn.Stopped():
+					return
+				}
+				turn.Say(" done")
 				return
 			}
-			turn.Say(" done")
-			return
-		}
-		turn.Say("echo: " + turn.Text)
-	}}
-	domainTest(t, opts, func(t *testing.T, w *domainWorld) {
+			turn.Say("echo: " + turn.Text)
+		}}
+		w := newDomainWorld(t, opts)
 		ctx := t.Context()
 		s := w.session(t, "turns")
 		res, err := w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "hold"})

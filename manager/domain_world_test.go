@@ -81,7 +81,10 @@ func (w *domainWorld) session(t *testing.T, sandboxName string) SessionResult {
 func (w *domainWorld) readTurn(t *testing.T, sandboxName, session string, cursor int64) ([]events.Event, EventsPage) {
 	t.Helper()
 	var all []events.Event
-	for {
+	for deadline := time.Now().Add(10 * time.Minute); ; { // the bubble's clock: no real time passes
+		if time.Now().After(deadline) {
+			t.Fatalf("the turn is still %s after 10 minutes; events so far: %+v", w.m.cached(sandboxName, session).snapshot().State.Status, all)
+		}
 		page, err := w.m.GetEvents(t.Context(), EventsRequest{Sandbox: sandboxName, Session: session, Cursor: cursor, Wait: 30 * time.Second})
 		if err != nil {
 			t.Fatalf("get_events: %v", err)

@@ -76,6 +76,7 @@ type Agent struct {
 	servers map[string]*server
 	posts   []string // request URIs of POSTs, in order
 	drop    int      // live envelopes still to withhold from connected streams
+	gets    []int64  // the Last-Event-ID of every stream connected, in order (0: none)
 	dead    bool
 	closed  bool
 	quit    chan struct{} // closed by Die or Close: every handler and turn returns
@@ -246,6 +247,13 @@ func (a *Agent) Posts() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]string(nil), a.posts...)
+}
+
+// Connects lists the Last-Event-ID of every stream connected so far (0 when none was sent), in order.
+func (a *Agent) Connects() []int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]int64(nil), a.gets...)
 }
 
 // Streams counts the SSE streams connected now, over all server ids.
@@ -544,6 +552,7 @@ func (a *Agent) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.subs[live] = struct{}{}
+	a.gets = append(a.gets, last)
 	closed := a.streams
 	a.mu.Unlock()
 	defer func() {
