@@ -9,11 +9,22 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
 )
 
-func httpClient(fa *fakeAgent, serverID string) *Client {
-	return &Client{T: &HTTP{BaseURL: fa.srv.URL, Token: fa.token}, ServerID: serverID}
+// newFakeAgent is the fake sandbox-agent (internal/fakeagent) as an echo agent: every request is answered
+// {"method":…,"params":…}, "fail" with a -32601 error, and "block" is held. Heartbeats come every 20 ms.
+func newFakeAgent(t *testing.T, token string) *fakeagent.Agent {
+	t.Helper()
+	return fakeagent.New(t, fakeagent.Options{Token: token, Echo: true, Heartbeat: 20 * time.Millisecond})
+}
+
+// httpClient reaches fa over its in-memory connections: no socket, so a synctest bubble sees every wait.
+func httpClient(fa *fakeagent.Agent, serverID string) *Client {
+	return &Client{T: &HTTP{BaseURL: fakeagent.URL, Token: fa.Token(), Client: fa.Client()}, ServerID: serverID}
 }
 
 func TestClientRequest(t *testing.T) {
@@ -42,7 +53,7 @@ func TestClientRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fa := newFakeAgent(t, "")
 			if tt.known {
-				fa.addServer("sdk-mock-1")
+				fa.AddServer("sdk-mock-1", "mock")
 			}
 			c := httpClient(fa, "sdk-mock-1")
 			got, err := c.Request(t.Context(), 1, tt.method, tt.params, tt.agent, 5*time.Second)
@@ -84,7 +95,7 @@ func TestClientRequestSendsAgentOnlyWhenGiven(t *testing.T) {
 	if _, err := c.Request(t.Context(), "x", "session/new", nil, "", 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	got, want := fa.postURIs(), []string{"/v1/acp/sdk%20mock%2F1?agent=mock", "/v1/acp/sdk%20mock%2F1"}
+	got, want := fa.Posts(), []string{"/v1/acp/sdk%20mock%2F1?agent=mock", "/v1/acp/sdk%20mock%2F1"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("POSTs: got %q, want %q", got, want)
 	}
@@ -108,7 +119,7 @@ func TestClientPost(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fa := newFakeAgent(t, "")
 			if tt.known {
-				fa.addServer("s1")
+				fa.AddServer("s1", "mock")
 			}
 			err := httpClient(fa, "s1").Post(t.Context(), tt.env, 5*time.Second)
 			if tt.wantKind == "" {
@@ -127,14 +138,7 @@ func TestClientPost(t *testing.T) {
 
 func TestClientStart(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name       string
-		method     string
-		wait       time.Duration
-		wantDone   bool
-		wantResult string
-		wantRPC    bool
-	}{
+	tests := []startCase{
 		{name: "a reply within the wait is done", method: "session/prompt", wait: 5 * time.Second, wantDone: true,
 			wantResult: `{"method":"session/prompt","params":{"sessionId":"s"}}`},
 		{name: "a reply slower than the wait means started: no result, not done, no error", method: "block",
@@ -144,34 +148,50 @@ func TestClientStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fa := newFakeAgent(t, "")
-			fa.addServer("s1")
-			start := time.Now()
-			got, done, err := httpClient(fa, "s1").Start(t.Context(), "turn-1", tt.method, map[string]any{"sessionId": "s"}, tt.wait)
-			elapsed := time.Since(start)
-			if done != tt.wantDone || string(got) != tt.wantResult {
-				t.Errorf("Start: got (%s, %v), want (%s, %v)", got, done, tt.wantResult, tt.wantDone)
-			}
-			var re *RPCError
-			if tt.wantRPC != errors.As(err, &re) || (!tt.wantRPC && err != nil) {
-				t.Errorf("Start error: got %v, want RPC error %v", err, tt.wantRPC)
-			}
-			if !tt.wantDone && !tt.wantRPC && (elapsed < tt.wait || elapsed > tt.wait+time.Second) {
-				t.Errorf("Start returned after %v, want about %v", elapsed, tt.wait)
-			}
+			synctest.Test(t, func(t *testing.T) { testClientStart(t, tt) })
 		})
+	}
+}
+
+type startCase struct {
+	name       string
+	method     string
+	wait       time.Duration
+	wantDone   bool
+	wantResult string
+	wantRPC    bool
+}
+
+// testClientStart runs in a synctest bubble: the wait is measured on the fake clock, exactly.
+func testClientStart(t *testing.T, tt startCase) {
+	fa := newFakeAgent(t, "")
+	fa.AddServer("s1", "mock")
+	start := time.Now()
+	got, done, err := httpClient(fa, "s1").Start(t.Context(), "turn-1", tt.method, map[string]any{"sessionId": "s"}, tt.wait)
+	elapsed := time.Since(start)
+	if done != tt.wantDone || string(got) != tt.wantResult {
+		t.Errorf("Start: got (%s, %v), want (%s, %v)", got, done, tt.wantResult, tt.wantDone)
+	}
+	var re *RPCError
+	if tt.wantRPC != errors.As(err, &re) || (!tt.wantRPC && err != nil) {
+		t.Errorf("Start error: got %v, want RPC error %v", err, tt.wantRPC)
+	}
+	if !tt.wantDone && !tt.wantRPC && elapsed != tt.wait {
+		t.Errorf("Start returned after %v, want %v", elapsed, tt.wait)
 	}
 }
 
 func TestClientCloseReturnsAfterTwoSecondsWhenDeleteHangs(t *testing.T) {
 	t.Parallel()
-	fa := newFakeAgent(t, "")
-	fa.addServer("s1")
-	start := time.Now()
-	httpClient(fa, "s1").Close(t.Context())
-	if elapsed := time.Since(start); elapsed < 1900*time.Millisecond || elapsed > 3*time.Second {
-		t.Errorf("Close took %v, want about 2s", elapsed)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		fa := newFakeAgent(t, "")
+		fa.AddServer("s1", "mock")
+		start := time.Now()
+		httpClient(fa, "s1").Close(t.Context())
+		if elapsed := time.Since(start); elapsed != 2*time.Second {
+			t.Errorf("Close took %v, want 2s", elapsed)
+		}
+	})
 }
 
 // sseEnvelopes are what a scripted agent's turn looks like on the stream.
@@ -211,57 +231,66 @@ func TestClientStream(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fa := newFakeAgent(t, "")
-			fa.addServer("s1", sseEnvelopes...)
-			var got []streamed
-			beats, connected := 0, 0
-			const maxDur = 300 * time.Millisecond
-			start := time.Now()
-			err := httpClient(fa, "s1").Stream(t.Context(), tt.lastID, maxDur, func(id int64, data []byte) error {
-				got = append(got, streamed{id, string(data)})
-				return nil
-			}, func() { beats++ }, func() { connected++ })
-			if err != nil {
-				t.Fatalf("Stream: got %v, want nil once maxDur passes", err)
-			}
-			if connected != 1 {
-				t.Errorf("connected called %d times, want once", connected)
-			}
-			if elapsed := time.Since(start); elapsed < maxDur || elapsed > maxDur+2*time.Second {
-				t.Errorf("Stream returned after %v, want about %v", elapsed, maxDur)
-			}
-			if want := wantStreamed(tt.lastID); !reflect.DeepEqual(got, want) {
-				t.Errorf("events: got %v, want %v", got, want)
-			}
-			if beats == 0 {
-				t.Error("no heartbeat reached beat")
-			}
+			synctest.Test(t, func(t *testing.T) { testClientStream(t, tt.lastID) })
 		})
 	}
 }
 
-func TestClientStreamStopsOnCallbackError(t *testing.T) {
+// testClientStream runs in a synctest bubble: maxDur passes on the fake clock, exactly.
+func testClientStream(t *testing.T, lastID int64) {
 	fa := newFakeAgent(t, "")
-	fa.addServer("s1", sseEnvelopes...)
-	errStop := errors.New("stop")
-	var ids []int64
+	fa.AddServer("s1", "mock", sseEnvelopes...)
+	var got []streamed
+	beats, connected := 0, 0
+	const maxDur = 300 * time.Millisecond
 	start := time.Now()
-	err := httpClient(fa, "s1").Stream(t.Context(), 0, 10*time.Second, func(id int64, _ []byte) error {
-		ids = append(ids, id)
-		if id == 2 {
-			return errStop
-		}
+	err := httpClient(fa, "s1").Stream(t.Context(), lastID, maxDur, func(id int64, data []byte) error {
+		got = append(got, streamed{id, string(data)})
 		return nil
-	}, nil, nil)
-	if !errors.Is(err, errStop) {
-		t.Errorf("Stream: got %v, want %v", err, errStop)
+	}, func() { beats++ }, func() { connected++ })
+	if err != nil {
+		t.Fatalf("Stream: got %v, want nil once maxDur passes", err)
 	}
-	if want := []int64{1, 2}; !reflect.DeepEqual(ids, want) {
-		t.Errorf("ids: got %v, want %v", ids, want)
+	if connected != 1 {
+		t.Errorf("connected called %d times, want once", connected)
 	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
-		t.Errorf("Stream took %v after the callback failed, want it to stop at once", elapsed)
+	if elapsed := time.Since(start); elapsed != maxDur {
+		t.Errorf("Stream returned after %v, want %v", elapsed, maxDur)
 	}
+	if want := wantStreamed(lastID); !reflect.DeepEqual(got, want) {
+		t.Errorf("events: got %v, want %v", got, want)
+	}
+	// One per 20 ms, give or take the tick due at maxDur itself (the deadline falls at the same instant)
+	// and the transport's ": connected" comment, which counts as one.
+	if n := int(maxDur / (20 * time.Millisecond)); beats < n-1 || beats > n+1 {
+		t.Errorf("%d heartbeats reached beat in %v, want one per 20 ms", beats, maxDur)
+	}
+}
+
+func TestClientStreamStopsOnCallbackError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fa := newFakeAgent(t, "")
+		fa.AddServer("s1", "mock", sseEnvelopes...)
+		errStop := errors.New("stop")
+		var ids []int64
+		start := time.Now()
+		err := httpClient(fa, "s1").Stream(t.Context(), 0, 10*time.Second, func(id int64, _ []byte) error {
+			ids = append(ids, id)
+			if id == 2 {
+				return errStop
+			}
+			return nil
+		}, nil, nil)
+		if !errors.Is(err, errStop) {
+			t.Errorf("Stream: got %v, want %v", err, errStop)
+		}
+		if want := []int64{1, 2}; !reflect.DeepEqual(ids, want) {
+			t.Errorf("ids: got %v, want %v", ids, want)
+		}
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Errorf("Stream took %v of the bubble's clock after the callback failed, want it to stop at once", elapsed)
+		}
+	})
 }
 
 func TestClientStreamUnknownIDIsSessionNotFound(t *testing.T) {
@@ -288,7 +317,7 @@ func TestHealth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fa := newFakeAgent(t, tt.serverToken)
-			err := Health(t.Context(), &HTTP{BaseURL: fa.srv.URL, Token: tt.clientToken}, 5*time.Second)
+			err := Health(t.Context(), &HTTP{BaseURL: fakeagent.URL, Token: tt.clientToken, Client: fa.Client()}, 5*time.Second)
 			if tt.wantKind == "" {
 				if err != nil {
 					t.Errorf("Health: got %v, want nil", err)

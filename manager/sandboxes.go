@@ -339,6 +339,9 @@ func (m *Manager) transport(ctx context.Context, b sandbox.Backend, rec state.Sa
 		if err != nil {
 			return nil, false, err
 		}
+		if ok && ep.Client != nil {
+			return &acp.HTTP{BaseURL: ep.URL, Token: ep.Token, Client: ep.Client}, true, nil
+		}
 		if ok && ep.Socket != "" {
 			return &acp.HTTP{BaseURL: "http://sandbox-agent", Client: acp.UnixClient(ep.Socket)}, true, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"time"
 )
 
@@ -138,6 +139,10 @@ type Endpoint struct {
 	Token string // bearer token the relay wants; never logged or returned to clients
 	// Socket, when set, is a unix socket on the host to send every request to instead of URL's host.
 	Socket string
+	// Client, when set, carries every request instead (URL's host is then any name): a backend that owns
+	// its connection to sandbox-agent, such as the in-memory fake the domain tests use
+	// (internal/fakebackend). It outranks Socket.
+	Client *http.Client
 }
 
 // AgentServer is implemented by backends that run sandbox-agent themselves and expose it over HTTP (the

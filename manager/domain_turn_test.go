@@ -1,0 +1,140 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
+)
+
+// TestDomainSendMessageStartsTurn: send_message returns at once with the turn running while the agent
+// works; get_events follows the turn to its end; a send that waits gets the turn's final text.
+func TestDomainSendMessageStartsTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		proceed := make(chan struct{}) // in the bubble: a script blocked on it is durably blocked
+		opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
+			if turn.Text == "hold" {
+				turn.Say("working")
+				select {
+				case <-proceed:
+				case <-turn.Stopped():
+					return
+				}
+				turn.Say(" done")
+				return
+			}
+			turn.Say("echo: " + turn.Text)
+		}}
+		w := newDomainWorld(t, opts)
+		ctx := t.Context()
+		s := w.session(t, "turns")
+		res, err := w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "hold"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != events.StatusRunning || res.TurnID != "turn-1" || res.Done {
+			t.Fatalf("send_message = %+v; want turn-1 running, not done", res)
+		}
+		// A second send while the turn runs is refused in one line.
+		_, err = w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "again"})
+		if !errors.Is(err, sandbox.ErrInvalid) || !strings.Contains(err.Error(), "is busy with turn turn-1") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("send during a turn: %v; want a one-line busy error", err)
+		}
+		close(proceed)
+		evs, page := w.readTurn(t, "turns", s.Name, res.Cursor)
+		if got := texts(evs); got != "working done" {
+			t.Errorf("turn text %q, want %q", got, "working done")
+		}
+		if page.Status != events.StatusIdle || page.LastStop != "end_turn" {
+			t.Errorf("after the turn: status %s, stop %q; want idle, end_turn", page.Status, page.LastStop)
+		}
+		if evs[0].Kind != events.KindUserMessage || evs[0].Text != "hold" {
+			t.Errorf("first event %+v, want the user's message", evs[0])
+		}
+
+		// With wait_seconds, the call returns the finished turn.
+		res, err = w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "hi", Wait: 10 * time.Second})
+		if err != nil || !res.Done || res.TurnID != "turn-2" || res.FinalText != "echo: hi" || res.StopReason != "end_turn" || res.Status != events.StatusIdle {
+			t.Errorf("send with wait = %+v, %v; want turn-2 done with its text", res, err)
+		}
+	})
+}
+
+// TestDomainConcurrentSendsStartOneTurn fires 8 send_message calls at one idle session while its event
+// stream is (as far as the server knows) still connecting, as a host retrying a slow call does. Exactly one
+// starts a turn; the other 7 get a one-line "busy" error; the log holds one prompt and the agent saw one.
+func TestDomainConcurrentSendsStartOneTurn(t *testing.T) {
+	var mu sync.Mutex
+	var prompts []string
+	opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
+		mu.Lock()
+		prompts = append(prompts, turn.Text)
+		mu.Unlock()
+		turn.Say(turn.Text)
+	}}
+	domainTest(t, opts, func(t *testing.T, w *domainWorld) {
+		ctx := t.Context()
+		s := w.session(t, "concurrent")
+		l, err := w.m.session(ctx, "concurrent", s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the stream is connected (or blocked connecting) once nothing else moves
+		// Every send now waits for the stream inside its turn start, which widens the window a racing send
+		// needs; the stream is marked up again once all of them are in.
+		l.setUp(false)
+		const n = 8
+		type outcome struct {
+			res TurnResult
+			err error
+		}
+		out := make([]outcome, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				res, err := w.m.SendMessage(ctx, SendRequest{Sandbox: "concurrent", Session: s.Name, Message: fmt.Sprintf("prompt-%d", i)})
+				out[i] = outcome{res, err}
+			})
+		}
+		synctest.Wait() // every send has returned busy or waits for the stream: no sleep, no guess
+		l.setUp(true)
+		wg.Wait()
+
+		winner, busy := -1, 0
+		for i, o := range out {
+			switch {
+			case o.err == nil:
+				if winner >= 0 {
+					t.Errorf("sends %d and %d both started a turn (%s, %s)", winner, i, out[winner].res.TurnID, o.res.TurnID)
+				}
+				winner = i
+			case errors.Is(o.err, sandbox.ErrInvalid) && strings.Contains(o.err.Error(), "is busy") && !strings.Contains(o.err.Error(), "\n"):
+				busy++
+			default:
+				t.Errorf("send %d: %v; want a one-line busy error", i, o.err)
+			}
+		}
+		if winner < 0 || busy != n-1 {
+			t.Fatalf("%d turns started and %d busy errors; want 1 and %d", n-busy, busy, n-1)
+		}
+		evs, _ := w.readTurn(t, "concurrent", s.Name, out[winner].res.Cursor)
+		if got, want := texts(evs), fmt.Sprintf("prompt-%d", winner); got != want {
+			t.Errorf("agent text %q, want the winner's %q only", got, want)
+		}
+		if got := w.outMethods(t, "concurrent", s.Name, events.MethodPrompt); got != 1 {
+			t.Errorf("the log holds %d prompts, want 1", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(prompts) != 1 {
+			t.Errorf("the agent received prompts %q, want one", prompts)
+		}
+	})
+}
