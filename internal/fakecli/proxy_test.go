@@ -1,7 +1,10 @@
 package fakecli
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -52,4 +55,17 @@ func TestSbxNetworkProxy(t *testing.T) {
 	if r := f.run("sbx", "exec", "sb", "sh", "-c", `echo "$HTTPS_PROXY $NO_PROXY"`); !strings.HasPrefix(r.stdout, "http://127.") || !strings.Contains(r.stdout, "127.0.0.1") {
 		t.Errorf("proxy environment inside = %q", r.stdout)
 	}
+}
+
+// proxyAddr is the running VM's proxy address of sandbox sb (meta.json).
+func proxyAddr(t *testing.T, f *fixture) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.root, "sbx", "sb", "meta.json"))
+	must(t, err)
+	var m meta
+	must(t, json.Unmarshal(b, &m))
+	if m.Proxy == "" {
+		t.Fatal("no proxy in meta.json")
+	}
+	return m.Proxy
 }
