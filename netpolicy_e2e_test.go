@@ -1,10 +1,12 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
@@ -46,4 +48,30 @@ func TestSbxNetworkPolicyBlock(t *testing.T) {
 	if strings.Contains(msg, "network policy") || !strings.Contains(msg, "could not install the amp agent") || !strings.Contains(msg, host) {
 		t.Fatalf("create_session after allowing %s = %q, want sandbox-agent's install failure, not a policy block", host, msg)
 	}
+}
+
+// TestSbxHeldAgentExitsEarly: sbx keeps sandbox-agent in a held foreground exec. When that exec ends
+// before sandbox-agent answers its health check (here a template whose sandbox-agent fails after 1 s,
+// past the exec's settle time), create_sandbox fails as soon as the exec has ended, in one line that
+// carries the exec's stderr, instead of polling health until the startup timeout.
+func TestSbxHeldAgentExitsEarly(t *testing.T) {
+	env, bin := fakeEnv(t)
+	dir := filepath.Join(env["FAKECLI_TEMPLATES"], "sandbox-mcp_dies_latest", "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\ncase \"$1\" in --version) echo 'sandbox-agent 0.4.2'; exit 0;; esac\n" +
+		"echo 'sandbox-agent: cannot open the data directory: read-only file system' >&2\nsleep 1\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "sandbox-agent"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--template=sandbox-mcp/dies:latest"), env)
+	start := time.Now()
+	msg := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+	took := time.Since(start)
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "exited before it became healthy") ||
+		!strings.Contains(msg, "cannot open the data directory: read-only file system") {
+		t.Fatalf("create_sandbox with a sandbox-agent that exits = %q (after %s), want one line with its stderr", msg, took)
+	}
+	t.Logf("failed after %s", took) // the exit is seen while polling, not after the 20 s startup timeout
 }
