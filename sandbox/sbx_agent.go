@@ -56,7 +56,7 @@ type hold struct {
 	done   chan struct{} // closed when the exec ended
 	err    error         // its error, once done
 	cancel context.CancelFunc
-	stdin  io.Closer     // never written; closing it gives the inner command EOF
+	stdin  io.Closer // never written; closing it gives the inner command EOF
 }
 
 func (h *hold) alive() bool {
