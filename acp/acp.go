@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Errors callers test with errors.Is.
@@ -94,6 +95,11 @@ type ProblemError struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Detail string `json:"detail"`
+	// Details.Stderr is what a failed step printed; for install_failed, sandbox-agent 0.4.2 puts the failed
+	// download there ("download failed: https://…"), the only place the host appears.
+	Details struct {
+		Stderr string `json:"stderr"`
+	} `json:"details"`
 }
 
 // Kind is the last part of the problem type, e.g. "session_not_found" or "install_failed".
@@ -105,6 +111,17 @@ func (e *ProblemError) Error() string {
 	detail := e.Detail
 	if detail == "" {
 		detail = e.Title
+	}
+	if se := strings.Join(strings.Fields(e.Details.Stderr), " "); se != "" {
+		// One line, bounded: the end of a long stderr says what failed.
+		if len(se) > 300 {
+			i := len(se) - 300
+			for i < len(se) && !utf8.RuneStart(se[i]) {
+				i++
+			}
+			se = "…" + se[i:]
+		}
+		detail += " (" + se + ")"
 	}
 	return fmt.Sprintf("sandbox-agent: HTTP %d %s: %s", e.Status, e.Kind(), detail)
 }

@@ -42,6 +42,18 @@ func ownGoroutines() []string {
 	return out
 }
 
+// sessionGoroutines is ownGoroutines without sbx's held sandbox-agent exec: that belongs to the sandbox,
+// not to a session, and lives until the sandbox stops or the backend is closed (Manager.Close).
+func sessionGoroutines() []string {
+	var out []string
+	for _, g := range ownGoroutines() {
+		if !strings.Contains(g, "sandbox.(*Sbx).holdExec") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // TestCloseJoinsEverything: a manager restarted over a running session resumes it (recovery), runs the
 // janitor, starts a turn (the prompt's POST runs in the background) and is closed at once: when Close
 // returns, none of its goroutines is left.
@@ -50,7 +62,7 @@ func TestCloseJoinsEverything(t *testing.T) {
 	ctx := t.Context()
 	s := w.sandboxWithSession(t, "closejoin")
 	w.m.forgetSessions("closejoin") // the first manager lets go of the session, as a server that stopped
-	waitFor(t, 5*time.Second, "the first manager's goroutines end", func() bool { return len(ownGoroutines()) == 0 })
+	waitFor(t, 5*time.Second, "the first manager's goroutines end", func() bool { return len(sessionGoroutines()) == 0 })
 
 	m2 := New(w.m.cfg)
 	m2.StartRecovery()
@@ -81,7 +93,7 @@ func TestUseAfterCloseStartsNothing(t *testing.T) {
 	w := newFakeWorld(t)
 	w.sandboxWithSession(t, "useclosed")
 	w.m.forgetSessions("useclosed")
-	waitFor(t, 5*time.Second, "the first manager's goroutines end", func() bool { return len(ownGoroutines()) == 0 })
+	waitFor(t, 5*time.Second, "the first manager's goroutines end", func() bool { return len(sessionGoroutines()) == 0 })
 	before, err := w.store.GetSandbox("useclosed")
 	if err != nil {
 		t.Fatal(err)

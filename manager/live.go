@@ -279,7 +279,7 @@ func (l *live) streamOnce(ctx context.Context) error {
 		written <- err
 	}()
 	maxEnvelope := l.m.cfg.MaxEnvelope
-	serr := l.client.StreamEvents(ctx, last, streamMaxDur, maxEnvelope, func(ev acp.SSEEvent) error {
+	onEvent := func(ev acp.SSEEvent) error {
 		id, data := ev.ID, ev.Data
 		stall.Reset(stallAfter)
 		if id <= last {
@@ -314,7 +314,19 @@ func (l *live) streamOnce(ctx context.Context) error {
 			return nil
 		}
 		return queue.put(ctx, sseItem{id: id, data: data})
-	}, func() { stall.Reset(stallAfter) }, func() { l.setUp(true) })
+	}
+	// A gap reconnects at once from the reader's own last id, keeping the queue and its writer. (Returning
+	// to run() first meant waiting for the writer to drain the queue, an fsync per batch, and resuming from
+	// the last id on disk: meanwhile sandbox-agent went on producing, and on a loaded machine it could get
+	// past its 1024-envelope ring before the new connection asked for the missing ids.)
+	var serr error
+	for {
+		serr = l.client.StreamEvents(ctx, last, streamMaxDur, maxEnvelope, onEvent, func() { stall.Reset(stallAfter) }, func() { l.setUp(true) })
+		if !errors.Is(serr, errGap) || ctx.Err() != nil {
+			break
+		}
+		l.m.log.Debug("gap in event ids; reconnecting to fill it", "session", l.key(), "last_event_id", last)
+	}
 	queue.close()
 	if err := <-written; err != nil {
 		return err

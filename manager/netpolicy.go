@@ -7,11 +7,13 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -27,7 +29,8 @@ var installHosts = map[string][]string{
 	"cursor":   {"cdn.agentclientprotocol.com", "registry.npmjs.org"},
 }
 
-// blockedText is what sbx's proxy answers for a host the policy does not allow (HTTP 403).
+// blockedText begins the body of sbx's proxy's HTTP 403 for a host the policy does not allow
+// (docker/sbx-releases#611: "Blocked by network policy: domain example.com:443").
 const blockedText = "Blocked by network policy"
 
 // allowInstallHosts allows agent's install hosts for the sandbox when its backend has a network policy.
@@ -44,18 +47,42 @@ func (m *Manager) allowInstallHosts(ctx context.Context, b sandbox.Backend, sand
 	}
 }
 
-var urlRE = regexp.MustCompile(`https?://[^\s"'<>]+`)
+var (
+	urlRE = regexp.MustCompile(`https?://[^\s"'<>()]+`)
+	// domainRE is the host in sbx's 403 body, "Blocked by network policy: domain HOST:PORT".
+	domainRE = regexp.MustCompile(`Blocked by network policy: domain ([^\s:]+)`)
+)
 
 // blockedError rewrites an agent start failure caused by the proxy's network policy into one line naming
 // the blocked host and the command that allows it; other errors are returned as they are.
-func blockedError(b sandbox.Backend, sandboxName, agent string, err error) error {
+//
+// sbx's proxy terminates TLS, so a blocked download gets its 403 "Blocked by network policy" inside the
+// tunnel (docs/upstream/sbx.md). sandbox-agent 0.4.2 does not pass that body on: its install failure says
+// only "download failed: https://HOST/…" (measured through the double's proxy, which answers as sbx's
+// does). So an install failure naming a URL is a policy block exactly when sbx's own policy check denies
+// that host (`sbx policy check network`, sandbox.NetworkPolicy.HostAllowed); when it allows the host, or
+// cannot tell, the error is returned as it is.
+func blockedError(ctx context.Context, b sandbox.Backend, sandboxName, agent string, err error) error {
 	np, ok := b.(sandbox.NetworkPolicy)
-	if !ok || err == nil || !strings.Contains(err.Error(), blockedText) {
+	if !ok || err == nil {
 		return err
 	}
+	msg := err.Error()
 	host := ""
-	if u, perr := url.Parse(urlRE.FindString(err.Error())); perr == nil && u.Hostname() != "" {
+	if m := domainRE.FindStringSubmatch(msg); m != nil {
+		host = m[1]
+	} else if u, perr := url.Parse(urlRE.FindString(msg)); perr == nil && u.Hostname() != "" {
 		host = u.Hostname()
+	}
+	var pe *acp.ProblemError
+	switch {
+	case strings.Contains(msg, blockedText):
+	case host != "" && errors.As(err, &pe) && pe.Kind() == "install_failed":
+		if allowed, known := np.HostAllowed(ctx, sandboxName, host); allowed || !known {
+			return err
+		}
+	default:
+		return err
 	}
 	if host == "" {
 		return fmt.Errorf("installing the %s agent was blocked by the sandbox's network policy (HTTP 403): allow the host it needs with `%s`, then retry create_session: %w",

@@ -1,10 +1,12 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -14,6 +16,8 @@ func TestBlockedError(t *testing.T) {
 	sbx := sandbox.NewSbx(nil, sandbox.SbxOptions{})
 	docker := sandbox.NewDocker(nil, sandbox.DockerOptions{})
 	blocked := errors.New(`start the claude agent: sandbox-agent: install_failed: download https://cdn.agentclientprotocol.com/registry/v1/claude.json: HTTP 403 Forbidden: Blocked by network policy`)
+	installFailed := &acp.ProblemError{Status: 500, Type: "urn:sandbox-agent:error:install_failed", Detail: "install failed: amp"}
+	installFailed.Details.Stderr = "download failed: https://cdn.agentclientprotocol.com/registry/v1/latest/registry.json"
 	for _, tc := range []struct {
 		name string
 		b    sandbox.Backend
@@ -24,9 +28,12 @@ func TestBlockedError(t *testing.T) {
 		{"blocked, no URL", sbx, errors.New("HTTP 403: Blocked by network policy"), []string{"sbx policy allow network sb1 HOST"}},
 		{"other error", sbx, errors.New("connection refused"), nil},
 		{"no policy on docker", docker, blocked, nil},
+		// sandbox-agent 0.4.2 says only "download failed: URL"; when sbx cannot tell whether its policy
+		// blocks the host (here: no CLI at all), the error is kept as it is.
+		{"install failure, policy unknown", sbx, installFailed, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := blockedError(tc.b, "sb1", "claude", tc.err)
+			got := blockedError(context.Background(), tc.b, "sb1", "claude", tc.err)
 			if tc.want == nil {
 				if got != tc.err {
 					t.Fatalf("got %v, want the error unchanged", got)

@@ -288,10 +288,17 @@ func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.
 		}
 	}
 	deadline := time.Now().Add(m.cfg.StartupTimeout)
+	watch, _ := b.(sandbox.AgentWatch)
 	for {
 		err = acp.Health(ctx, t, 2*time.Second)
 		if err == nil {
 			return version, nil
+		}
+		// sbx holds sandbox-agent in a foreground exec: when it has ended, no wait will make it healthy.
+		if watch != nil {
+			if exited, xerr := watch.AgentExited(rec.Name); exited {
+				return "", fmt.Errorf("sandbox-agent in %q exited before it became healthy (%w): check that the template's sandbox-agent runs (`sandbox-agent server`), then retry", rec.Name, xerr)
+			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return "", fmt.Errorf("sandbox-agent in %q did not become healthy within %s: %w", rec.Name, m.cfg.StartupTimeout, err)

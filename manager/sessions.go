@@ -212,7 +212,7 @@ func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state
 	}
 	if err != nil {
 		client.Close(context.WithoutCancel(ctx))
-		return nil, agentInit{}, blockedError(b, rec.Name, srec.Agent, agentStartError(srec.Agent, err))
+		return nil, agentInit{}, blockedError(ctx, b, rec.Name, srec.Agent, agentStartError(srec.Agent, err))
 	}
 	var init struct {
 		AgentInfo         json.RawMessage `json:"agentInfo"`

@@ -199,6 +199,9 @@ func TestCLISurface(t *testing.T) {
 				if err := np.AllowHosts(ctx, "surf", []string{"registry.npmjs.org", "github.com"}); err != nil {
 					t.Fatal(err)
 				}
+				if allowed, known := np.HostAllowed(ctx, "surf", "github.com"); known && !allowed {
+					t.Error("policy check: github.com denied right after it was allowed")
+				}
 			}
 			if sb, ok := b.(*Sbx); ok {
 				if _, err := sb.SecretServices(ctx, "surf"); err != nil {

@@ -56,7 +56,7 @@ type hold struct {
 	done   chan struct{} // closed when the exec ended
 	err    error         // its error, once done
 	cancel context.CancelFunc
-	stdin  *io.PipeWriter // never written; closing it gives the inner command EOF
+	stdin  io.Closer // never written; closing it gives the inner command EOF
 }
 
 func (h *hold) alive() bool {
@@ -110,8 +110,15 @@ func (s *Sbx) holdExec(ctx context.Context, name string, spec ExecSpec, extraEnv
 	if old != nil {
 		old.stop()
 	}
+	// The exec's stdin stays open (an OS pipe nobody writes) for as long as we hold it. An *os.File, not an
+	// io.Pipe: os/exec hands a file to the child as it is, while for any other reader it copies in a
+	// goroutine that Wait must join, and that goroutine, blocked reading a pipe nobody writes, kept Wait
+	// from returning when sandbox-agent exited by itself: the hold looked alive until the server let go.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.c.op("exec", name), err)
+	}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	pr, pw := io.Pipe()
 	h := &hold{done: make(chan struct{}), cancel: cancel, stdin: pw}
 	cmd := Cmd{Args: s.c.argv("exec", argv...), Stdin: pr, Stdout: io.Discard, Timeout: -1}
 	if len(extraEnv) > 0 {
@@ -224,6 +231,29 @@ func (s *Sbx) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool, e
 	s.agents.eps[name] = ep
 	s.agents.mu.Unlock()
 	return ep, true, nil
+}
+
+// AgentWatch is implemented by backends that keep sandbox-agent alive in a process of their own (sbx's
+// held exec), so a caller waiting for it to become healthy can stop waiting when that process ends.
+type AgentWatch interface {
+	// AgentExited reports whether the sandbox's sandbox-agent process has ended, and its error.
+	AgentExited(name string) (bool, error)
+}
+
+// AgentExited implements AgentWatch: whether the held sandbox-agent exec of name has ended, and how. A
+// held exec that ends before sandbox-agent answers its health check is a failed start, reported at once
+// with the exec's stderr tail, rather than after the whole startup timeout.
+func (s *Sbx) AgentExited(name string) (bool, error) {
+	s.agents.mu.Lock()
+	h := s.agents.holds[name]
+	s.agents.mu.Unlock()
+	if h == nil || h.alive() {
+		return false, nil
+	}
+	if h.err == nil {
+		return true, fmt.Errorf("%s: sandbox-agent exited with status 0", s.c.op("exec", name))
+	}
+	return true, s.c.mapExec(s.c.op("exec", name), name, h.err)
 }
 
 // healthy GETs sandbox-agent's health endpoint at ep, briefly: any answer other than 200 is an error.
@@ -380,4 +410,7 @@ func writeFile0600(path string, b []byte) error {
 	return err
 }
 
-var _ AgentServer = (*Sbx)(nil)
+var (
+	_ AgentServer = (*Sbx)(nil)
+	_ AgentWatch  = (*Sbx)(nil)
+)

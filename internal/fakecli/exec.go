@@ -108,6 +108,9 @@ func (e *env) exec(args []string) int {
 	if m.Addr != "" { // the VM's address (vm.go): what 0.0.0.0 inside this sandbox means in the double
 		environ = append(environ, vmAddrEnv+"="+m.Addr)
 	}
+	if m.Proxy != "" { // sbx's network proxy (proxy.go), as sbx sets it inside every sandbox
+		environ = append(environ, e.proxyEnv(m.Proxy)...)
+	}
 	if p.bools["tty"] {
 		environ = append(environ, "TERM=xterm") // docker exec -t sets TERM
 	}

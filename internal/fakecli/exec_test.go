@@ -35,8 +35,12 @@ func TestExecEnvIsolation(t *testing.T) {
 		sort.Strings(got)
 		want := []string{"FOO=bar=baz", "HOME=" + root + "/home", "HOSTNAME=sb", "PASS=from-cli",
 			"PATH=" + root + "/bin:" + root + "/usr/local/bin:/usr/local/bin:/usr/bin:/bin", "USER=agent"}
-		if prog == "sbx" { // the VM's own address (vm.go), the first one handed out
-			want = append([]string{"FAKECLI_VM_ADDR=127.0.0.2"}, want...)
+		if prog == "sbx" { // the VM's own address (vm.go), the first one handed out, and sbx's proxy (proxy.go)
+			proxy := "http://" + proxyAddr(t, f)
+			want = append(want, "FAKECLI_VM_ADDR=127.0.0.2", "HTTPS_PROXY="+proxy, "HTTP_PROXY="+proxy,
+				"NO_PROXY=localhost,127.0.0.1,::1", "SSL_CERT_FILE="+filepath.Join(f.root, "sbx", proxyCAFile),
+				"http_proxy="+proxy, "https_proxy="+proxy, "no_proxy=localhost,127.0.0.1,::1")
+			sort.Strings(want)
 		}
 		if r.code != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s exec env: exit %d\n got %q\nwant %q", prog, r.code, got, want)

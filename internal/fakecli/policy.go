@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,13 +16,14 @@ import (
 // `sbx secret` and `sbx policy`, the two host-side stores sbx consults for a
 // sandbox's outbound traffic (docker/docs reference/cli/sbx/secret/*,
 // reference/cli/sbx/policy/*, checked 2026-12-02). The double keeps them, so
-// callers can be tested for what they store and ask; it does not run a proxy.
+// callers can be tested for what they store and ask; each sbx VM's proxy (proxy.go) enforces the policy.
 //
 //	sbx secret set [-g | SANDBOX] SERVICE [-t TOKEN]   (value from stdin without -t)
 //	sbx secret ls [SANDBOX] [-g] [--service S]
 //	sbx secret rm [-g | SANDBOX] SERVICE
 //	sbx policy allow|deny network [-g | SANDBOX] "host1,host2"
 //	sbx policy ls [SANDBOX]
+//	sbx policy check network [--sandbox SANDBOX] [--json] TARGET   (sbx ≥ 0.35; exit 1 when denied)
 //
 // The text layout of `secret ls` and `policy ls` is not documented; the
 // double prints a table with a SERVICE (resp. HOST) column. Values are never
@@ -149,6 +152,12 @@ func (e *env) policy(args []string) int {
 		return e.usage(usagef("\"sbx policy\" requires a subcommand"), "sbx policy")
 	}
 	sub, rest := args[0], args[1:]
+	if code, ok := e.fault("policy " + sub); ok { // FAKECLI_FAIL="policy allow:…" fails only that subcommand
+		return code
+	}
+	if sub == "check" {
+		return e.policyCheck(rest)
+	}
 	p, err := parseFlags([]flagSpec{{long: "global", short: "g", kind: boolFlag}}, rest, true)
 	if err != nil {
 		return e.usage(err, "sbx policy "+sub)
@@ -202,4 +211,52 @@ func (e *env) policy(args []string) int {
 		return 0
 	}
 	return e.usage(usagef("unknown command %q for \"sbx policy\"", sub), "sbx policy")
+}
+
+// policyCheck is `sbx policy check network [--sandbox S] TARGET`: "The output reports Allowed or Denied
+// … A denied check returns exit status 1"; TARGET is a hostname, host:port, IP or URL, and "Bare hosts
+// and IP literals are evaluated with port 443. HTTP(S) URLs use their default ports"
+// (docs.docker.com/reference/cli/sbx/policy/check/network, ai/governance/local/test-monitor.md).
+// The double prints one line; the real layout (governance and context details) is not documented.
+func (e *env) policyCheck(args []string) int {
+	cmdPath := "sbx policy check network"
+	p, err := parseFlags([]flagSpec{{long: "sandbox", kind: stringFlag}, {long: "json", kind: boolFlag},
+		{long: "verbose", kind: boolFlag}}, args, true)
+	if err != nil {
+		return e.usage(err, cmdPath)
+	}
+	if len(p.args) != 2 || p.args[0] != "network" {
+		return e.usage(usagef("%q requires exactly one TARGET", cmdPath), cmdPath)
+	}
+	target := p.args[1]
+	hostPort := target
+	if u, err := url.Parse(target); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		hostPort = net.JoinHostPort(u.Hostname(), port)
+	} else if _, _, err := net.SplitHostPort(target); err != nil {
+		hostPort = net.JoinHostPort(target, "443")
+	}
+	name := p.str("sandbox", "")
+	if name != "" {
+		if _, err := e.load(name); err != nil {
+			return e.notFound(name, err)
+		}
+	}
+	decision := "Denied"
+	if e.policyAllows(name, hostPort) {
+		decision = "Allowed"
+	}
+	if p.bools["json"] {
+		b, _ := json.Marshal(map[string]string{"target": hostPort, "decision": strings.ToLower(decision)})
+		fmt.Fprintln(e.stdout, string(b))
+	} else {
+		fmt.Fprintf(e.stdout, "%s: %s\n", decision, hostPort)
+	}
+	if decision == "Denied" {
+		return 1
+	}
+	return 0
 }

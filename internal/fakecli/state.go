@@ -34,7 +34,9 @@ type meta struct {
 	// Addr is the VM's own loopback address (sbx only, vm.go), kept across restarts.
 	Addr string `json:"addr,omitempty"`
 	// VM is "<pid> <starttime>" of the sandbox's VM process (sbx only, vm.go).
-	VM     string `json:"vm,omitempty"`
+	VM string `json:"vm,omitempty"`
+	// Proxy is the host:port of the running VM's network proxy (sbx only, proxy.go); empty while stopped.
+	Proxy  string `json:"proxy,omitempty"`
 	CPUs   int    `json:"cpus,omitempty"`
 	Memory string `json:"memory,omitempty"`
 	// Zombie simulates spec §6: ls says running, exec fails. Tests set it by

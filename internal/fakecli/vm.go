@@ -172,9 +172,24 @@ func (e *env) ensureVM(m *meta) error {
 	if err := e.allocAddr(m); err != nil {
 		return fmt.Errorf("failed to start VM: %w", err)
 	}
+	// The network proxy's listener (proxy.go) is bound here and handed to the VM process, so it accepts
+	// from the moment exec can point a process at it.
+	if _, _, err := e.proxyCA(); err != nil {
+		return fmt.Errorf("failed to start VM: proxy CA: %w", err)
+	}
+	pln, err := net.Listen("tcp", net.JoinHostPort(m.Addr, "0"))
+	if err != nil {
+		return fmt.Errorf("failed to start VM: proxy: %w", err)
+	}
+	defer pln.Close()
+	plf, err := pln.(*net.TCPListener).File()
+	if err != nil {
+		return fmt.Errorf("failed to start VM: proxy: %w", err)
+	}
+	defer plf.Close()
 	// Args[0] "sbx" makes Dispatch run the fake sbx; its own session keeps it
 	// out of the caller's process group, which a cancelled call kills.
-	cmd := &exec.Cmd{Path: exe, Args: []string{"sbx", vmSubcommand, m.Name}, Env: os.Environ(),
+	cmd := &exec.Cmd{Path: exe, Args: []string{"sbx", vmSubcommand, m.Name}, Env: os.Environ(), ExtraFiles: []*os.File{plf},
 		Stdin: devnull, Stdout: devnull, Stderr: devnull, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("failed to start VM: %w", err)
@@ -185,7 +200,7 @@ func (e *env) ensureVM(m *meta) error {
 		syscall.Kill(pid, syscall.SIGKILL)
 		return err
 	}
-	m.Status, m.VM, m.Bound = "running", strconv.Itoa(pid)+" "+procStart(pid), nil
+	m.Status, m.VM, m.Bound, m.Proxy = "running", strconv.Itoa(pid)+" "+procStart(pid), nil, pln.Addr().String()
 	return e.save(m)
 }
 
@@ -194,7 +209,7 @@ func (e *env) ensureVM(m *meta) error {
 // with the state lock held.
 func (e *env) stopLocked(m *meta, except int) error {
 	e.killAllExcept(m.Name, except)
-	m.Status, m.VM, m.Bound = "stopped", "", nil
+	m.Status, m.VM, m.Bound, m.Proxy = "stopped", "", nil, ""
 	return e.save(m)
 }
 
@@ -211,6 +226,13 @@ func (e *env) vm(args []string) int {
 	}
 	fw := &forwarder{addr: m0.Addr, listeners: map[port]net.Listener{}, last: map[int]int{}}
 	defer fw.closeAll()
+	// fd 3: the network proxy's listener, bound by ensureVM (proxy.go).
+	if pln, err := net.FileListener(os.NewFile(3, "proxy")); err == nil {
+		defer pln.Close()
+		if ca, key, err := e.proxyCA(); err == nil {
+			go (&proxy{e: e, name: name, ca: ca, key: key}).serve(pln)
+		}
+	}
 	// SIGUSR1 is a network blip for tests: every forwarded connection is cut, the listeners stay.
 	blip := make(chan os.Signal, 1)
 	signal.Notify(blip, syscall.SIGUSR1)
