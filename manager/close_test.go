@@ -14,9 +14,7 @@ import (
 )
 
 // ownGoroutines returns the stacks of the goroutines running manager, acp or sandbox code, other than the
-// caller's: what a closed manager must have left none of. The sbx backend's held `sbx exec` (one per running
-// sandbox, sbx_agent.go) belongs to the backend, not to a manager: it lives as long as the sandbox and
-// ends with the backend's Close, Stop or Remove, so it is not counted.
+// caller's: what a closed manager must have left none of.
 func ownGoroutines() []string {
 	buf := make([]byte, 1<<20)
 	for {
@@ -29,8 +27,8 @@ func ownGoroutines() []string {
 	}
 	var out []string
 	for i, g := range strings.Split(string(buf), "\n\n") {
-		if i == 0 || strings.Contains(g, "sandbox-mcp/sandbox.(*Sbx).holdExec") {
-			continue // this goroutine, or the backend's held exec
+		if i == 0 {
+			continue // this goroutine
 		}
 		for _, frame := range []string{"sandbox-mcp/manager.(*", "sandbox-mcp/acp.", "sandbox-mcp/sandbox."} {
 			if strings.Contains(g, frame) {
