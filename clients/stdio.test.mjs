@@ -279,7 +279,7 @@ describe(`sandbox-mcp over stdio with @modelcontextprotocol/sdk ${sdkVersion}`, 
 
   step('gets both prompts', async () => {
     const { prompts } = await client.listPrompts();
-    assert.deepEqual(prompts.map((p) => p.name).sort(), ['delegate_task', 'review_sandbox_work']);
+    assert.deepEqual(prompts.map((p) => p.name).sort(), ['delegate_task', 'fan_out_task', 'review_sandbox_work']);
     const task = 'Add a --verbose flag';
     const delegate = await client.getPrompt({ name: 'delegate_task', arguments: { task, workspace } });
     assert.equal(delegate.messages.length, 1);
