@@ -261,6 +261,12 @@ describe(`sandbox-mcp over stdio with @modelcontextprotocol/sdk ${sdkVersion}`, 
     assert.equal(d.truncated, false);
   });
 
+  step('refuses to land a sandbox with nothing to land, with a clear message', async () => {
+    const { text } = await call('land_sandbox', { sandbox }, { expectError: true });
+    assert.match(text, /no work to land|isolation direct/);
+    assert.ok(!text.includes('\n'), `one line: ${text}`);
+  });
+
   step('reads the session transcript resource', async () => {
     const uri = `sandbox-mcp://sandboxes/${sandbox}/sessions/${session}/transcript`;
     const templates = await client.listResourceTemplates();
