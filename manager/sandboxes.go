@@ -257,6 +257,14 @@ func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.
 	}()
 	bin := cmp.Or(info.AgentBin, "sandbox-agent")
 	version := info.AgentVersion // provisioned by the backend: known, no exec needed
+	if p, ok := b.(sandbox.AgentProvisioner); ok && info.AgentBin == "" {
+		// sbx and the plugin with --provision-agent: its one probe replaces the version check below.
+		pbin, pversion, err := p.ProvisionAgent(ctx, rec.Name)
+		if err != nil {
+			return "", err
+		}
+		bin, version = cmp.Or(pbin, bin), pversion
+	}
 	if version == "" {
 		v, err := m.agentVersion(ctx, b, rec, bin)
 		if err != nil {
