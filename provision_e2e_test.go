@@ -34,6 +34,7 @@ func TestStockTemplateProvisioned(t *testing.T) {
 			if sb.AgentVersion != "0.4.2" || !hasStep(sb.Setup, "copy of sandbox-agent into the sandbox") {
 				t.Fatalf("create_sandbox = %+v, want sandbox-agent 0.4.2 copied in", sb)
 			}
+			t.Logf("create_sandbox took: %+v", sb.Setup)
 			prog := map[string]string{"sbx": "sbx", "docker-sandbox": "docker"}[backend]
 			copyPath := filepath.Join(env["FAKECLI_ROOT"], prog, sb.Name, "root", "home", ".local", "bin", "sandbox-agent")
 			ino := inode(t, copyPath)
