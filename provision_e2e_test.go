@@ -19,9 +19,15 @@ import (
 // reaches a full turn with a tool call and a permission: the server streamed its cached sandbox-agent in
 // (no download: a seeded cache and a dead registry) and started it from there. The sandbox is then stopped
 // behind the server's back; the next session starts it and sandbox-agent again from the same copy,
-// without streaming it again.
+// without streaming it again. With --backend auto (which picks sbx here) the same holds: create_sandbox
+// goes through the detecting Lazy, which passes AgentEndpoint and ProvisionAgent on.
+//
+// The double's VMs run on this host: a real sandbox-agent told to listen on 0.0.0.0 (sbx ≥ 0.37) binds the
+// host's 0.0.0.0 for the test's few seconds, with its token; the test template's wrapper maps 0.0.0.0 to the
+// VM's own loopback address, which a streamed binary cannot be made to do. One sandbox per test keeps that
+// from mattering.
 func TestStockTemplateProvisioned(t *testing.T) {
-	for _, backend := range []string{"sbx", "docker-sandbox"} {
+	for _, backend := range []string{"sbx", "docker-sandbox", "auto"} {
 		t.Run(backend, func(t *testing.T) {
 			env, bin := fakeEnv(t)
 			// What create picks when no --template is given: the stock template of the agent kind (claude).
@@ -35,7 +41,7 @@ func TestStockTemplateProvisioned(t *testing.T) {
 				t.Fatalf("create_sandbox = %+v, want sandbox-agent 0.4.2 copied in", sb)
 			}
 			t.Logf("create_sandbox took: %+v", sb.Setup)
-			prog := map[string]string{"sbx": "sbx", "docker-sandbox": "docker"}[backend]
+			prog := map[string]string{"sbx": "sbx", "docker-sandbox": "docker", "auto": "sbx"}[backend]
 			copyPath := filepath.Join(env["FAKECLI_ROOT"], prog, sb.Name, "root", "home", ".local", "bin", "sandbox-agent")
 			ino := inode(t, copyPath)
 			if n := len(matchProcs(copyPath + " server")); n != 1 {

@@ -202,17 +202,4 @@ func (s *Sbx) sbxAgentBinEnv(ctx context.Context, name string) ([]string, error)
 var (
 	_ AgentProvisioner = (*Sbx)(nil)
 	_ AgentProvisioner = (*DockerSandbox)(nil)
-	_ AgentProvisioner = (*Lazy)(nil)
 )
-
-// ProvisionAgent implements AgentProvisioner for the detected backend (--backend auto), when it is one.
-func (l *Lazy) ProvisionAgent(ctx context.Context, name string) (string, string, error) {
-	b, err := l.Backend(ctx)
-	if err != nil {
-		return "", "", err
-	}
-	if p, ok := b.(AgentProvisioner); ok {
-		return p.ProvisionAgent(ctx, name)
-	}
-	return "", "", nil
-}
