@@ -111,7 +111,7 @@ func (a *agentStreamer) ensure(ctx context.Context, b Backend, name string) (str
 	}
 	res, err := b.Exec(ctx, name, ExecSpec{Args: []string{"sh", "-c", agentProbeScript}, Timeout: 30 * time.Second})
 	if err != nil {
-		return "", "", fmt.Errorf("look for sandbox-agent in %s: %w", name, err)
+		return "", "", fmt.Errorf("check sandbox-agent version in %q: %w", name, err)
 	}
 	p := parseAgentProbe(res.Stdout)
 	switch {
