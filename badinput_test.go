@@ -93,7 +93,8 @@ func TestBackendProblems(t *testing.T) {
 		}
 	})
 	t.Run("template without sandbox-agent", func(t *testing.T) {
-		h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+		// Only with provisioning off: otherwise the server copies its own in (TestStockTemplateProvisioned).
+		h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--provision-agent=false"), env)
 		got := h.fails("create_sandbox", map[string]any{"workspace": ws, "template": "sandbox-mcp/no-agent:latest"})
 		if !strings.Contains(got, "sandbox-agent is not installed") || !strings.Contains(got, "npm install -g @sandbox-agent/cli@0.4.2") {
 			t.Errorf("got %q", got)
@@ -113,7 +114,7 @@ func TestBackendProblems(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(old, "sandbox-agent"), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+		h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--provision-agent=false"), env)
 		got := h.fails("create_sandbox", map[string]any{"workspace": ws, "template": "sandbox-mcp/old:latest"})
 		if !strings.Contains(got, "sandbox-agent 0.1.11") || !strings.Contains(got, "too old") {
 			t.Errorf("got %q", got)

@@ -93,7 +93,8 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	fs.StringVar(&c.docker.Transport, "docker-transport", "auto", "how to reach sandbox-agent in docker sandboxes: auto, socket, port or exec")
 	fs.StringVar(&c.docker.Relay, "docker-relay", "", "static linux build of sandbox-mcp run in containers as the socket/port transports' relay; default this executable")
 	fs.BoolVar(&c.provisionAgent, "provision-agent", true, "fetch the pinned sandbox-agent once (npm registry, verified, cached) and mount it "+
-		"into Docker sandboxes, so any image with a shell works; false uses the image's own sandbox-agent")
+		"into Docker sandboxes (sbx and docker sandbox: copy it in when the template lacks that version), so any image or template with a shell works; "+
+		"false uses the image's own sandbox-agent")
 	fs.StringVar(&c.cacheDir, "cache-dir", "", "cache folder for the fetched sandbox-agent; default <user cache dir>/sandbox-mcp")
 	fs.StringVar(&c.npmRegistry, "npm-registry", provision.DefaultRegistry, "npm registry sandbox-agent is fetched from")
 	fs.StringVar(&c.docker.AgentsVolume, "docker-agents-volume", "sandbox-mcp-agents", "prefix of the Docker volume (<prefix>-<arch>) that keeps "+

@@ -6,6 +6,7 @@ package main
 // server, so it sees what the server would see, and every external call has a deadline.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -227,6 +228,9 @@ func backendStep(name string) string {
 // it could be read.
 func (d *doctor) sandboxAgent(ctx context.Context, cfg config, getenv func(string) string, runner sandbox.Runner, chosen *backendProbe) string {
 	if chosen.name() != "docker" {
+		if cfg.provisionAgent {
+			return d.streamedAgent(cfg, getenv) // doctor_sbxprov.go
+		}
 		if cfg.template == "" {
 			d.fail("no --template with sandbox-agent",
 				"build a template with sandbox-agent 0.4 and curl (FROM docker/sandbox-templates:claude-code, then "+
@@ -458,6 +462,10 @@ func doctorVerdict(cfg config, chosen *backendProbe, agent string) string {
 			return s + " has sandbox-agent " + agent
 		}
 		return s + " is pulled on first use"
+	}
+	if agent != "" && cfg.provisionAgent {
+		return fmt.Sprintf("backend %s (%s), template %s, sandbox-agent %s provided by sandbox-mcp", chosen.name(), chosen.version,
+			cmp.Or(cfg.template, "(the agent's stock template)"), agent)
 	}
 	return fmt.Sprintf("backend %s (%s), template %s (sandbox-agent is checked by create_sandbox)", chosen.name(), chosen.version, cfg.template)
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -185,14 +186,21 @@ func TestDoctorSandboxCLIs(t *testing.T) {
 			"✓ sbx: sbx version v0.53.0 (fake), answers",
 			"– docker-sandbox: not available: docker sandbox was removed in Docker Desktop 4.80",
 			"✓ backend: auto picks sbx",
+			"– template sandbox-mcp/test:latest: needs no sandbox-agent; sandbox-mcp copies sandbox-agent 0.4.2 into each sandbox that lacks it",
+			"ready: backend sbx (sbx version v0.53.0 (fake)), template sandbox-mcp/test:latest, sandbox-agent 0.4.2 provided by sandbox-mcp"}},
+		{"with --provision-agent=false the template is checked by create_sandbox", "removed", []string{"--template=sandbox-mcp/test:latest", "--provision-agent=false"}, true, []string{
 			"– template sandbox-mcp/test:latest: sandbox-agent and curl are checked by create_sandbox",
-			"ready: backend sbx (sbx version v0.53.0 (fake)), template sandbox-mcp/test:latest"}},
+			"ready: backend sbx (sbx version v0.53.0 (fake)), template sandbox-mcp/test:latest (sandbox-agent is checked by create_sandbox)"}},
 		{"a missing plugin is recognised", "absent", []string{"--template=sandbox-mcp/test:latest"}, true, []string{
 			"– docker-sandbox: not available: the docker sandbox plugin is not installed"}},
 		{"the plugin of DD 4.58-4.79 answers with its version", "present", []string{"--backend=docker-sandbox", "--template=t:1"}, true, []string{
 			"✓ docker-sandbox: github.com/docker/sandboxes/cli-plugin v0.12.0 fake, answers",
 			"✓ backend: docker-sandbox (--backend docker-sandbox)"}},
-		{"sbx without a template is not ready: stock templates have no sandbox-agent", "removed", nil, false, []string{
+		{"sbx without a template is ready: sandbox-mcp copies sandbox-agent into the stock template", "removed", nil, true, []string{
+			"– template none set (the agent's stock template): needs no sandbox-agent; sandbox-mcp copies sandbox-agent 0.4.2 into each sandbox that lacks it",
+			"sandbox-agent 0.4.2 for linux/" + runtime.GOARCH + ": fetched from https://registry.npmjs.org on the first create_sandbox that needs it",
+			"ready: backend sbx (sbx version v0.53.0 (fake)), template (the agent's stock template), sandbox-agent 0.4.2 provided by sandbox-mcp"}},
+		{"sbx without a template and without provisioning is not ready: stock templates have no sandbox-agent", "removed", []string{"--provision-agent=false"}, false, []string{
 			"✗ template: none set, and sbx's stock templates have no sandbox-agent",
 			"pass it with --template (env SANDBOX_MCP_TEMPLATE)"}},
 		{"sbx: which keys sbx holds and which would be passed by value", "removed", []string{"--template=t:1", "--sbx-pass-keys"}, true, []string{

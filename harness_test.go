@@ -205,10 +205,11 @@ func sandboxArgs(t *testing.T, backend, bin string) []string {
 	if backend == "docker-sandbox" {
 		cli = "--docker-bin=" + filepath.Join(bin, "docker")
 	}
-	return []string{"--backend=" + backend, cli, "--state-dir=" + t.TempDir(),
+	// sandbox-agent provisioning (sandbox/sbx_provision.go) never reaches the internet: a seeded cache, a dead registry.
+	return append([]string{"--backend=" + backend, cli, "--state-dir=" + t.TempDir(),
 		"--template=sandbox-mcp/test:latest", "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES,FAKECLI_AUTOSTOP,FAKECLI_SBX_VERSION,FAKECLI_PLUGIN_VERSION",
 		// The double runs every sandbox on this machine's loopback, so each test gets its own port.
-		"--agent-port=" + itoa(testenv.FreePort(t)), "--log-level=debug"}
+		"--agent-port=" + itoa(testenv.FreePort(t)), "--log-level=debug"}, testenv.ProvisionArgs(t)...)
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

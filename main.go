@@ -21,6 +21,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/prompts"
+	"github.com/sandbox-mcp/sandbox-mcp/provision"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/relay"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
@@ -131,19 +132,22 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	dockerOpts.StateDir = store.Dir() + "/docker"
 	dockerOpts.BaseEnv = runner.Env
 	dockerOpts.Logger = logger.With("component", "docker")
+	var prov *sandbox.Provision // sbx and the plugin stream it in (sandbox/sbx_provision.go)
 	if cfg.provisionAgent {
-		// No cache folder (no HOME) is not fatal at start-up: only a Docker create needs one, and says so.
+		// No cache folder (no HOME) is not fatal at start-up: only a create that needs the binary needs one, and says so.
 		fetcher, err := cfg.fetcher(getenv)
 		dockerOpts.ProvideAgent = provideAgent(fetcher, err, logger.With("component", "provision"))
+		prov = &sandbox.Provision{Version: provision.Version, Provide: dockerOpts.ProvideAgent}
 	}
 	backends := map[string]sandbox.Backend{
 		"sbx": sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind,
 			AgentPort: cfg.agentPort, StateDir: store.Dir() + "/sbx", BaseEnv: runner.Env,
 			AgentEnv:  []string{fmt.Sprintf("SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=%d", cfg.acpTimeout.Milliseconds())},
 			AgentKeys: manager.DefaultSecretNames, PassKeys: cfg.sbxPassKeys,
-			Warn: func(msg string) { logger.Warn(msg, "component", "sbx") }}),
-		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
-		"docker":         sandbox.NewDocker(runner, dockerOpts),
+			Warn: func(msg string) { logger.Warn(msg, "component", "sbx") }, Provision: prov}),
+		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind,
+			Provision: prov}),
+		"docker": sandbox.NewDocker(runner, dockerOpts),
 	}
 	// auto prefers Docker Sandboxes (microVMs: stronger isolation) and falls back to plain containers.
 	auto := sandbox.NewLazy(backends["sbx"], backends["docker-sandbox"], backends["docker"])

@@ -81,7 +81,8 @@ func userStop(t *testing.T, bin string, env map[string]string, name string) {
 // double to stop the sandbox by itself.
 func autoStop(t *testing.T, bin string, env map[string]string, name string) {
 	t.Helper()
-	killProcs(t, "exec", name, "sandbox-agent server")
+	// The held exec's script (sandbox/sbx_agent.go sbxAgentScript) runs `"${SANDBOX_MCP_AGENT_BIN:-sandbox-agent}" server`.
+	killProcs(t, "exec", name, "SANDBOX_MCP_AGENT_BIN", " server --no-telemetry")
 	deadline := time.Now().Add(20 * time.Second)
 	for sandboxStatus(t, bin, env, name) != "stopped" {
 		if time.Now().After(deadline) {

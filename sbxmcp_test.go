@@ -101,3 +101,22 @@ func sandboxList(t *testing.T, bin string, env map[string]string) []struct{ Name
 	}
 	return v
 }
+
+// TestSbxMCPWithAutoBackend: with --backend auto (the default) detecting sbx, sbx_mcp reaches sbx too.
+// Before, create_sandbox held the auto-detecting wrapper, which is no MCP gateway, and refused the names as
+// "only the sbx backend" on sbx itself.
+func TestSbxMCPWithAutoBackend(t *testing.T) {
+	env, bin := fakeEnv(t)
+	if err := runFake(bin, env, "mcp", "add", "notion", "--url", "https://notion.example/mcp"); err != nil {
+		t.Fatal(err)
+	}
+	h := startServer(t, sandboxArgs(t, "auto", bin), env)
+	var sb manager.SandboxResult
+	h.ok("create_sandbox", map[string]any{"workspace": t.TempDir(), "sbx_mcp": []string{"notion"}}, &sb)
+	if sb.Backend != "sbx" || !slices.Equal(sb.SbxMCP, []string{"notion"}) {
+		t.Errorf("create_sandbox = backend %q, sbx_mcp %v; want sbx with notion", sb.Backend, sb.SbxMCP)
+	}
+	if static, servers, err := fakecli.GatewayServers(env["FAKECLI_ROOT"], sb.Name); err != nil || !static || !slices.Equal(servers, []string{"notion"}) {
+		t.Errorf("sbx recorded static=%v servers=%v (%v), want notion pinned", static, servers, err)
+	}
+}

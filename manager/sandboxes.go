@@ -79,6 +79,13 @@ func (m *Manager) CreateSandbox(ctx context.Context, req CreateSandboxRequest) (
 	if err != nil {
 		return SandboxResult{}, err
 	}
+	if l, ok := b.(*sandbox.Lazy); ok {
+		// --backend auto: from here on work with the backend it detects (once), so that what that backend
+		// offers beyond Backend (sbx's MCP gateway, --clone, its held exec's watch) is seen at create too.
+		if b, err = l.Backend(ctx); err != nil {
+			return SandboxResult{}, err
+		}
+	}
 	mcpNames, gw, err := sbxMCPRequest(b, req.SbxMCP) // names only, sbx only (sbxmcp.go)
 	if err != nil {
 		return SandboxResult{}, err
@@ -257,6 +264,14 @@ func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.
 	}()
 	bin := cmp.Or(info.AgentBin, "sandbox-agent")
 	version := info.AgentVersion // provisioned by the backend: known, no exec needed
+	if p, ok := b.(sandbox.AgentProvisioner); ok && info.AgentBin == "" {
+		// sbx and the plugin with --provision-agent: its one probe replaces the version check below.
+		pbin, pversion, err := p.ProvisionAgent(ctx, rec.Name)
+		if err != nil {
+			return "", err
+		}
+		bin, version = cmp.Or(pbin, bin), pversion
+	}
 	if version == "" {
 		v, err := m.agentVersion(ctx, b, rec, bin)
 		if err != nil {

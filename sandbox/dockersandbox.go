@@ -22,6 +22,8 @@ type DockerSandboxOptions struct {
 	PullTemplate string
 	// Agent is the agent kind used when Spec.Agent is empty; default "claude".
 	Agent string
+	// Provision, when set, streams the pinned sandbox-agent into sandboxes that lack it (sbx_provision.go).
+	Provision *Provision
 }
 
 const (
@@ -44,11 +46,14 @@ func classifyDockerSandboxVersion(stderr string) (string, bool) {
 }
 
 // DockerSandbox is the "docker-sandbox" Backend. It is safe for concurrent use.
-type DockerSandbox struct{ c cli }
+type DockerSandbox struct {
+	c      cli
+	stream *agentStreamer // --provision-agent (sbx_provision.go)
+}
 
 // NewDockerSandbox returns the docker-sandbox backend running its commands through r. It runs nothing itself.
 func NewDockerSandbox(r Runner, opts DockerSandboxOptions) *DockerSandbox {
-	return &DockerSandbox{c: cli{
+	return &DockerSandbox{stream: &agentStreamer{cfg: opts.Provision}, c: cli{
 		r: r,
 		d: dialect{
 			name:            "docker-sandbox",

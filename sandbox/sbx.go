@@ -39,6 +39,8 @@ type SbxOptions struct {
 	PassKeys bool
 	// Warn, when set, receives one-line operator warnings (a key left out).
 	Warn func(string)
+	// Provision, when set, streams the pinned sandbox-agent into sandboxes that lack it (sbx_provision.go).
+	Provision *Provision
 }
 
 const sbxInstallHint = "install the sbx CLI (brew install docker/tap/sbx, winget install Docker.sbx, or apt package docker-sbx) and run sbx login"
@@ -52,11 +54,12 @@ type Sbx struct {
 	agents     sbxAgents
 	envs       map[string][]string
 	allowed    map[string][]string // hosts this server allowed per sandbox (sbx_policy.go), under agents.mu
+	stream     *agentStreamer      // --provision-agent (sbx_provision.go)
 }
 
 // NewSbx returns the sbx backend running its commands through r. It runs nothing itself.
 func NewSbx(r Runner, opts SbxOptions) *Sbx {
-	return &Sbx{opts: opts, baseEnv: opts.BaseEnv, defaultEnv: opts.AgentEnv, envs: map[string][]string{}, allowed: map[string][]string{},
+	return &Sbx{opts: opts, baseEnv: opts.BaseEnv, stream: &agentStreamer{cfg: opts.Provision}, defaultEnv: opts.AgentEnv, envs: map[string][]string{}, allowed: map[string][]string{},
 		agents: sbxAgents{holds: map[string]*hold{}, eps: map[string]Endpoint{}, tokens: map[string]string{}, locks: map[string]*sync.Mutex{}},
 		c: cli{
 			r: r,

@@ -40,8 +40,9 @@ import (
 const (
 	sbxTokenVar = "SANDBOX_MCP_AGENT_TOKEN"
 	sbxPortVar  = "SANDBOX_MCP_AGENT_PORT"
-	// sbxAgentScript is a fixed string: port and token come from the environment.
-	sbxAgentScript = `exec sandbox-agent server --no-telemetry -H 0.0.0.0 -p "$` + sbxPortVar + `" --token "$` + sbxTokenVar + `"`
+	// sbxAgentScript is a fixed string: port, token and a provisioned path (sbx_provision.go) come from the
+	// environment.
+	sbxAgentScript = `exec "${` + sbxBinVar + `:-sandbox-agent}" server --no-telemetry -H 0.0.0.0 -p "$` + sbxPortVar + `" --token "$` + sbxTokenVar + `"`
 	// sbxPortsVersion is the first sbx with -p/--publish and `sbx ports` (docs/upstream/sbx-cli.json).
 	sbxPortsVersion = "0.37.0"
 	// holdSettle is how long a new held exec must stay up before it counts as started: an exec that fails
@@ -216,6 +217,11 @@ func (s *Sbx) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool, e
 	}
 	env := append([]string{sbxTokenVar, sbxPortVar + "=" + strconv.Itoa(s.opts.AgentPort)}, s.agentEnv(name)...)
 	if h == nil || !h.alive() {
+		binEnv, err := s.sbxAgentBinEnv(ctx, name) // --provision-agent: the copy streamed in (sbx_provision.go)
+		if err != nil {
+			return Endpoint{}, false, err
+		}
+		env = append(env, binEnv...)
 		err = s.holdExec(ctx, name, ExecSpec{Args: []string{"sh", "-c", sbxAgentScript}, Env: env, Stdin: strings.NewReader("")},
 			[]string{sbxTokenVar + "=" + token})
 		if err != nil {
