@@ -236,7 +236,7 @@ func (e *env) vm(args []string) int {
 	// SIGUSR1 is a network blip for tests: every forwarded connection is cut, the listeners stay.
 	blip := make(chan os.Signal, 1)
 	signal.Notify(blip, syscall.SIGUSR1)
-	idleSince := time.Now()
+	idleSince, started, registered := time.Now(), time.Now(), false
 	for {
 		select {
 		case <-blip:
@@ -245,8 +245,21 @@ func (e *env) vm(args []string) int {
 		case <-time.After(50 * time.Millisecond):
 		}
 		m, err := e.load(name)
-		if err != nil || m.Status != "running" || !strings.HasPrefix(m.VM, strconv.Itoa(self)+" ") {
-			return 0 // removed, stopped or replaced: this VM is over
+		if err != nil {
+			return 0 // removed: this VM is over
+		}
+		mine := strings.HasPrefix(m.VM, strconv.Itoa(self)+" ")
+		if !registered {
+			// ensureVM records this process in meta.json only after starting it; on a loaded machine that
+			// can take longer than one turn of this loop, and a VM that read the old record as "replaced"
+			// used to exit at once, so its ports never came up ("the host binding did not come up").
+			if !mine && time.Since(started) < 10*time.Second {
+				continue
+			}
+			registered = true
+		}
+		if m.Status != "running" || !mine {
+			return 0 // stopped or replaced: this VM is over
 		}
 		if bound, changed := fw.reconcile(m.Ports); changed {
 			if err := e.updateBound(name, self, bound); err != nil {
