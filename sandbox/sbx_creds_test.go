@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,7 +62,7 @@ func TestSbxKeysThroughProxy(t *testing.T) {
 			if _, err := b.Create(ctx, Spec{Name: "keys", Workspace: ws}); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { b.Remove(t.Context(), "keys") })
+			t.Cleanup(func() { b.Remove(context.Background(), "keys") }) // t.Context() is done by cleanup time
 			if tc.stored {
 				if _, err := ex.Run(ctx, Cmd{Args: []string{filepath.Join(bin, "sbx"), "secret", "set", "-g", "anthropic", "-t", "stored"}}); err != nil {
 					t.Fatal(err)
@@ -99,7 +100,7 @@ func TestSbxAllowHosts(t *testing.T) {
 	if _, err := b.Create(ctx, Spec{Name: "pol", Workspace: t.TempDir()}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { b.Remove(t.Context(), "pol") })
+	t.Cleanup(func() { b.Remove(context.Background(), "pol") }) // t.Context() is done by cleanup time
 	hosts := []string{"cdn.agentclientprotocol.com", "registry.npmjs.org"}
 	for range 2 {
 		if err := b.AllowHosts(ctx, "pol", hosts); err != nil {
