@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +89,8 @@ func dockerArgs(t *testing.T, image, transport, network string) []string {
 		args = append(args, "--docker-relay="+testenv.Relay(t))
 	}
 	if network == "host" {
-		args = append(args, "--docker-insecure-host-network")
+		// The host's loopback is shared: a sandbox-agent port of this test's own (see e2e/agents' harness).
+		args = append(args, "--docker-insecure-host-network", "--agent-port="+strconv.Itoa(testenv.FreePort(t)))
 	}
 	return args
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -93,7 +94,10 @@ func start(t *testing.T, image string, env map[string]string, extra ...string) *
 	bin := serverBinary(t)
 	stateDir := t.TempDir()
 	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
-		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + stateDir, "--log-level=debug"}, append(testenv.ProvisionArgs(t), extra...)...)
+		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + stateDir, "--log-level=debug",
+		// On the host network every sandbox-agent shares the host's loopback: each server gets a port of its own,
+		// or a container left by another test (or run) on the default 2468 answers in its place.
+		"--agent-port=" + strconv.Itoa(testenv.FreePort(t))}, append(testenv.ProvisionArgs(t), extra...)...)
 	full := map[string]string{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
 	for k, v := range env {
 		full[k] = v
