@@ -50,6 +50,8 @@ type SandboxResult struct {
 	Setup     []Step         `json:"setup,omitempty" jsonschema_description:"The long steps this call took, and how long each: what took the time."`
 	// SbxMCP are the sbx MCP registrations attached to the sandbox's gateway by this server (sbxmcp.go).
 	SbxMCP []string `json:"sbx_mcp,omitempty" jsonschema_description:"sbx only: the operator's sbx MCP servers on this sandbox's MCP gateway, as attached by this server."`
+	// Warning says what to look at although the sandbox is ready: a sandbox-agent outside the verified 0.4.x.
+	Warning string `json:"warning,omitempty" jsonschema_description:"Something to look at although the sandbox is ready, e.g. a sandbox-agent version sandbox-mcp is not verified with."`
 }
 
 var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
@@ -249,8 +251,24 @@ func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbo
 	if status == "" || status == sandbox.StatusStopped {
 		status = sandbox.StatusRunning // exec started it
 	}
+	warning := agentVersionWarning(version)
+	if warning != "" {
+		m.log.Warn(warning, "sandbox", rec.Name)
+	}
 	return SandboxResult{Name: rec.Name, Backend: rec.Backend, Workspace: rec.Workspace, Status: status,
-		AgentVersion: version, Reused: true, Isolation: m.isolationInfo(rec.Name, ""), SbxMCP: rec.SbxMCP}, nil
+		AgentVersion: version, Reused: true, Isolation: m.isolationInfo(rec.Name, ""), SbxMCP: rec.SbxMCP, Warning: warning}, nil
+}
+
+// agentVersionWarning is "" for a sandbox-agent 0.4.x, the line sandbox-mcp is built and tested against,
+// and a one-line warning otherwise: 0.5 is announced (docs/upstream/sandbox-agent.md §12),
+// and versions before 0.4 are refused earlier or differ in ways we do not test.
+func agentVersionWarning(version string) string {
+	m := agentVersionRE.FindStringSubmatch("sandbox-agent " + version)
+	if m == nil || (m[1] == "0" && m[2] == "4") {
+		return ""
+	}
+	return fmt.Sprintf("sandbox-agent %s is outside 0.4.x, the versions sandbox-mcp is verified with: it may behave differently; "+
+		"use 0.4.2 (the server provides it with --provision-agent, the default)", version)
 }
 
 // ensureAgent checks sandbox-agent's version inside the sandbox, starts its server if it does not answer,

@@ -78,6 +78,9 @@ func CreateSandbox(svc Service, log *slog.Logger) server.ServerTool {
 		if i := out.Isolation; i != nil && i.Note != "" {
 			iso += " Note: " + i.Note + "."
 		}
+		if out.Warning != "" {
+			iso += " Warning: " + out.Warning + "."
+		}
 		if len(out.SbxMCP) > 0 {
 			iso += " Its sbx MCP gateway has " + strings.Join(out.SbxMCP, ", ") + "."
 		}
