@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,12 +89,32 @@ exit 0`
 func (m *Manager) gitControl(ctx context.Context, b sandbox.Backend, rec state.Sandbox) string {
 	res, err := b.Exec(ctx, rec.Name, sandbox.ExecSpec{Args: []string{"sh", "-c", gitControlScript, "sh", m.insideDir(rec)},
 		Env: gitSafeEnv(), Timeout: 60 * time.Second})
-	kind, _, _ := strings.Cut(string(res.Stdout), "\n")
-	if err != nil || kind == "" {
+	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(res.Stdout)
+	return gitControlOf(res.Stdout)
+}
+
+// gitControlOf is the fingerprint of gitControlScript's output: its first line (the kind) and a hash.
+func gitControlOf(out []byte) string {
+	kind, _, _ := strings.Cut(string(out), "\n")
+	if kind == "" {
+		return ""
+	}
+	sum := sha256.Sum256(out)
 	return kind + ":" + hex.EncodeToString(sum[:8])
+}
+
+// noGitInFolder reports that a sandbox working directly in the user's folder (no clone: isolation.go) has
+// no .git there at creation, seen on the host, where the policy has just checked the same path. Then the
+// baseline is known without asking the sandbox (no commit; control "absent"), which saves create two execs.
+// A clone is never judged from the host: the bundle path's clone exists only inside the sandbox.
+func (m *Manager) noGitInFolder(rec state.Sandbox) bool {
+	if _, clone := m.loadMeta(rec.Name); clone {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(rec.Workspace, ".git"))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // controlChange describes how the fingerprint changed since creation, or "" when it did not (or either

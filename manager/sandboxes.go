@@ -232,8 +232,12 @@ func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbo
 		// The baseline get_diff compares with (gitsafe.go): taken once, before any turn runs, and while
 		// sandbox-agent starts (both only read the workspace), so create waits for the slower of the two.
 		r := rec
-		wg.Go(func() { base = m.headCommit(ctx, b, r) })
-		wg.Go(func() { control = m.gitControl(ctx, b, r) })
+		if m.noGitInFolder(r) {
+			control = gitControlOf([]byte("absent\n")) // what the script prints in the sandbox, without two execs
+		} else {
+			wg.Go(func() { base = m.headCommit(ctx, b, r) })
+			wg.Go(func() { control = m.gitControl(ctx, b, r) })
+		}
 	}
 	version, err := m.ensureAgent(ctx, b, rec, info)
 	wg.Wait()

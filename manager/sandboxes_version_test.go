@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -21,5 +22,18 @@ func TestAgentVersionWarning(t *testing.T) {
 		if got != "" && (!strings.Contains(got, tc.version) || strings.Contains(got, "\n")) {
 			t.Errorf("agentVersionWarning(%q) = %q: want one line naming the version", tc.version, got)
 		}
+	}
+}
+
+// TestGitControlAbsentMatchesScript: the fingerprint create records from the host for a folder with no .git
+// is the one gitControlScript prints for it in a sandbox, so get_diff reports no change when nothing changed.
+func TestGitControlAbsentMatchesScript(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command("sh", "-c", gitControlScript, "sh", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := gitControlOf([]byte("absent\n")), gitControlOf(out); got != want || !strings.HasPrefix(got, "absent:") {
+		t.Errorf("host fingerprint %q, script's %q (output %q)", got, want, out)
 	}
 }
