@@ -51,15 +51,15 @@ func runDoctor(ctx context.Context, cfg config, getenv func(string) string, stdo
 	noSecrets.passEnv = nil
 	runner := &sandbox.Exec{Env: noSecrets.childEnv(getenv), Timeout: doctorProbeTimeout}
 
-	probes := probeBackends(ctx, cfg, runner)
+	probes := probeBackends(ctx, cfg, getenv, runner)
 	chosen := d.backends(cfg, probes)
 	agent := ""
 	if chosen != nil {
 		agent = d.sandboxAgent(ctx, cfg, getenv, runner, chosen)
 	}
 	d.agentKeys(cfg, getenv)
-	if chosen != nil && chosen.name() == "sbx" {
-		d.sbxKeys(ctx, cfg, runner, getenv)
+	if s, ok := chosenBackend(chosen).(*sandbox.Sbx); ok {
+		d.sbxKeys(ctx, s, getenv)
 	}
 	d.stateDir(cfg.stateDir)
 
@@ -121,6 +121,14 @@ type backendProbe struct {
 
 func (p backendProbe) name() string { return p.backend.Name() }
 
+// chosenBackend is the probe's backend, or nil without one.
+func chosenBackend(p *backendProbe) sandbox.Backend {
+	if p == nil {
+		return nil
+	}
+	return p.backend
+}
+
 // describe is the probe as one line of text without its mark.
 func (p backendProbe) describe() string {
 	switch {
@@ -140,20 +148,14 @@ func (p backendProbe) describe() string {
 	return p.name() + ": not available: " + doctorReason(p.name(), p.err)
 }
 
-// probeBackends checks the three backends at once, in the order auto prefers them, with the same
-// constructors and options as newServer (Check uses only the binary and the docker context).
-func probeBackends(ctx context.Context, cfg config, runner sandbox.Runner) []backendProbe {
-	recs := make([]*doctorRecorder, 3)
-	for i := range recs {
-		recs[i] = &doctorRecorder{r: runner}
-	}
-	dockerOpts := cfg.docker
-	dockerOpts.ServerVersion = Version
-	backends := []sandbox.Backend{
-		sandbox.NewSbx(recs[0], sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
-		sandbox.NewDockerSandbox(recs[1], sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
-		sandbox.NewDocker(recs[2], dockerOpts),
-	}
+// probeBackends checks the three backends at once, in the order auto prefers them, built by newBackends
+// as the server builds them, each over a recorder of its own commands.
+func probeBackends(ctx context.Context, cfg config, getenv func(string) string, runner *sandbox.Exec) []backendProbe {
+	recs := map[string]*doctorRecorder{} // filled by newBackends, one backend at a time
+	backends := newBackends(cfg, getenv, backendWiring{runner: func(name string) sandbox.Runner {
+		recs[name] = &doctorRecorder{r: runner}
+		return recs[name]
+	}, baseEnv: runner.Env, stateDir: cfg.stateDir})
 	probes := make([]backendProbe, len(backends))
 	var wg sync.WaitGroup
 	for i, b := range backends {
@@ -161,7 +163,7 @@ func probeBackends(ctx context.Context, cfg config, runner sandbox.Runner) []bac
 			cctx, cancel := context.WithTimeout(ctx, doctorProbeTimeout)
 			defer cancel()
 			err := b.Check(cctx)
-			res, runErr, args := recs[i].last()
+			res, runErr, args := recs[b.Name()].last()
 			var ee *sandbox.ExitError
 			probes[i] = backendProbe{backend: b, err: err,
 				installed: args != nil && (runErr == nil || errors.As(runErr, &ee) || errors.Is(runErr, context.DeadlineExceeded)),
@@ -367,8 +369,7 @@ func (d *doctor) agentKeys(cfg config, getenv func(string) string) {
 
 // sbxKeys says which agent keys sbx holds as stored secrets (its proxy authenticates; the values stay on
 // the host) and which of the keys set here would enter the VM by value (sandbox/sbx_creds.go).
-func (d *doctor) sbxKeys(ctx context.Context, cfg config, runner sandbox.Runner, getenv func(string) string) {
-	s := sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, AgentKeys: manager.DefaultSecretNames, PassKeys: cfg.sbxPassKeys})
+func (d *doctor) sbxKeys(ctx context.Context, s *sandbox.Sbx, getenv func(string) string) {
 	cctx, cancel := context.WithTimeout(ctx, doctorProbeTimeout)
 	defer cancel()
 	held, err := s.SecretServices(cctx, "")

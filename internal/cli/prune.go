@@ -2,7 +2,7 @@ package cli
 
 // `sandbox-mcp prune`: remove our sandboxes (and only ours) older than an age, from a shell or a cron job.
 // The shared flags (--backend, --state-dir, --docker-*, --sbx-bin…) are the server's, parsed by
-// parseConfig, and the backends are wired by newServer, so prune sees exactly what the server would.
+// parseConfig, and the manager is wired by newManager, so prune sees exactly what the server would.
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func runPrune(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	red := redact.FromEnv(cfg.passEnv, getenv)
 	logger := newLogger(cfg, stderr, red)
-	_, mgr, err := newServer(cfg, getenv, logger, red)
+	mgr, err := newManager(cfg, getenv, logger, red)
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}

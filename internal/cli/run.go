@@ -104,38 +104,23 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return err
 }
 
-// newServer wires backends, state, the manager, tools and prompts into an MCP server. red keeps the
-// secrets out of the event logs and out of every tool result, resource and prompt.
-func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red *redact.Redactor) (*server.MCPServer, *manager.Manager, error) {
+// newManager wires backends and state into the manager. red keeps the secrets out of the event logs and
+// out of every result. prune uses it alone; the server adds the MCP layer (newMCPServer).
+func newManager(cfg config, getenv func(string) string, logger *slog.Logger, red *redact.Redactor) (*manager.Manager, error) {
 	store, err := state.Open(cfg.stateDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	store.Redact = red.Bytes // no record on disk holds a key, whatever the agent reported
 	runner := &sandbox.Exec{Env: cfg.childEnv(getenv), Timeout: cfg.execTimeout, Logger: logger.With("component", "exec")}
-	dockerOpts := cfg.docker
-	dockerOpts.ServerVersion = Version
-	dockerOpts.StateDir = store.Dir() + "/docker"
-	dockerOpts.BaseEnv = runner.Env
-	dockerOpts.Logger = logger.With("component", "docker")
-	if cfg.provisionAgent {
-		// No cache folder (no HOME) is not fatal at start-up: only a Docker create needs one, and says so.
-		fetcher, err := cfg.fetcher(getenv)
-		dockerOpts.ProvideAgent = provideAgent(fetcher, err, logger.With("component", "provision"))
+	list := newBackends(cfg, getenv, backendWiring{
+		runner: func(string) sandbox.Runner { return runner }, baseEnv: runner.Env, stateDir: store.Dir(), logger: logger})
+	backends := make(map[string]sandbox.Backend, len(list))
+	for _, b := range list {
+		backends[b.Name()] = b
 	}
-	backends := map[string]sandbox.Backend{
-		"sbx": sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind,
-			AgentPort: cfg.agentPort, StateDir: store.Dir() + "/sbx", BaseEnv: runner.Env,
-			AgentEnv:  []string{fmt.Sprintf("SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=%d", cfg.acpTimeout.Milliseconds())},
-			AgentKeys: manager.DefaultSecretNames, PassKeys: cfg.sbxPassKeys,
-			Warn: func(msg string) { logger.Warn(msg, "component", "sbx") }}),
-		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind}),
-		"docker":         sandbox.NewDocker(runner, dockerOpts),
-	}
-	// auto prefers Docker Sandboxes (microVMs: stronger isolation) and falls back to plain containers.
-	auto := sandbox.NewLazy(backends["sbx"], backends["docker-sandbox"], backends["docker"])
-	mgr := manager.New(manager.Config{
-		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
+	return manager.New(manager.Config{
+		Backends: backends, Auto: sandbox.NewLazy(list...), DefaultBackend: cfg.backend, Store: store,
 		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
 		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission, DefaultBudget: cfg.budget, WritableGit: cfg.writableGit,
 		// The configured image and template are defaults too: allowed to be pulled.
@@ -144,7 +129,21 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 		Version:          Version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
 		MaxEnvelope: int(cfg.maxEnvelope), MaxLogBytes: int64(cfg.maxSessionLog),
 		CloneTransport: cfg.cloneTransport,
-	})
+	}), nil
+}
+
+// newServer wires the manager, tools and prompts into an MCP server. red keeps the secrets out of every
+// tool result, resource and prompt.
+func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red *redact.Redactor) (*server.MCPServer, *manager.Manager, error) {
+	mgr, err := newManager(cfg, getenv, logger, red)
+	if err != nil {
+		return nil, nil, err
+	}
+	return newMCPServer(mgr, logger, red), mgr, nil
+}
+
+// newMCPServer is the MCP layer over mgr: tools, resources and prompts, each result redacted.
+func newMCPServer(mgr *manager.Manager, logger *slog.Logger, red *redact.Redactor) *server.MCPServer {
 	srv := server.NewMCPServer("sandbox-mcp", Version,
 		server.WithToolCapabilities(false),
 		server.WithPromptCapabilities(false),
@@ -163,7 +162,7 @@ func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red 
 	srv.AddResources(resources...)
 	srv.AddResourceTemplates(templates...)
 	srv.AddPrompts(prompts.All(tools.PromptSource{Svc: mgr})...)
-	return srv, mgr, nil
+	return srv
 }
 
 // newLogger logs to stderr only: stdout belongs to the protocol. Colour only on a terminal, never with
