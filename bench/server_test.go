@@ -42,7 +42,7 @@ type toolEnv struct {
 
 const sbxTemplate = "sandbox-mcp/test:latest"
 
-// sbxServer prepares the test double as the end-to-end tests do (harness_test.go's fakeEnv and sandboxArgs)
+// sbxServer prepares the test double as the end-to-end tests do (internal/testkit's FakeEnv and SandboxArgs)
 // and starts the built server over stdio with extra flags. prepare, if set, may change the templates
 // before any sandbox is made from them.
 func sbxServer(b *testing.B, extra []string, prepare func(templates string)) *toolEnv {

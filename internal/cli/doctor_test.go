@@ -14,6 +14,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // doctorRun parses args as the server would and runs the doctor with env as the whole environment.
@@ -207,7 +208,7 @@ func TestDoctorSandboxCLIs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := map[string]string{"PATH": bin, "HOME": t.TempDir(), "FAKECLI_ROOT": t.TempDir(), "FAKECLI_DOCKER_SANDBOX": tt.mode,
 				"ANTHROPIC_API_KEY": "sk-ant-doctor", "CLAUDE_CODE_OAUTH_TOKEN": "oauth-doctor"}
-			if err := runFake(bin, env, "secret", "set", "-g", "anthropic", "-t", "stored"); err != nil {
+			if err := testkit.RunFake(bin, env, "secret", "set", "-g", "anthropic", "-t", "stored"); err != nil {
 				t.Fatal(err)
 			}
 			args := append([]string{"--sbx-bin=" + filepath.Join(bin, "sbx"), "--docker-bin=" + filepath.Join(bin, "docker"),

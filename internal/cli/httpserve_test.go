@@ -20,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
 
@@ -28,7 +29,7 @@ const httpTestToken = "test-token-5b0c1e7d9a3f4e21"
 // httpServer is serveHTTP running the real MCP server (newServer) on the sbx test double.
 type httpServer struct {
 	url  string
-	logs *lockedBuffer
+	logs *testkit.LockedBuffer
 }
 
 // startHTTP serves newServer's MCP server with serveHTTP on addr until the test ends; cleanup checks that
@@ -46,8 +47,8 @@ func startHTTP(t *testing.T, addr, token string, opts ...httpOptions) *httpServe
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
-	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &testkit.LockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testkit.LogWriter(t)), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, mgr, err := newServer(cfg, getenv, logger, redact.FromEnv(cfg.passEnv, getenv))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +130,7 @@ func TestHTTPServe(t *testing.T) {
 			if err != nil {
 				t.Fatalf("tools/list: %v", err)
 			}
-			checkToolSchemas(t, tools.Tools)
+			testkit.CheckToolSchemas(t, tools.Tools)
 			prompts, err := c.ListPrompts(ctx, mcp.ListPromptsRequest{})
 			if err != nil || len(prompts.Prompts) == 0 {
 				t.Errorf("prompts/list: %v, %d prompts", err, len(prompts.Prompts))
@@ -145,7 +146,7 @@ func TestHTTPServe(t *testing.T) {
 				t.Fatalf("list_sandboxes: %v", err)
 			}
 			if res.IsError || res.StructuredContent == nil {
-				t.Errorf("list_sandboxes: error %v, structured %v: %s", res.IsError, res.StructuredContent, text(res))
+				t.Errorf("list_sandboxes: error %v, structured %v: %s", res.IsError, res.StructuredContent, testkit.Text(res))
 			}
 		})
 	}
@@ -264,7 +265,7 @@ func TestHTTPShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	logger := slog.New(slog.NewTextHandler(testkit.LogWriter(t), nil))
 	srv, mgr, err := newServer(cfg, func(string) string { return "" }, logger, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -42,7 +43,7 @@ func hasLine(lines []string, prefix string) bool {
 // goes (through destroy, so its sessions are archived); a sandbox not in our records is never touched,
 // however old. A dry run removes nothing.
 func TestPruneSbx(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	stateDir := t.TempDir()
 	store, err := state.Open(stateDir)
 	if err != nil {
@@ -55,7 +56,7 @@ func TestPruneSbx(t *testing.T) {
 		record bool
 	}{{"old-box", 72 * time.Hour, true}, {"new-box", time.Hour, true}, {"stranger", 0, false}} {
 		ws := t.TempDir()
-		if err := runFake(bin, env, "create", "--name", sb.name, "--pull", "missing", "-t", "sandbox-mcp/test:latest", "--", "claude", ws); err != nil {
+		if err := testkit.RunFake(bin, env, "create", "--name", sb.name, "--pull", "missing", "-t", "sandbox-mcp/test:latest", "--", "claude", ws); err != nil {
 			t.Fatal(err)
 		}
 		if !sb.record {
@@ -144,14 +145,14 @@ func TestPruneDocker(t *testing.T) {
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)
 	old, recent, plain, createdOnly := "prune-old-"+id, "prune-new-"+id, "prune-plain-"+id, "prune-half-"+id
-	t.Cleanup(func() { docker(t, "rm", "-f", "--", old, recent, plain, createdOnly) })
+	t.Cleanup(func() { testkit.Docker(t, "rm", "-f", "--", old, recent, plain, createdOnly) })
 	longAgo := "org.sandbox-mcp.created=2020-01-02T03:04:05Z"
 	start := func(name string, labels ...string) {
 		args := []string{"run", "-d", "--init", "--network", "none", "--name", name}
 		for _, l := range labels {
 			args = append(args, "--label", l)
 		}
-		docker(t, append(args, "--entrypoint", "sleep", image, "infinity")...)
+		testkit.Docker(t, append(args, "--entrypoint", "sleep", image, "infinity")...)
 	}
 	start(old, "org.sandbox-mcp.managed=true", longAgo, "org.sandbox-mcp.workspace="+t.TempDir())
 	start(recent, "org.sandbox-mcp.managed=true", "org.sandbox-mcp.created="+time.Now().UTC().Format(time.RFC3339))
@@ -163,7 +164,7 @@ func TestPruneDocker(t *testing.T) {
 		"--state-dir=" + t.TempDir(), "--older-than=24h"}
 	args = append(args, testenv.ProvisionArgs(t)...)
 	exists := func(name string) bool {
-		return docker(t, "ps", "-a", "-q", "--filter", "name=^"+name+"$") != ""
+		return testkit.Docker(t, "ps", "-a", "-q", "--filter", "name=^"+name+"$") != ""
 	}
 
 	lines := prune(t, env, append(args, "--dry-run")...)
@@ -192,7 +193,7 @@ func TestPruneDocker(t *testing.T) {
 		t.Errorf("%s is still there", old)
 	}
 	for _, name := range []string{recent, plain, createdOnly} {
-		if got := docker(t, "inspect", "--format", "{{.State.Status}}", name); got != "running" {
+		if got := testkit.Docker(t, "inspect", "--format", "{{.State.Status}}", name); got != "running" {
 			t.Errorf("%s is %q, want it running untouched", name, got)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
@@ -20,14 +21,14 @@ import (
 // newServer's, over an in-process client; the janitor is started on its manager here, as run does with
 // --idle-ttl.
 func TestTTLThroughMCP(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	getenv := func(k string) string { return env[k] }
-	cfg, err := parseConfig(sandboxArgs(t, "sbx", bin), getenv, io.Discard)
+	cfg, err := parseConfig(testkit.SandboxArgs(t, "sbx", bin), getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	red := redact.FromEnv(cfg.passEnv, getenv)
-	srv, mgr, err := newServer(cfg, getenv, newLogger(cfg, testWriter{t}, red), red)
+	srv, mgr, err := newServer(cfg, getenv, newLogger(cfg, testkit.LogWriter(t), red), red)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +46,11 @@ func TestTTLThroughMCP(t *testing.T) {
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, client: c, env: env, calls: map[string][]time.Duration{}}
+	h := testkit.New(t, c, env)
 
 	ws := t.TempDir()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "name": "ttl-mcp"}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": "ttl-mcp"}, &sb)
 	t.Cleanup(func() {
 		// Removing the sandbox kills the sandbox-agent the double runs as a local process.
 		if _, err := mgr.DestroySandbox(context.Background(), sb.Name); err != nil {
@@ -58,7 +59,7 @@ func TestTTLThroughMCP(t *testing.T) {
 		mgr.Close()
 	})
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 
 	// Generous next to the polling interval: a loaded CI machine can take a second to answer a call.
 	const ttl = 2 * time.Second
@@ -70,7 +71,7 @@ func TestTTLThroughMCP(t *testing.T) {
 
 	status := func() string { // list_sandboxes names no sandbox: it is not a use
 		var list manager.SandboxList
-		h.ok("list_sandboxes", map[string]any{}, &list)
+		h.OK("list_sandboxes", map[string]any{}, &list)
 		for _, s := range list.Sandboxes {
 			if s.Name == sb.Name {
 				return s.Status
@@ -80,7 +81,7 @@ func TestTTLThroughMCP(t *testing.T) {
 	}
 	for start := time.Now(); time.Since(start) < 3*ttl; {
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
+		h.OK("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
 		time.Sleep(100 * time.Millisecond)
 	}
 	if got := status(); got != "running" {
@@ -96,18 +97,18 @@ func TestTTLThroughMCP(t *testing.T) {
 	}
 	stop()
 	var page manager.EventsPage
-	h.ok("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
+	h.OK("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
 	if want := "stopped after " + ttl.String() + " idle (--idle-ttl); create_session to start again"; page.Status != events.StatusEnded || page.LastError != want {
 		t.Errorf("get_events after the stop: status %q, last_error %q; want ended, %q", page.Status, page.LastError, want)
 	}
-	if got := h.fails("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "hi"}); !strings.Contains(got, "create_session") {
+	if got := h.Fails("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "hi"}); !strings.Contains(got, "create_session") {
 		t.Errorf("send_message to the stopped session: %q, want it to point at create_session", got)
 	}
 
 	var again manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &again)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &again)
 	var turn manager.TurnResult
-	h.ok("send_message", map[string]any{"sandbox": sb.Name, "session": again.Name, "message": "say awake", "wait_seconds": 10}, &turn)
+	h.OK("send_message", map[string]any{"sandbox": sb.Name, "session": again.Name, "message": "say awake", "wait_seconds": 10}, &turn)
 	if !turn.Done || !strings.Contains(turn.FinalText, "awake") {
 		t.Errorf("a turn after the restart: %+v", turn)
 	}

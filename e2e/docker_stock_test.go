@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"crypto/rand"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -38,7 +39,7 @@ func agentsVolume(t *testing.T) (prefix, volume string) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix = "provision-test-" + hex.EncodeToString(b)
-	arch := docker(t, "version", "--format", "{{.Server.Arch}}")
+	arch := testkit.Docker(t, "version", "--format", "{{.Server.Arch}}")
 	volume = prefix + "-" + arch
 	t.Cleanup(func() { _ = exec.Command("docker", "volume", "rm", "-f", volume).Run() })
 	return prefix, volume
@@ -57,7 +58,7 @@ chmod 0755 /v/sandbox-agent/bin/agent_processes/mock-acp`
 	if marker {
 		script += "\nmkdir -p /v/.installed && : > /v/.installed/mock"
 	}
-	docker(t, "run", "--rm", "--pull", "never", "--network", "none", "--mount", "type=volume,source="+volume+",target=/v",
+	testkit.Docker(t, "run", "--rm", "--pull", "never", "--network", "none", "--mount", "type=volume,source="+volume+",target=/v",
 		"--entrypoint", "sh", withAgent, "-c", script)
 }
 
@@ -95,11 +96,11 @@ func TestDockerAgentInstallReused(t *testing.T) {
 	for i := range 2 {
 		ws := t.TempDir()
 		var sb manager.SandboxResult
-		h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+		h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
 		t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", sb.Name).Run() })
 		t0 := time.Now()
 		var sess manager.SessionResult
-		h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+		h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 		took[i], setups[i] = time.Since(t0), sess.Setup
 		if sess.Status == "" {
 			t.Fatalf("create_session %d = %+v", i, sess)
@@ -114,14 +115,14 @@ func TestDockerAgentInstallReused(t *testing.T) {
 		t.Errorf("second sandbox's first session's setup = %+v; want nothing to install", setups[1])
 	}
 	// The install is in the volume, once: sandbox-agent's launcher and our marker.
-	out := docker(t, "run", "--rm", "--pull", "never", "--network", "none", "--mount", "type=volume,source="+volume+",target=/v,readonly",
+	out := testkit.Docker(t, "run", "--rm", "--pull", "never", "--network", "none", "--mount", "type=volume,source="+volume+",target=/v,readonly",
 		"--entrypoint", "sh", stock, "-c", "ls /v/.installed; test -x /v/sandbox-agent/bin/agent_processes/mock-acp && echo launcher")
 	if out != "mock\nlauncher" {
 		t.Errorf("volume holds %q; want the mock marker and launcher", out)
 	}
 	// Read-only in the sandboxes: an agent cannot alter what later sandboxes run.
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", sb.Name).Run() })
 	if err := exec.Command("docker", "exec", sb.Name, "sh", "-c", ": > /opt/sandbox-mcp/agents/.installed/evil").Run(); err == nil {
 		t.Errorf("a sandbox could write into the shared agents volume")

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -19,8 +20,8 @@ import (
 // 95 kB error. Every tool result that shows any of it (text and structured content together, error
 // results included) stays within hostOutputBytes.
 func TestOutputSizeHostile(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	s := newSession(t, h)
 	largest := 0
 	check := func(what string, res *mcp.CallToolResult) {
@@ -28,12 +29,12 @@ func TestOutputSizeHostile(t *testing.T) {
 		n := resultBytes(t, res)
 		largest = max(largest, n)
 		if n > hostOutputBytes {
-			t.Errorf("%s: %d bytes, over the %d-byte budget: %.300s", what, n, hostOutputBytes, text(res))
+			t.Errorf("%s: %d bytes, over the %d-byte budget: %.300s", what, n, hostOutputBytes, testkit.Text(res))
 		}
 	}
 	call := func(what, tool string, args map[string]any) *mcp.CallToolResult {
 		t.Helper()
-		res := h.call(tool, args)
+		res := h.Call(tool, args)
 		check(what, res)
 		return res
 	}
@@ -78,7 +79,7 @@ func TestOutputSizeHostile(t *testing.T) {
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
-		t.Fatalf("status never became %s: %s", status, text(h.call("get_events", with("cursor", 0))))
+		t.Fatalf("status never became %s: %s", status, testkit.Text(h.Call("get_events", with("cursor", 0))))
 		return manager.EventsPage{}
 	}
 
@@ -125,7 +126,7 @@ func TestOutputSizeHostile(t *testing.T) {
 // (without HTML escaping, as a JavaScript host writes it), for error results too.
 func resultBytes(t *testing.T, res *mcp.CallToolResult) int {
 	t.Helper()
-	n := len(text(res))
+	n := len(testkit.Text(res))
 	if res.StructuredContent != nil {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)

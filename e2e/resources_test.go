@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
 )
@@ -18,12 +19,12 @@ import (
 // the real sandbox-agent and the scripted agent: the listings, then the sandbox list and a transcript
 // after one conversation, then URIs that name no valid or known session.
 func TestResources(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	list, err := h.client.ListResources(ctx, mcp.ListResourcesRequest{})
+	list, err := h.Client.ListResources(ctx, mcp.ListResourcesRequest{})
 	if err != nil {
 		t.Fatalf("resources/list: %v", err)
 	}
@@ -35,7 +36,7 @@ func TestResources(t *testing.T) {
 		t.Errorf("resources/list = %q, want %s", uris, tools.SandboxesURI)
 	}
 
-	tmpls, err := h.client.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
+	tmpls, err := h.Client.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
 	if err != nil {
 		t.Fatalf("resources/templates/list: %v", err)
 	}
@@ -58,12 +59,12 @@ func TestResources(t *testing.T) {
 	// One conversation: text, a tool call, the turn's end.
 	ws := t.TempDir()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 	const msg = "say hello there; tool build"
 	var turn manager.TurnResult
-	h.ok("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": msg, "wait_seconds": 20}, &turn)
+	h.OK("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": msg, "wait_seconds": 20}, &turn)
 	if !turn.Done || turn.Status != events.StatusIdle || turn.StopReason != "end_turn" {
 		t.Fatalf("send_message = %+v, want the turn done with end_turn", turn)
 	}
@@ -115,7 +116,7 @@ func TestResources(t *testing.T) {
 	}
 
 	var d manager.DestroyResult
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 	if !d.Destroyed {
 		t.Errorf("destroy_sandbox = %+v", d)
 	}
@@ -149,5 +150,5 @@ func readResourceErr(h *harness, uri string) (*mcp.ReadResourceResult, error) {
 	defer cancel()
 	req := mcp.ReadResourceRequest{}
 	req.Params.URI = uri
-	return h.client.ReadResource(ctx, req)
+	return h.Client.ReadResource(ctx, req)
 }

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
 )
@@ -25,26 +26,26 @@ import (
 // the debug log. A channel's text is searched as a reader would join it: every JSON "text" value in it,
 // concatenated in order (an envelope per chunk joins back into the key).
 func TestSecurityStreamedKey(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	secret := randomHex(t)
 	canary := "sk-ant-canary-" + secret
 	env["ANTHROPIC_API_KEY"] = canary
 	// The key must be inside the sandbox for the agent to leak it: sbx holds no secret here, so the
 	// operator allows passing it by value (sandbox/sbx_creds.go).
-	args := append(sandboxArgs(t, "sbx", bin), "--sbx-pass-keys")
+	args := append(testkit.SandboxArgs(t, "sbx", bin), "--sbx-pass-keys")
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 	h, stdout, stderr := startCapturing(t, args, env)
 
 	ws := t.TempDir()
 	gitInit(t, ws) // the review prompt embeds the workspace's diff
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 	get := func(args map[string]any) manager.EventsPage {
 		args["sandbox"], args["session"] = sb.Name, sess.Name
 		var page manager.EventsPage
-		h.ok("get_events", args, &page)
+		h.OK("get_events", args, &page)
 		return page
 	}
 
@@ -53,12 +54,12 @@ func TestSecurityStreamedKey(t *testing.T) {
 	script := "spell 1 ANTHROPIC_API_KEY; sleep 3500; tool step; spell-think 2 ANTHROPIC_API_KEY; sleep 3500; " +
 		"spell 3 ANTHROPIC_API_KEY 25; spell 1 ANTHROPIC_API_KEY 10; say done"
 	var turn manager.TurnResult
-	h.ok("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": script}, &turn)
+	h.OK("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": script}, &turn)
 
 	// While the turn runs: long polls with a progress token from the turn's start, reading on from each
 	// next_cursor as the key streams in, and the same cursors in raw mode.
 	progress := 0
-	h.client.OnNotification(func(n mcp.JSONRPCNotification) {
+	h.Client.OnNotification(func(n mcp.JSONRPCNotification) {
 		if n.Method == "notifications/progress" {
 			progress++
 		}
@@ -70,7 +71,7 @@ func TestSecurityStreamedKey(t *testing.T) {
 		req.Params.Meta = &mcp.Meta{ProgressToken: "p1"}
 		req.Params.Arguments = map[string]any{"sandbox": sb.Name, "session": sess.Name, "cursor": cursor, "limit": 2, "wait_seconds": 5}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		res, err := h.client.CallTool(ctx, req)
+		res, err := h.Client.CallTool(ctx, req)
 		cancel()
 		if err != nil || res.IsError {
 			t.Fatalf("get_events: %v %v", err, res)
@@ -102,19 +103,19 @@ func TestSecurityStreamedKey(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := h.client.ReadResource(ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: tools.TranscriptURI(sb.Name, sess.Name)}})
+	res, err := h.Client.ReadResource(ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: tools.TranscriptURI(sb.Name, sess.Name)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(resourceText(res), "[REDACTED:ANTHROPIC_API_KEY]") {
 		t.Errorf("the transcript lacks the redacted key")
 	}
-	if _, err := h.client.GetPrompt(ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "review_sandbox_work",
+	if _, err := h.Client.GetPrompt(ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "review_sandbox_work",
 		Arguments: map[string]string{"sandbox": sb.Name, "session": sess.Name}}}); err != nil {
 		t.Fatal(err)
 	}
 	// send_message's final text: a second turn that ends within its wait.
-	h.ok("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "spell 2 ANTHROPIC_API_KEY", "wait_seconds": 30}, &turn)
+	h.OK("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "spell 2 ANTHROPIC_API_KEY", "wait_seconds": 30}, &turn)
 	if !strings.Contains(turn.FinalText, "[REDACTED:ANTHROPIC_API_KEY]") {
 		t.Errorf("final text = %q, want the key redacted", turn.FinalText)
 	}

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -15,22 +16,22 @@ import (
 
 // send runs one turn to its end (wait_seconds) and returns the result.
 func (h *harness) send(sb, session, msg string) manager.TurnResult {
-	h.t.Helper()
+	h.T.Helper()
 	var tr manager.TurnResult
-	h.ok("send_message", map[string]any{"sandbox": sb, "session": session, "message": msg, "wait_seconds": 40}, &tr)
+	h.OK("send_message", map[string]any{"sandbox": sb, "session": session, "message": msg, "wait_seconds": 40}, &tr)
 	if !tr.Done {
-		h.t.Fatalf("turn %q did not end within 40 s: %+v", msg, tr)
+		h.T.Fatalf("turn %q did not end within 40 s: %+v", msg, tr)
 	}
 	return tr
 }
 
 // allEvents reads a session's events from cursor 0.
 func (h *harness) allEvents(sb, session string) []events.Event {
-	h.t.Helper()
+	h.T.Helper()
 	var out []events.Event
 	for cursor := int64(0); ; {
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": sb, "session": session, "cursor": cursor}, &page)
+		h.OK("get_events", map[string]any{"sandbox": sb, "session": session, "cursor": cursor}, &page)
 		out = append(out, page.Events...)
 		cursor = page.NextCursor
 		if !page.More {
@@ -40,15 +41,15 @@ func (h *harness) allEvents(sb, session string) []events.Event {
 }
 
 func (h *harness) sessionEntry(sb, name string) manager.SessionEntry {
-	h.t.Helper()
+	h.T.Helper()
 	var list manager.SessionList
-	h.ok("list_sessions", map[string]any{"sandbox": sb}, &list)
+	h.OK("list_sessions", map[string]any{"sandbox": sb}, &list)
 	for _, s := range list.Sessions {
 		if s.Name == name {
 			return s
 		}
 	}
-	h.t.Fatalf("session %s not in list_sessions: %+v", name, list)
+	h.T.Fatalf("session %s not in list_sessions: %+v", name, list)
 	return manager.SessionEntry{}
 }
 
@@ -57,12 +58,12 @@ func about(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 // TestUsageRecordedAndSummed: usage_update and the turns' reported tokens are recorded per turn (usage
 // events, turn_end totals) and summed per session (list_sessions, the transcript).
 func TestUsageRecordedAndSummed(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 
 	h.send(sb.Name, sess.Name, "usage 1000 200000 0.01; tokens 100 20 5; say one")
 	h.send(sb.Name, sess.Name, "usage 3000 200000 0.03; tokens 200 40; say two")
@@ -101,16 +102,16 @@ func TestUsageRecordedAndSummed(t *testing.T) {
 // budget_exceeded, the events name the limit, and the session takes the next turn with a fresh budget.
 // The server's limit is the most a session may ask for.
 func TestBudgetCancelsTurn(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--max-turn-cost=1"), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--max-turn-cost=1"), env)
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 
-	if msg := h.fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "budget": map[string]any{"max_cost_usd": 5}}); !strings.Contains(msg, "over the server's limit 1") {
+	if msg := h.Fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "budget": map[string]any{"max_cost_usd": 5}}); !strings.Contains(msg, "over the server's limit 1") {
 		t.Errorf("a budget over the server's: %s", msg)
 	}
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "budget": map[string]any{"max_cost_usd": 0.05}}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "budget": map[string]any{"max_cost_usd": 0.05}}, &sess)
 	if sess.Budget == nil || sess.Budget.MaxCostUSD != 0.05 {
 		t.Fatalf("create_session budget = %+v", sess.Budget)
 	}
@@ -139,7 +140,7 @@ func TestBudgetCancelsTurn(t *testing.T) {
 	}
 
 	var timed manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "budget": map[string]any{"max_turn_seconds": 1}}, &timed)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "budget": map[string]any{"max_turn_seconds": 1}}, &timed)
 	start := time.Now()
 	tr = h.send(sb.Name, timed.Name, "sleep 30000; say never")
 	if tr.StopReason != events.StopBudgetExceeded || time.Since(start) > 25*time.Second {
@@ -152,18 +153,18 @@ func TestBudgetCancelsTurn(t *testing.T) {
 
 // waitEnded polls list_sessions until the session is no longer usable (its agent is gone).
 func (h *harness) waitEnded(sb, name string) manager.SessionEntry {
-	h.t.Helper()
+	h.T.Helper()
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		// get_events makes the session's stream run (and notice that sandbox-agent is gone).
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
+		h.OK("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
 		e := h.sessionEntry(sb, name)
 		if e.Status == events.StatusFailed || e.Status == events.StatusEnded {
 			return e
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("session %s still %s 40 s after its sandbox stopped", name, e.Status)
+			h.T.Fatalf("session %s still %s 40 s after its sandbox stopped", name, e.Status)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -181,16 +182,16 @@ func TestContinueAfterSandboxStop(t *testing.T) {
 		{"summary", manager.ContinuedSummary, "0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env, bin := fakeEnv(t)
+			env, bin := testkit.FakeEnv(t)
 			env["SCRIPTED_AGENT_LOAD_SESSION"] = tc.load
-			h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--pass-env=SCRIPTED_AGENT_LOAD_SESSION"), env)
+			h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--pass-env=SCRIPTED_AGENT_LOAD_SESSION"), env)
 			var sb manager.SandboxResult
-			h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+			h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 			var sess manager.SessionResult
-			h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 			h.send(sb.Name, sess.Name, "say the blue door")
 
-			if err := runFake(bin, env, "stop", sb.Name); err != nil {
+			if err := testkit.RunFake(bin, env, "stop", sb.Name); err != nil {
 				t.Fatal(err)
 			}
 			e := h.waitEnded(sb.Name, sess.Name)
@@ -198,7 +199,7 @@ func TestContinueAfterSandboxStop(t *testing.T) {
 				t.Fatalf("list_sessions after the stop = %+v, want can_continue with %s", e, tc.how)
 			}
 			var cont manager.SessionResult
-			h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "continue": sess.Name}, &cont)
+			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "continue": sess.Name}, &cont)
 			if cont.Name != sess.Name || cont.Continued != tc.how {
 				t.Fatalf("continue = %+v, want %s continued with %s", cont, sess.Name, tc.how)
 			}
@@ -230,7 +231,7 @@ func TestContinueAfterSandboxStop(t *testing.T) {
 				return
 			}
 			var fork manager.SessionResult
-			h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "fork": sess.Name}, &fork)
+			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "fork": sess.Name}, &fork)
 			if fork.Name == sess.Name || fork.Forked != sess.Name || fork.Turn == "" {
 				t.Fatalf("fork = %+v", fork)
 			}
@@ -245,18 +246,18 @@ func TestContinueAfterSandboxStop(t *testing.T) {
 // TestMCPServersReachSessionNew: MCP servers given to create_session reach the agent's session/new, with
 // secrets filled in by name (and redacted on the way back); unsafe ones are refused with one line.
 func TestMCPServersReachSessionNew(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	env["MCP_TOKEN"] = "tok-0123456789abcdef"
-	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--pass-env=MCP_TOKEN"), env)
+	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--pass-env=MCP_TOKEN"), env)
 	ws := t.TempDir()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
 	servers := []any{
 		map[string]any{"name": "files", "command": "mcp-files", "args": []string{"--root=" + ws}, "env": map[string]string{"TOKEN": "${MCP_TOKEN}"}},
 		map[string]any{"name": "issues", "type": "http", "url": "http://127.0.0.1:9/mcp", "headers": map[string]string{"Authorization": "Bearer ${MCP_TOKEN}"}},
 	}
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "mcp_servers": servers}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "mcp_servers": servers}, &sess)
 	tr := h.send(sb.Name, sess.Name, "mcp")
 	for _, want := range []string{
 		// ACP's McpServer shapes (the agent prints them with sorted keys).
@@ -282,7 +283,7 @@ func TestMCPServersReachSessionNew(t *testing.T) {
 		{map[string]any{"name": "x", "type": "http", "url": "http://user:pw@127.0.0.1:9/"}, "must not carry credentials"},
 		{map[string]any{"name": "x", "type": "sse", "url": "http://127.0.0.1:9/"}, "does not support sse MCP servers"},
 	} {
-		msg := h.fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "mcp_servers": []any{tc.server}})
+		msg := h.Fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "mcp_servers": []any{tc.server}})
 		if !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") || strings.Contains(msg, env["MCP_TOKEN"]) {
 			t.Errorf("%v: %q, want one line with %q", tc.server, msg, tc.want)
 		}

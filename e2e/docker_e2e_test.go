@@ -1,13 +1,11 @@
-package cli
+package e2e
 
 import (
-	"context"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -27,7 +25,7 @@ func TestDockerEndToEnd(t *testing.T) {
 			h := startServer(t, dockerArgs(t, image, tc.transport, tc.network), env)
 			ws := t.TempDir()
 			conversation(t, h, ws)
-			if out := docker(t, "ps", "-a", "-q", "--filter", "label=org.sandbox-mcp.workspace="+ws); out != "" {
+			if out := testkit.Docker(t, "ps", "-a", "-q", "--filter", "label=org.sandbox-mcp.workspace="+ws); out != "" {
 				t.Errorf("destroy left containers behind: %s", out)
 			}
 		})
@@ -44,36 +42,36 @@ func TestDockerLifecycle(t *testing.T) {
 		Name   string
 		Reused bool
 	}
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "name": "lifecycle-test"}, &sb)
-	id := docker(t, "inspect", "--format", "{{.Id}}", sb.Name)
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "name": "lifecycle-test"}, &sb)
-	if !sb.Reused || docker(t, "inspect", "--format", "{{.Id}}", sb.Name) != id {
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": "lifecycle-test"}, &sb)
+	id := testkit.Docker(t, "inspect", "--format", "{{.Id}}", sb.Name)
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": "lifecycle-test"}, &sb)
+	if !sb.Reused || testkit.Docker(t, "inspect", "--format", "{{.Id}}", sb.Name) != id {
 		t.Errorf("second create did not reuse the container")
 	}
-	if got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir(), "name": "lifecycle-test"}); !strings.Contains(got, "already exists for workspace") {
+	if got := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir(), "name": "lifecycle-test"}); !strings.Contains(got, "already exists for workspace") {
 		t.Errorf("same name, other workspace: %q", got)
 	}
 	var sess struct{ Name string }
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 
-	docker(t, "rm", "-f", sb.Name) // behind our back
-	got := h.fails("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "hello"})
+	testkit.Docker(t, "rm", "-f", sb.Name) // behind our back
+	got := h.Fails("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "hello"})
 	if !strings.Contains(got, "no longer exists") {
 		t.Errorf("message to a removed container: %q", got)
 	}
 	var d manager.DestroyResult
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 	if !d.AlreadyGone {
 		t.Errorf("destroy of a removed container: %+v, want already_gone", d)
 	}
 
 	// A container sandbox-mcp did not create is never touched, even when named.
-	docker(t, "run", "-d", "--init", "--pull", "never", "--network", "none", "--name", "not-ours-lifecycle", "--entrypoint", "sleep", image, "infinity")
-	t.Cleanup(func() { docker(t, "rm", "-f", "not-ours-lifecycle") })
-	if got := h.fails("destroy_sandbox", map[string]any{"name": "not-ours-lifecycle"}); !strings.Contains(got, "not created by sandbox-mcp") {
+	testkit.Docker(t, "run", "-d", "--init", "--pull", "never", "--network", "none", "--name", "not-ours-lifecycle", "--entrypoint", "sleep", image, "infinity")
+	t.Cleanup(func() { testkit.Docker(t, "rm", "-f", "not-ours-lifecycle") })
+	if got := h.Fails("destroy_sandbox", map[string]any{"name": "not-ours-lifecycle"}); !strings.Contains(got, "not created by sandbox-mcp") {
 		t.Errorf("destroy of a foreign container: %q", got)
 	}
-	if docker(t, "inspect", "--format", "{{.State.Running}}", "not-ours-lifecycle") != "true" {
+	if testkit.Docker(t, "inspect", "--format", "{{.State.Running}}", "not-ours-lifecycle") != "true" {
 		t.Error("the foreign container was touched")
 	}
 }
@@ -91,15 +89,4 @@ func dockerArgs(t *testing.T, image, transport, network string) []string {
 		args = append(args, "--docker-insecure-host-network")
 	}
 	return args
-}
-
-func docker(t *testing.T, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
-	if err != nil && args[0] != "rm" {
-		t.Fatalf("docker %v: %v: %s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
 }

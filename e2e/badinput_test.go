@@ -1,17 +1,19 @@
-package cli
+package e2e
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // TestBadInput: every refusal is one clear tool error and leaves nothing behind: no sandbox in the
 // double's state, no record in ours.
 func TestBadInput(t *testing.T) {
-	env, bin := fakeEnv(t)
-	args := sandboxArgs(t, "sbx", bin)
+	env, bin := testkit.FakeEnv(t)
+	args := testkit.SandboxArgs(t, "sbx", bin)
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 	h := startServer(t, args, env)
 	ws := t.TempDir()
@@ -40,21 +42,21 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := h.fails(tt.tool, tt.args); !strings.Contains(got, tt.want) || strings.Contains(got, "\n") {
+			if got := h.Fails(tt.tool, tt.args); !strings.Contains(got, tt.want) || strings.Contains(got, "\n") {
 				t.Errorf("got %q, want one line containing %q", got, tt.want)
 			}
 		})
 	}
 	// An unknown session in a real sandbox.
 	var sb struct{ Name string }
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
-	if got := h.fails("get_events", map[string]any{"sandbox": sb.Name, "session": "nosuch"}); !strings.Contains(got, "unknown session \"nosuch\"") {
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	if got := h.Fails("get_events", map[string]any{"sandbox": sb.Name, "session": "nosuch"}); !strings.Contains(got, "unknown session \"nosuch\"") {
 		t.Errorf("unknown session: %q", got)
 	}
-	if got := h.fails("respond_permission", map[string]any{"sandbox": sb.Name, "session": "nosuch", "request_id": "p", "option": "allow"}); !strings.Contains(got, "unknown session") {
+	if got := h.Fails("respond_permission", map[string]any{"sandbox": sb.Name, "session": "nosuch", "request_id": "p", "option": "allow"}); !strings.Contains(got, "unknown session") {
 		t.Errorf("unknown session: %q", got)
 	}
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &sb)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &sb)
 
 	entries, _ := os.ReadDir(filepath.Join(env["FAKECLI_ROOT"], "sbx"))
 	for _, e := range entries {
@@ -71,14 +73,14 @@ func TestBadInput(t *testing.T) {
 // TestBackendProblems: a missing CLI, a template without sandbox-agent, an old sandbox-agent and a
 // sandbox removed behind our back are clear errors; failed creations are rolled back.
 func TestBackendProblems(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	ws := t.TempDir()
 
 	t.Run("backend CLI missing", func(t *testing.T) {
-		args := sandboxArgs(t, "sbx", bin)
+		args := testkit.SandboxArgs(t, "sbx", bin)
 		args[1] = "--sbx-bin=" + filepath.Join(t.TempDir(), "sbx")
 		h := startServer(t, args, env)
-		got := h.fails("create_sandbox", map[string]any{"workspace": ws})
+		got := h.Fails("create_sandbox", map[string]any{"workspace": ws})
 		if !strings.Contains(got, "not installed") || !strings.Contains(got, "install the sbx CLI") {
 			t.Errorf("got %q", got)
 		}
@@ -86,15 +88,15 @@ func TestBackendProblems(t *testing.T) {
 	t.Run("docker sandbox plugin removed", func(t *testing.T) {
 		env := clone(env)
 		env["FAKECLI_DOCKER_SANDBOX"] = "removed"
-		args := append(sandboxArgs(t, "docker-sandbox", bin), "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES,FAKECLI_DOCKER_SANDBOX")
+		args := append(testkit.SandboxArgs(t, "docker-sandbox", bin), "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES,FAKECLI_DOCKER_SANDBOX")
 		h := startServer(t, args, env)
-		if got := h.fails("create_sandbox", map[string]any{"workspace": ws}); !strings.Contains(got, "removed in Docker Desktop 4.80") {
+		if got := h.Fails("create_sandbox", map[string]any{"workspace": ws}); !strings.Contains(got, "removed in Docker Desktop 4.80") {
 			t.Errorf("got %q", got)
 		}
 	})
 	t.Run("template without sandbox-agent", func(t *testing.T) {
-		h := startServer(t, sandboxArgs(t, "sbx", bin), env)
-		got := h.fails("create_sandbox", map[string]any{"workspace": ws, "template": "sandbox-mcp/no-agent:latest"})
+		h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
+		got := h.Fails("create_sandbox", map[string]any{"workspace": ws, "template": "sandbox-mcp/no-agent:latest"})
 		if !strings.Contains(got, "sandbox-agent is not installed") || !strings.Contains(got, "npm install -g @sandbox-agent/cli@0.4.2") {
 			t.Errorf("got %q", got)
 		}
@@ -113,22 +115,22 @@ func TestBackendProblems(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(old, "sandbox-agent"), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		h := startServer(t, sandboxArgs(t, "sbx", bin), env)
-		got := h.fails("create_sandbox", map[string]any{"workspace": ws, "template": "sandbox-mcp/old:latest"})
+		h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
+		got := h.Fails("create_sandbox", map[string]any{"workspace": ws, "template": "sandbox-mcp/old:latest"})
 		if !strings.Contains(got, "sandbox-agent 0.1.11") || !strings.Contains(got, "too old") {
 			t.Errorf("got %q", got)
 		}
 	})
 	t.Run("sandbox removed behind our back", func(t *testing.T) {
-		h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+		h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 		var sb struct{ Name string }
-		h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+		h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
 		var sess struct{ Name string }
-		h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
-		if err := runFake(bin, env, "rm", "-f", sb.Name); err != nil {
+		h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+		if err := testkit.RunFake(bin, env, "rm", "-f", sb.Name); err != nil {
 			t.Fatal(err)
 		}
-		got := h.fails("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "hi"})
+		got := h.Fails("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "hi"})
 		if !strings.Contains(got, "no longer exists") {
 			t.Errorf("got %q", got)
 		}
@@ -137,11 +139,11 @@ func TestBackendProblems(t *testing.T) {
 			Name   string
 			Reused bool
 		}
-		h.ok("create_sandbox", map[string]any{"workspace": ws}, &again)
+		h.OK("create_sandbox", map[string]any{"workspace": ws}, &again)
 		if again.Name != sb.Name || again.Reused {
 			t.Errorf("recreate = %+v", again)
 		}
-		h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &again)
+		h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &again)
 	})
 }
 

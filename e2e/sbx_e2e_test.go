@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -19,16 +20,16 @@ import (
 // logged before the kill exactly once; a new session starts the sandbox and sandbox-agent again on a new
 // host port and completes a turn with a tool call and a permission; destroy removes everything.
 func TestSbxAsDocumented(t *testing.T) {
-	env, bin := fakeEnv(t)
-	args := sandboxArgs(t, "sbx", bin)
+	env, bin := testkit.FakeEnv(t)
+	args := testkit.SandboxArgs(t, "sbx", bin)
 	server := sandboxMCPBinary(t)
 	c1, kill := startProc(t, server, args, env)
-	h1 := &harness{t: t, client: c1, env: env, calls: map[string][]time.Duration{}}
+	h1 := &harness{testkit.New(t, c1, env)}
 	s := newSessionNoCleanup(t, h1)
 	port1 := publishedPort(t, bin, env, s.sandbox)
 	turn := s.send(t, "stream 30 100", 0)
 	var page manager.EventsPage
-	h1.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
+	h1.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
 	if len(page.Events) == 0 {
 		t.Fatal("no events before the kill")
 	}
@@ -45,13 +46,13 @@ func TestSbxAsDocumented(t *testing.T) {
 	}
 
 	c2, _ := startProc(t, server, args, env)
-	h2 := &harness{t: t, client: c2, env: env, calls: map[string][]time.Duration{}}
+	h2 := &harness{testkit.New(t, c2, env)}
 	s.h = h2
 	var after []events.Event
 	var last manager.EventsPage
 	cursor := page.NextCursor
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		h2.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 2}, &last)
+		h2.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 2}, &last)
 		after = append(after, last.Events...)
 		cursor = last.NextCursor
 		if last.Status == events.StatusFailed && !last.More {
@@ -76,7 +77,7 @@ func TestSbxAsDocumented(t *testing.T) {
 		t.Errorf("user messages across the restart = %d, want 1: %v", users, summarize(all))
 	}
 	var list manager.SandboxList
-	h2.ok("list_sandboxes", map[string]any{}, &list)
+	h2.OK("list_sandboxes", map[string]any{}, &list)
 	for _, sb := range list.Sandboxes {
 		for _, ss := range sb.Sessions {
 			if ss.Name == s.session && (ss.Status != events.StatusFailed || strings.Contains(ss.LastError, "\n") || !strings.Contains(ss.LastError, "sandbox-agent")) {
@@ -87,7 +88,7 @@ func TestSbxAsDocumented(t *testing.T) {
 
 	// A new session: exec starts the sandbox, the held sandbox-agent comes back on another host port.
 	var sess manager.SessionResult
-	h2.ok("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &sess)
+	h2.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &sess)
 	if port2 := publishedPort(t, bin, env, s.sandbox); port2 == 0 || port2 == port1 {
 		t.Errorf("host port after the restart = %d, want a new one (was %d)", port2, port1)
 	}
@@ -96,13 +97,13 @@ func TestSbxAsDocumented(t *testing.T) {
 	var got []events.Event
 	p := waitStatus(t, h2, s.sandbox, sess.Name, t2.Cursor, &got, events.StatusWaitingPermission)
 	var perm manager.PermissionResult
-	h2.ok("respond_permission", map[string]any{"sandbox": s.sandbox, "session": sess.Name, "request_id": p.Pending[0].Permission.RequestID, "option": "allow"}, &perm)
+	h2.OK("respond_permission", map[string]any{"sandbox": s.sandbox, "session": sess.Name, "request_id": p.Pending[0].Permission.RequestID, "option": "allow"}, &perm)
 	p = waitStatus(t, h2, s.sandbox, sess.Name, p.NextCursor, &got, events.StatusIdle)
 	if p.LastStop != "end_turn" || !strings.Contains(strings.Join(summarize(got), "\n"), "permission_response allow") {
 		t.Errorf("second turn: %v", summarize(got))
 	}
 	var d manager.DestroyResult
-	h2.ok("destroy_sandbox", map[string]any{"name": s.sandbox}, &d)
+	h2.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &d)
 	if !d.Destroyed {
 		t.Errorf("destroy_sandbox = %+v", d)
 	}

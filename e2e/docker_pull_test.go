@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"net"
@@ -38,7 +38,7 @@ func TestDockerTemplateNotAllowedIsNotPulled(t *testing.T) {
 	args := append(dockerArgs(t, image, "exec", "none"), "--docker-pull")
 
 	h := startServer(t, args, env)
-	got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir(), "template": ref})
+	got := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir(), "template": ref})
 	if !strings.Contains(got, "pulls only the images the operator allowed") || strings.Contains(got, "\n") {
 		t.Errorf("create_sandbox with a foreign image = %q; want one line saying it is not allowed to be pulled", got)
 	}
@@ -47,7 +47,7 @@ func TestDockerTemplateNotAllowedIsNotPulled(t *testing.T) {
 	}
 
 	allowed := startServer(t, append(dockerArgs(t, image, "exec", "none"), "--docker-pull", "--allowed-templates=127.0.0.1:*/evil/*"), env)
-	got = allowed.fails("create_sandbox", map[string]any{"workspace": t.TempDir(), "template": ref})
+	got = allowed.Fails("create_sandbox", map[string]any{"workspace": t.TempDir(), "template": ref})
 	for deadline := time.Now().Add(5 * time.Second); conns.Load() == 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -24,13 +25,13 @@ func TestResumeAfterSandboxStop(t *testing.T) {
 		{"auto-stop, summary", manager.ContinuedSummary, "0", autoStop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env, bin := fakeEnv(t)
+			env, bin := testkit.FakeEnv(t)
 			env["SCRIPTED_AGENT_LOAD_SESSION"] = tc.load
-			h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--pass-env=SCRIPTED_AGENT_LOAD_SESSION"), env)
+			h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--pass-env=SCRIPTED_AGENT_LOAD_SESSION"), env)
 			var sb manager.SandboxResult
-			h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+			h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 			var sess manager.SessionResult
-			h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 			h.send(sb.Name, sess.Name, "say the blue door")
 			port1 := publishedPort(t, bin, env, sb.Name)
 
@@ -72,7 +73,7 @@ func TestResumeAfterSandboxStop(t *testing.T) {
 // userStop is a user's `sbx stop` behind the server's back.
 func userStop(t *testing.T, bin string, env map[string]string, name string) {
 	t.Helper()
-	if err := runFake(bin, env, "stop", name); err != nil {
+	if err := testkit.RunFake(bin, env, "stop", name); err != nil {
 		t.Fatal(err)
 	}
 }

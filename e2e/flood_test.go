@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"os"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -18,8 +19,8 @@ import (
 // on: what follows it arrives and the turn ends. Before, the SSE reader failed on it, reconnected from the
 // last stored id, got the same envelope replayed, and so on forever: the session was wedged.
 func TestOversizeEnvelope(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	s := newSession(t, h)
 	// 17 MiB: sandbox-agent 0.4.2 passes an envelope this big (measured), and it is over the default cap.
 	turn := s.send(t, "say before; big 17825792; say after", 0)
@@ -28,7 +29,7 @@ func TestOversizeEnvelope(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var page manager.EventsPage
-		s.h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
+		s.h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 		got, cursor = append(got, page.Events...), page.NextCursor
 		if page.Status == events.StatusIdle && !page.More {
 			break
@@ -65,8 +66,8 @@ const (
 // floodHeapCeiling, the session's log ends near --max-session-log, error events say what was dropped,
 // and every turn ends normally.
 func TestFlood(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--max-session-log="+itoa(floodLogCap)), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--max-session-log="+itoa(floodLogCap)), env)
 	s := newSession(t, h)
 
 	var peak atomic.Uint64
@@ -85,7 +86,7 @@ func TestFlood(t *testing.T) {
 		turn := s.send(t, script, 0)
 		for cursor, deadline := turn.Cursor, time.Now().Add(2*time.Minute); ; {
 			var page manager.EventsPage
-			s.h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
+			s.h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			got, cursor = append(got, page.Events...), page.NextCursor
 			pages++
 			if page.Status == events.StatusIdle && !page.More {
@@ -103,11 +104,11 @@ func TestFlood(t *testing.T) {
 	// What else a model reads: a turn's final text (send_message waits for the next turn's) and the
 	// transcript, both over the whole log.
 	var next manager.TurnResult
-	s.h.ok("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "say final", "wait_seconds": 30}, &next)
+	s.h.OK("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "say final", "wait_seconds": 30}, &next)
 	transcript := readResource(t, h, "sandbox-mcp://sandboxes/"+s.sandbox+"/sessions/"+s.session+"/transcript")
 	stop()
 
-	fi, err := os.Stat(filepath.Join(h.state, "sessions", s.sandbox, s.session+".log"))
+	fi, err := os.Stat(filepath.Join(h.State, "sessions", s.sandbox, s.session+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}

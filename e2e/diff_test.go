@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -24,8 +25,8 @@ func TestDiff(t *testing.T) {
 		if _, err := exec.LookPath("git"); err != nil {
 			testenv.Missing(t, "git", "install git (apt-get install git)")
 		}
-		env, bin := fakeEnv(t)
-		diffScenarios(t, startServer(t, sandboxArgs(t, "sbx", bin), env))
+		env, bin := testkit.FakeEnv(t)
+		diffScenarios(t, startServer(t, testkit.SandboxArgs(t, "sbx", bin), env))
 	})
 	t.Run("docker", func(t *testing.T) {
 		if _, err := exec.LookPath("git"); err != nil {
@@ -54,7 +55,7 @@ func diffScenarios(t *testing.T, h *harness) {
 		}
 
 		var d manager.DiffResult
-		h.ok("get_diff", map[string]any{"sandbox": s.sandbox}, &d)
+		h.OK("get_diff", map[string]any{"sandbox": s.sandbox}, &d)
 		want := gitT(t, ws, "diff", "--no-color", "HEAD", "--") // the same git on the same files
 		if d.Diff != want || d.Sandbox != s.sandbox || d.Workspace != ws || d.Truncated {
 			t.Errorf("get_diff = %+v\nwant diff:\n%s", d, want)
@@ -67,7 +68,7 @@ func diffScenarios(t *testing.T, h *harness) {
 		if strings.Contains(d.Diff, "new.txt") || !slices.Equal(d.Untracked, []string{"new.txt"}) {
 			t.Errorf("untracked = %q (diff %q), want just new.txt (debug.log is ignored)", d.Untracked, d.Diff)
 		}
-		if txt := text(h.call("get_diff", map[string]any{"sandbox": s.sandbox})); !strings.Contains(txt, "+two") || !strings.HasSuffix(txt, "Untracked files:\n  new.txt") {
+		if txt := testkit.Text(h.Call("get_diff", map[string]any{"sandbox": s.sandbox})); !strings.Contains(txt, "+two") || !strings.HasSuffix(txt, "Untracked files:\n  new.txt") {
 			t.Errorf("get_diff text:\n%s", txt)
 		}
 
@@ -96,7 +97,7 @@ func diffScenarios(t *testing.T, h *harness) {
 		ws := t.TempDir()
 		writeFile(t, ws, "README.md", "one\n")
 		s := diffSession(t, h, ws)
-		got := h.fails("get_diff", map[string]any{"sandbox": s.sandbox})
+		got := h.Fails("get_diff", map[string]any{"sandbox": s.sandbox})
 		if !strings.Contains(got, "not a git repository") || !strings.Contains(got, "run git init") || strings.Contains(got, "\n") {
 			t.Errorf("get_diff outside a repo = %q, want one line saying to run git init", got)
 		}
@@ -117,7 +118,7 @@ func diffScenarios(t *testing.T, h *harness) {
 			t.Fatalf("send_message = %+v, want the turn done", turn)
 		}
 		var d manager.DiffResult
-		h.ok("get_diff", map[string]any{"sandbox": s.sandbox}, &d)
+		h.OK("get_diff", map[string]any{"sandbox": s.sandbox}, &d)
 		// Staged (the new file as added), then unstaged (the agent's change on top).
 		want := gitT(t, ws, "diff", "--no-color", "--cached", "--") + gitT(t, ws, "diff", "--no-color", "--")
 		if d.Diff != want || !slices.Equal(d.Untracked, []string{"other.txt"}) {
@@ -136,10 +137,10 @@ func diffSession(t *testing.T, h *harness, ws string) session {
 	t.Helper()
 	var sb manager.SandboxResult
 	// Direct mode: this test is about diffing the workspace itself (clone mode: isolation_e2e_test.go).
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "isolation": "direct"}, &sb)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": sb.Name}) })
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "isolation": "direct"}, &sb)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": sb.Name}) })
 	var s manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
 	return session{h: h, sandbox: sb.Name, session: s.Name}
 }
 
@@ -187,5 +188,5 @@ func getPromptErr(h *harness, name string, args map[string]string) (*mcp.GetProm
 	req := mcp.GetPromptRequest{}
 	req.Params.Name = name
 	req.Params.Arguments = args
-	return h.client.GetPrompt(ctx, req)
+	return h.Client.GetPrompt(ctx, req)
 }

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -17,18 +18,18 @@ import (
 // registered, or is no plain name, is one line and nothing is created; a reused sandbox gets the missing ones
 // loaded (`sbx mcp load`); other backends refuse the parameter in one line that says what to use instead.
 func TestSbxMCPRegistrations(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	for _, n := range []string{"notion", "linear", "github"} {
-		if err := runFake(bin, env, "mcp", "add", n, "--url", "https://"+n+".example/mcp"); err != nil {
+		if err := testkit.RunFake(bin, env, "mcp", "add", n, "--url", "https://"+n+".example/mcp"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	root := env["FAKECLI_ROOT"]
 	ws := t.TempDir()
 
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "sbx_mcp": []string{"notion", "linear", "notion"}}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "sbx_mcp": []string{"notion", "linear", "notion"}}, &sb)
 	if !slices.Equal(sb.SbxMCP, []string{"notion", "linear"}) {
 		t.Errorf("create_sandbox sbx_mcp = %v", sb.SbxMCP)
 	}
@@ -39,7 +40,7 @@ func TestSbxMCPRegistrations(t *testing.T) {
 		SbxMCP       []string `json:"sbx_mcp"`
 		SbxMCPStatic bool     `json:"sbx_mcp_static"`
 	}
-	data, err := os.ReadFile(filepath.Join(h.state, "sandboxes", sb.Name+".json"))
+	data, err := os.ReadFile(filepath.Join(h.State, "sandboxes", sb.Name+".json"))
 	if err == nil {
 		err = json.Unmarshal(data, &rec)
 	}
@@ -61,7 +62,7 @@ func TestSbxMCPRegistrations(t *testing.T) {
 		{map[string]any{"workspace": t.TempDir(), "backend": "docker", "sbx_mcp": []string{"notion"}},
 			[]string{"only the sbx backend", "on docker", "create_session's mcp_servers"}},
 	} {
-		msg := h.fails("create_sandbox", tc.args)
+		msg := h.Fails("create_sandbox", tc.args)
 		for _, w := range tc.want {
 			if !strings.Contains(msg, w) || strings.Contains(msg, "\n") {
 				t.Errorf("%v: %q, want one line with %q", tc.args, msg, w)
@@ -77,7 +78,7 @@ func TestSbxMCPRegistrations(t *testing.T) {
 
 	// The same sandbox again: its pinned set stays, github is loaded into the running gateway.
 	var again manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "name": sb.Name, "sbx_mcp": []string{"linear", "github"}}, &again)
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": sb.Name, "sbx_mcp": []string{"linear", "github"}}, &again)
 	if !again.Reused || !slices.Equal(again.SbxMCP, []string{"notion", "linear", "github"}) {
 		t.Errorf("reused create_sandbox = %+v", again)
 	}
@@ -86,7 +87,7 @@ func TestSbxMCPRegistrations(t *testing.T) {
 	}
 	// Without sbx_mcp, a reuse reports what is attached and loads nothing.
 	var third manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "name": sb.Name}, &third)
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": sb.Name}, &third)
 	if !slices.Equal(third.SbxMCP, []string{"notion", "linear", "github"}) {
 		t.Errorf("third create_sandbox sbx_mcp = %v", third.SbxMCP)
 	}

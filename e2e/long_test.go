@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -25,9 +26,9 @@ import (
 // Docker: waiting reads with progress, waiting sends, 1600 events in pages, cancel, a dropped stream.
 func TestLongRunning(t *testing.T) {
 	t.Run("sbx", func(t *testing.T) {
-		env, bin := fakeEnv(t)
+		env, bin := testkit.FakeEnv(t)
 		longScenarios(t, func(t *testing.T, extra ...string) *harness {
-			return startServer(t, append(sandboxArgs(t, "sbx", bin), extra...), env)
+			return startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), extra...), env)
 		}, func(t *testing.T, sandbox, _ string) {
 			// sbx ≥ 0.37: the stream is HTTP through the published port. The double's VM cuts every
 			// forwarded connection on SIGUSR1, as a dropped network path would.
@@ -36,10 +37,10 @@ func TestLongRunning(t *testing.T) {
 	})
 	t.Run("sbx 0.36", func(t *testing.T) {
 		// Before `sbx ports` the stream is a curl through exec.
-		env, bin := fakeEnv(t)
+		env, bin := testkit.FakeEnv(t)
 		env["FAKECLI_SBX_VERSION"] = "0.36.0"
 		longScenarios(t, func(t *testing.T, extra ...string) *harness {
-			return startServer(t, append(sandboxArgs(t, "sbx", bin), extra...), env)
+			return startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), extra...), env)
 		}, func(t *testing.T, _, serverID string) {
 			// The stream is a local curl under the double: kill it as a network drop would.
 			killProcs(t, "curl", "-N", serverID)
@@ -103,17 +104,17 @@ type session struct {
 func newSession(t *testing.T, h *harness) session {
 	t.Helper()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 	var s manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": sb.Name}) })
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": sb.Name}) })
 	return session{h: h, sandbox: sb.Name, session: s.Name}
 }
 
 func (s session) send(t *testing.T, msg string, wait int) manager.TurnResult {
 	t.Helper()
 	var turn manager.TurnResult
-	s.h.ok("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": msg, "wait_seconds": wait}, &turn)
+	s.h.OK("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": msg, "wait_seconds": wait}, &turn)
 	return turn
 }
 
@@ -125,7 +126,7 @@ func (s session) drain(t *testing.T, cursor int64, limit, wait int) ([]events.Ev
 	deadline := time.Now().Add(60 * time.Second)
 	for pages := 1; ; pages++ {
 		var page manager.EventsPage
-		s.h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": limit, "wait_seconds": wait}, &page)
+		s.h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": limit, "wait_seconds": wait}, &page)
 		all = append(all, page.Events...)
 		cursor = page.NextCursor
 		if page.Status == events.StatusIdle && !page.More {
@@ -163,7 +164,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		s := newSession(t, h)
 		var mu sync.Mutex
 		var progress []string
-		h.client.OnNotification(func(n mcp.JSONRPCNotification) {
+		h.Client.OnNotification(func(n mcp.JSONRPCNotification) {
 			if n.Method == "notifications/progress" {
 				mu.Lock()
 				progress = append(progress, fmt.Sprint(n.Params.AdditionalFields["message"]))
@@ -178,9 +179,9 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		var got []events.Event
 		for i := 0; i < 20; i++ {
 			req.Params.Arguments = map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 20}
-			res, err := h.client.CallTool(context.Background(), req)
+			res, err := h.Client.CallTool(context.Background(), req)
 			if err != nil || res.IsError {
-				t.Fatalf("get_events: %v %s", err, text(res))
+				t.Fatalf("get_events: %v %s", err, testkit.Text(res))
 			}
 			var page manager.EventsPage
 			decode(t, res, &page)
@@ -240,7 +241,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		s := newSession(t, h)
 		turn := s.send(t, "say starting; sleep 30000; say never", 0)
 		var c manager.CancelResult
-		h.ok("cancel_turn", map[string]any{"sandbox": s.sandbox, "session": s.session}, &c)
+		h.OK("cancel_turn", map[string]any{"sandbox": s.sandbox, "session": s.session}, &c)
 		if c.TurnID != turn.TurnID {
 			t.Errorf("cancelled %s, want %s", c.TurnID, turn.TurnID)
 		}
@@ -251,7 +252,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		if strings.Contains(agentText(evs), "never") {
 			t.Error("the agent went on after cancel")
 		}
-		if got := h.fails("cancel_turn", map[string]any{"sandbox": s.sandbox, "session": s.session}); !strings.Contains(got, "no running turn") {
+		if got := h.Fails("cancel_turn", map[string]any{"sandbox": s.sandbox, "session": s.session}); !strings.Contains(got, "no running turn") {
 			t.Errorf("second cancel: %q", got)
 		}
 	})
@@ -261,10 +262,10 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 			s := newSession(t, h)
 			turn := s.send(t, "stream 20 150", 0)
 			var page manager.EventsPage
-			h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
+			h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
 			var list manager.SessionList
-			h.ok("list_sessions", map[string]any{"sandbox": s.sandbox}, &list)
-			dropStream(t, s.sandbox, h.serverID(s.sandbox, s.session))
+			h.OK("list_sessions", map[string]any{"sandbox": s.sandbox}, &list)
+			dropStream(t, s.sandbox, h.ServerID(s.sandbox, s.session))
 			evs, _ := s.drain(t, turn.Cursor, 100, 10)
 			if got := agentText(evs); got != series("s", 20) {
 				t.Errorf("text after a dropped stream = %q, want s1..s20 once each", got)
@@ -282,14 +283,14 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 			// A fresh page each time: decoding into the old one would reuse (and rewrite) the tool
 			// calls that got already points to.
 			page = manager.EventsPage{}
-			h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
+			h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			got = append(got, page.Events...)
 		}
 		if len(page.Pending) != 1 || page.Pending[0].ToolCall.Title != "run the tests" {
 			t.Fatalf("pending = %+v, want only the command", page.Pending)
 		}
 		var perm manager.PermissionResult
-		h.ok("respond_permission", map[string]any{"sandbox": s.sandbox, "session": s.session, "request_id": page.Pending[0].Permission.RequestID, "option": "reject"}, &perm)
+		h.OK("respond_permission", map[string]any{"sandbox": s.sandbox, "session": s.session, "request_id": page.Pending[0].Permission.RequestID, "option": "reject"}, &perm)
 		rest, _ := s.drain(t, page.NextCursor, 100, 10)
 		sum := strings.Join(summarize(append(got, rest...)), "\n")
 		for _, want := range []string{"permission_request Edit notes.txt\npermission_response allow\ntool_call_update completed", "permission_response reject\ntool_call_update failed"} {
@@ -352,8 +353,8 @@ func TestRestartMidTurn(t *testing.T) {
 	// The legacy plugin has exec -d: sandbox-agent outlives the server and the turn goes on. (sbx has no
 	// detached exec and its held sandbox-agent dies with the server: sbx_e2e_test.go.)
 	t.Run("docker-sandbox", func(t *testing.T) {
-		env, bin := fakeEnv(t)
-		restartMidTurn(t, sandboxArgs(t, "docker-sandbox", bin), env, true)
+		env, bin := testkit.FakeEnv(t)
+		restartMidTurn(t, testkit.SandboxArgs(t, "docker-sandbox", bin), env, true)
 	})
 	t.Run("docker", func(t *testing.T) {
 		image := testenv.Docker(t)
@@ -368,11 +369,11 @@ func TestRestartMidTurn(t *testing.T) {
 func restartMidTurn(t *testing.T, args []string, env map[string]string, checkOrphans bool) {
 	server := sandboxMCPBinary(t)
 	c1, kill := startProc(t, server, args, env)
-	h1 := &harness{t: t, client: c1, env: env, calls: map[string][]time.Duration{}}
+	h1 := &harness{testkit.New(t, c1, env)}
 	s := newSessionNoCleanup(t, h1)
 	turn := s.send(t, "stream 30 100", 0)
 	var page manager.EventsPage
-	h1.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
+	h1.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
 	kill()
 	if len(page.Events) == 0 {
 		t.Fatal("no events before the kill")
@@ -396,14 +397,14 @@ func restartMidTurn(t *testing.T, args []string, env map[string]string, checkOrp
 	}
 
 	c2, _ := startProc(t, server, args, env)
-	h2 := &harness{t: t, client: c2, env: env, calls: map[string][]time.Duration{}}
+	h2 := &harness{testkit.New(t, c2, env)}
 	s.h = h2
 	evs, _ := s.drain(t, page.NextCursor, 100, 10)
 	if got := agentText(append(page.Events, evs...)); got != series("s", 30) {
 		t.Errorf("text across the restart = %q, want s1..s30 once each", got)
 	}
 	var list manager.SandboxList
-	h2.ok("list_sandboxes", map[string]any{}, &list)
+	h2.OK("list_sandboxes", map[string]any{}, &list)
 	found := false
 	for _, sb := range list.Sandboxes {
 		if sb.Name == s.sandbox {
@@ -413,15 +414,15 @@ func restartMidTurn(t *testing.T, args []string, env map[string]string, checkOrp
 	if !found {
 		t.Errorf("list_sandboxes after restart = %+v, want %s with its idle session", list, s.sandbox)
 	}
-	h2.ok("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
+	h2.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
 }
 
 func newSessionNoCleanup(t *testing.T, h *harness) session {
 	t.Helper()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 	var s manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
 	return session{h: h, sandbox: sb.Name, session: s.Name}
 }
 
@@ -441,7 +442,7 @@ func startProc(t *testing.T, bin string, args []string, env map[string]string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = testWriter{t}
+	cmd.Stderr = testkit.LogWriter(t)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -19,16 +20,16 @@ import (
 // command. Once the operator has run that command, the install gets past the policy (the double then
 // answers 502: it does not reach the internet) and the error is sandbox-agent's own, not a policy one.
 func TestSbxNetworkPolicyBlock(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	env["FAKECLI_FAIL"] = "policy allow:ERROR: the sandbox daemon is not answering"
-	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES,FAKECLI_AUTOSTOP,FAKECLI_FAIL"), env)
+	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES,FAKECLI_AUTOSTOP,FAKECLI_FAIL"), env)
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": sb.Name}) })
+	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": sb.Name}) })
 
 	// amp's first download is the ACP registry on cdn.agentclientprotocol.com (measured on 0.4.2).
 	const host = "cdn.agentclientprotocol.com"
-	msg := h.fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "amp"})
+	msg := h.Fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "amp"})
 	allow := "sbx policy allow network " + sb.Name + " " + host
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "blocked by the sandbox's network policy") || !strings.Contains(msg, allow) {
 		t.Fatalf("create_session through a blocking policy = %q, want one line naming %s and `%s`", msg, host, allow)
@@ -44,7 +45,7 @@ func TestSbxNetworkPolicyBlock(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v: %s", allow, err, out)
 	}
-	msg = h.fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "amp"})
+	msg = h.Fails("create_session", map[string]any{"sandbox": sb.Name, "agent": "amp"})
 	if strings.Contains(msg, "network policy") || !strings.Contains(msg, "could not install the amp agent") || !strings.Contains(msg, host) {
 		t.Fatalf("create_session after allowing %s = %q, want sandbox-agent's install failure, not a policy block", host, msg)
 	}
@@ -55,7 +56,7 @@ func TestSbxNetworkPolicyBlock(t *testing.T) {
 // past the exec's settle time), create_sandbox fails as soon as the exec has ended, in one line that
 // carries the exec's stderr, instead of polling health until the startup timeout.
 func TestSbxHeldAgentExitsEarly(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	dir := filepath.Join(env["FAKECLI_TEMPLATES"], "sandbox-mcp_dies_latest", "bin")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -65,9 +66,9 @@ func TestSbxHeldAgentExitsEarly(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sandbox-agent"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h := startServer(t, append(sandboxArgs(t, "sbx", bin), "--template=sandbox-mcp/dies:latest"), env)
+	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--template=sandbox-mcp/dies:latest"), env)
 	start := time.Now()
-	msg := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+	msg := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
 	took := time.Since(start)
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "exited before it became healthy") ||
 		!strings.Contains(msg, "cannot open the data directory: read-only file system") {

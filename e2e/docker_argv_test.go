@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ func TestDockerNoSecretInArgv(t *testing.T) {
 			defer scan.finish()
 
 			var sb manager.SandboxResult
-			h.ok("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
+			h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
 			if tc.transport == "port" {
 				token, err := os.ReadFile(filepath.Join(stateDir, "docker", sb.Name+".token"))
 				if err != nil || len(bytes.TrimSpace(token)) != 64 {
@@ -54,15 +54,15 @@ func TestDockerNoSecretInArgv(t *testing.T) {
 				scan.add("the sandbox-agent token", string(bytes.TrimSpace(token)))
 			}
 			var sess manager.SessionResult
-			h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 			var turn manager.TurnResult
-			h.ok("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name,
+			h.OK("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name,
 				"message": "echo-env ANTHROPIC_API_KEY; sleep 300; say done"}, &turn)
 			var got []events.Event
 			waitStatus(t, h, sb.Name, sess.Name, turn.Cursor, &got, events.StatusIdle)
 			scan.finish()
 			var d manager.DestroyResult
-			h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
+			h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 
 			scan.mu.Lock()
 			defer scan.mu.Unlock()

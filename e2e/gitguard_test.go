@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"os"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -44,7 +45,7 @@ func TestGitGuardDocker(t *testing.T) {
 		t.Fatalf("send_message = %+v, want the turn done", turn)
 	}
 	var page manager.EventsPage
-	h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "limit": 200}, &page)
+	h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "limit": 200}, &page)
 	status, titles := map[string]string{}, map[string]string{}
 	for _, ev := range page.Events {
 		if tc := ev.ToolCall; tc != nil {
@@ -72,7 +73,7 @@ func TestGitGuardDocker(t *testing.T) {
 	// The user commits the agent's change on the host meanwhile: HEAD moves, `git diff HEAD` is empty.
 	gitT(t, ws, "commit", "-q", "-am", "on the host")
 	var d manager.DiffResult
-	h.ok("get_diff", map[string]any{"sandbox": s.sandbox}, &d)
+	h.OK("get_diff", map[string]any{"sandbox": s.sandbox}, &d)
 	if d.Base != base || !strings.Contains(d.Diff, "diff --git a/README.md b/README.md") {
 		t.Errorf("get_diff base %q diff:\n%s\nwant the README change against the creation commit %s", d.Base, d.Diff, base)
 	}
@@ -81,7 +82,7 @@ func TestGitGuardDocker(t *testing.T) {
 			t.Errorf("control changes %q lack %q", d.ControlChanges, want)
 		}
 	}
-	if txt := text(h.call("get_diff", map[string]any{"sandbox": s.sandbox})); !strings.Contains(txt, "Git control files changed") {
+	if txt := testkit.Text(h.Call("get_diff", map[string]any{"sandbox": s.sandbox})); !strings.Contains(txt, "Git control files changed") {
 		t.Errorf("get_diff text does not name the control changes:\n%s", txt)
 	}
 }
@@ -89,8 +90,8 @@ func TestGitGuardDocker(t *testing.T) {
 // TestNestedWorkspaces (issue 10, item 4): a workspace inside, or containing, another live sandbox's
 // workspace is refused; the same workspace under another name, and one beside it, are not.
 func TestNestedWorkspaces(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	root := t.TempDir()
 	outer, inner, beside := filepath.Join(root, "p"), filepath.Join(root, "p", "sub"), filepath.Join(root, "p2")
 	for _, d := range []string{inner, beside} {
@@ -99,22 +100,22 @@ func TestNestedWorkspaces(t *testing.T) {
 		}
 	}
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": outer, "name": "nest-outer"}, &sb)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": "nest-outer"}) })
-	if got := h.fails("create_sandbox", map[string]any{"workspace": inner, "name": "nest-inner"}); !strings.Contains(got, `overlaps the workspace `+outer+` of the live sandbox "nest-outer"`) {
+	h.OK("create_sandbox", map[string]any{"workspace": outer, "name": "nest-outer"}, &sb)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": "nest-outer"}) })
+	if got := h.Fails("create_sandbox", map[string]any{"workspace": inner, "name": "nest-inner"}); !strings.Contains(got, `overlaps the workspace `+outer+` of the live sandbox "nest-outer"`) {
 		t.Errorf("workspace inside a live one: %q", got)
 	}
 	var other manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": beside, "name": "nest-beside"}, &other)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": "nest-beside"}) })
-	h.ok("create_sandbox", map[string]any{"workspace": outer, "name": "nest-same"}, &other)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": "nest-same"}) })
-	h.ok("destroy_sandbox", map[string]any{"name": "nest-outer"}, &manager.DestroyResult{})
-	h.ok("destroy_sandbox", map[string]any{"name": "nest-same"}, &manager.DestroyResult{})
+	h.OK("create_sandbox", map[string]any{"workspace": beside, "name": "nest-beside"}, &other)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": "nest-beside"}) })
+	h.OK("create_sandbox", map[string]any{"workspace": outer, "name": "nest-same"}, &other)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": "nest-same"}) })
+	h.OK("destroy_sandbox", map[string]any{"name": "nest-outer"}, &manager.DestroyResult{})
+	h.OK("destroy_sandbox", map[string]any{"name": "nest-same"}, &manager.DestroyResult{})
 	// Now the inner one is allowed, and the outer one refused.
-	h.ok("create_sandbox", map[string]any{"workspace": inner, "name": "nest-inner"}, &other)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": "nest-inner"}) })
-	if got := h.fails("create_sandbox", map[string]any{"workspace": outer, "name": "nest-outer2"}); !strings.Contains(got, "overlaps the workspace") {
+	h.OK("create_sandbox", map[string]any{"workspace": inner, "name": "nest-inner"}, &other)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": "nest-inner"}) })
+	if got := h.Fails("create_sandbox", map[string]any{"workspace": outer, "name": "nest-outer2"}); !strings.Contains(got, "overlaps the workspace") {
 		t.Errorf("workspace containing a live one: %q", got)
 	}
 }

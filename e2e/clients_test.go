@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // The tests in this file run real MCP clients other than mcp-go against the built server: the official
@@ -82,8 +83,8 @@ func clientsEnv(t *testing.T) []string {
 		testenv.Missing(t, "git", "install git (apt-get install git)")
 	}
 	server := sandboxMCPBinary(t)
-	env, fake := fakeEnv(t)
-	args, err := json.Marshal(sandboxArgs(t, "sbx", fake))
+	env, fake := testkit.FakeEnv(t)
+	args, err := json.Marshal(testkit.SandboxArgs(t, "sbx", fake))
 	if err != nil {
 		t.Fatal(err)
 	}

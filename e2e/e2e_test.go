@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -17,8 +18,8 @@ import (
 func TestEndToEnd(t *testing.T) {
 	for _, backend := range []string{"sbx", "docker-sandbox"} {
 		t.Run(backend, func(t *testing.T) {
-			env, bin := fakeEnv(t)
-			h := startServer(t, sandboxArgs(t, backend, bin), env)
+			env, bin := testkit.FakeEnv(t)
+			h := startServer(t, testkit.SandboxArgs(t, backend, bin), env)
 			ws := t.TempDir()
 			conversation(t, h, ws)
 
@@ -37,24 +38,24 @@ func TestEndToEnd(t *testing.T) {
 func conversation(t *testing.T, h *harness, ws string) {
 	t.Helper()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
 	if sb.Reused || sb.AgentVersion != "0.4.2" || sb.Workspace != ws {
 		t.Fatalf("create_sandbox = %+v", sb)
 	}
 	var again manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "name": sb.Name}, &again)
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": sb.Name}, &again)
 	if !again.Reused || again.Name != sb.Name {
 		t.Fatalf("second create_sandbox = %+v, want the same sandbox reused", again)
 	}
 
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 	if sess.Name != "mock-1" || sess.Cwd != ws || sess.Status != events.StatusIdle || !strings.Contains(string(sess.AgentInfo), "scripted-agent") {
 		t.Fatalf("create_session = %+v", sess)
 	}
 
 	var turn manager.TurnResult
-	h.ok("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name,
+	h.OK("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name,
 		"message": "say Hello from the sandbox; write notes/result.txt done; perm run the tests"}, &turn)
 	if turn.Status != events.StatusRunning && turn.Status != events.StatusWaitingPermission {
 		t.Fatalf("send_message status = %s, want running", turn.Status)
@@ -68,7 +69,7 @@ func conversation(t *testing.T, h *harness, ws string) {
 	}
 	req := page.Pending[0].Permission
 	var perm manager.PermissionResult
-	h.ok("respond_permission", map[string]any{"sandbox": sb.Name, "session": sess.Name, "request_id": req.RequestID, "option": "allow"}, &perm)
+	h.OK("respond_permission", map[string]any{"sandbox": sb.Name, "session": sess.Name, "request_id": req.RequestID, "option": "allow"}, &perm)
 	page = waitStatus(t, h, sb.Name, sess.Name, page.NextCursor, &got, events.StatusIdle)
 	if page.LastStop != "end_turn" {
 		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
@@ -93,11 +94,11 @@ func conversation(t *testing.T, h *harness, ws string) {
 	}
 
 	var d manager.DestroyResult
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 	if !d.Destroyed || d.SessionsClosed != 1 {
 		t.Errorf("destroy_sandbox = %+v", d)
 	}
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 	if !d.AlreadyGone || d.Destroyed {
 		t.Errorf("second destroy_sandbox = %+v, want already gone", d)
 	}
@@ -109,7 +110,7 @@ func waitStatus(t *testing.T, h *harness, sandbox, session string, cursor int64,
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
+		h.OK("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
 		*got = append(*got, page.Events...)
 		cursor = page.NextCursor
 		if page.Status == want && !page.More {

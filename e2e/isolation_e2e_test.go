@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"crypto/sha256"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -57,17 +58,17 @@ func userState(t *testing.T, ws string, skip ...string) string {
 
 // waitIdle polls until the session's turn is over.
 func (h *harness) waitIdle(sb, name string) manager.SessionEntry {
-	h.t.Helper()
+	h.T.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
+		h.OK("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
 		e := h.sessionEntry(sb, name)
 		if e.Status != events.StatusRunning && e.Status != events.StatusWaitingPermission {
 			return e
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("session %s/%s still %s after 60 s", sb, name, e.Status)
+			h.T.Fatalf("session %s/%s still %s after 60 s", sb, name, e.Status)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -98,15 +99,15 @@ func TestDockerIsolationManyAgents(t *testing.T) {
 			sessions := map[string]string{}
 			for _, n := range names {
 				var sb manager.SandboxResult
-				h.ok("create_sandbox", map[string]any{"workspace": ws, "name": n}, &sb)
-				t.Cleanup(func() { docker(t, "rm", "-f", n) })
+				h.OK("create_sandbox", map[string]any{"workspace": ws, "name": n}, &sb)
+				t.Cleanup(func() { testkit.Docker(t, "rm", "-f", n) })
 				if i := sb.Isolation; i == nil || i.Mode != "clone" || i.Branch != "sandbox/"+n || i.Base != base || i.Transport != tc.clone ||
 					!strings.Contains(i.Note, "1 uncommitted file(s) in your folder were not included") {
 					t.Fatalf("create_sandbox isolation = %+v", sb.Isolation)
 				}
 				// The server's own read-only files (the relay, the provisioned sandbox-agent, the shared agent
 				// installs) are mounted under /opt/sandbox-mcp; nothing else may be on the bundle path.
-				mounts := docker(t, "inspect", "--format", "{{range .Mounts}}{{.Source}}>{{.Destination}} {{end}}", n)
+				mounts := testkit.Docker(t, "inspect", "--format", "{{range .Mounts}}{{.Source}}>{{.Destination}} {{end}}", n)
 				var others []string
 				userFolder := false
 				for _, m := range strings.Fields(mounts) {
@@ -120,13 +121,13 @@ func TestDockerIsolationManyAgents(t *testing.T) {
 					t.Fatalf("sandbox %s mounts %q; the user's folder must never be mounted (bundle: nothing of the host's but /opt/sandbox-mcp)", n, mounts)
 				}
 				var sess struct{ Name string }
-				h.ok("create_session", map[string]any{"sandbox": n, "agent": "mock"}, &sess)
+				h.OK("create_session", map[string]any{"sandbox": n, "agent": "mock"}, &sess)
 				sessions[n] = sess.Name
 			}
 			// Turns at once: each message returns at once, and the three turns run side by side.
 			for _, n := range names {
 				var tr manager.TurnResult
-				h.ok("send_message", map[string]any{"sandbox": n, "session": sessions[n],
+				h.OK("send_message", map[string]any{"sandbox": n, "session": sessions[n],
 					"message": "write " + n + ".txt from " + n + "; sleep 300; commit add " + n, "wait_seconds": 0}, &tr)
 			}
 			for _, n := range names {
@@ -136,7 +137,7 @@ func TestDockerIsolationManyAgents(t *testing.T) {
 			}
 			for _, n := range names {
 				var d manager.DiffResult
-				h.ok("get_diff", map[string]any{"sandbox": n}, &d)
+				h.OK("get_diff", map[string]any{"sandbox": n}, &d)
 				if d.Isolation == nil || !slices.Equal(d.Isolation.Files, []string{"A\t" + n + ".txt"}) || len(d.Isolation.Commits) != 1 ||
 					d.Isolation.Uncommitted || !strings.Contains(d.Diff, "+from "+n) {
 					t.Errorf("get_diff %s = %+v", n, d)
@@ -147,7 +148,7 @@ func TestDockerIsolationManyAgents(t *testing.T) {
 			}
 
 			// A failing check blocks landing.
-			got := h.fails("land_sandbox", map[string]any{"sandbox": names[0], "check": "test -f nonexistent.txt"})
+			got := h.Fails("land_sandbox", map[string]any{"sandbox": names[0], "check": "test -f nonexistent.txt"})
 			if !strings.Contains(got, "failed") || !strings.Contains(got, "nothing was landed") || strings.Contains(got, "\n") {
 				t.Errorf("land with a failing check = %q", got)
 			}
@@ -156,14 +157,14 @@ func TestDockerIsolationManyAgents(t *testing.T) {
 			}
 			for _, n := range names {
 				var l manager.LandResult
-				h.ok("land_sandbox", map[string]any{"sandbox": n, "check": "test -f " + n + ".txt"}, &l)
+				h.OK("land_sandbox", map[string]any{"sandbox": n, "check": "test -f " + n + ".txt"}, &l)
 				if l.Branch != "sandbox/"+n || l.Commits != 1 || l.AlreadyLanded {
 					t.Errorf("land %s = %+v", n, l)
 				}
 				if files := strings.TrimSpace(gitT(t, ws, "diff", "--name-only", base, "sandbox/"+n)); files != n+".txt" {
 					t.Errorf("branch sandbox/%s brings %q, want exactly %s.txt", n, files, n)
 				}
-				h.ok("land_sandbox", map[string]any{"sandbox": n}, &l)
+				h.OK("land_sandbox", map[string]any{"sandbox": n}, &l)
 				if !l.AlreadyLanded {
 					t.Errorf("second land of %s = %+v, want already_landed", n, l)
 				}
@@ -174,21 +175,21 @@ func TestDockerIsolationManyAgents(t *testing.T) {
 
 			// Cleanup keeps work: new unlanded work refuses destroy; land_to lands it first; discard drops it.
 			h.send(names[1], sessions[names[1]], "write more.txt more; commit more")
-			if got := h.fails("destroy_sandbox", map[string]any{"name": names[1]}); !strings.Contains(got, "not landed") || strings.Contains(got, "\n") {
+			if got := h.Fails("destroy_sandbox", map[string]any{"name": names[1]}); !strings.Contains(got, "not landed") || strings.Contains(got, "\n") {
 				t.Errorf("destroy with unlanded work = %q", got)
 			}
 			var dr manager.DestroyResult
-			h.ok("destroy_sandbox", map[string]any{"name": names[1], "land_to": "keep/" + names[1]}, &dr)
+			h.OK("destroy_sandbox", map[string]any{"name": names[1], "land_to": "keep/" + names[1]}, &dr)
 			if dr.Landed == nil || strings.TrimSpace(gitT(t, ws, "diff", "--name-only", base, "keep/"+names[1])) != names[1]+".txt\nmore.txt" {
 				t.Errorf("destroy land_to = %+v; branch has %q", dr.Landed, gitT(t, ws, "diff", "--name-only", base, "keep/"+names[1]))
 			}
-			h.ok("destroy_sandbox", map[string]any{"name": names[0]}, &dr) // landed already: no question asked
+			h.OK("destroy_sandbox", map[string]any{"name": names[0]}, &dr) // landed already: no question asked
 			h.send(names[2], sessions[names[2]], "write wip.txt unsaved")
-			if got := h.fails("destroy_sandbox", map[string]any{"name": names[2]}); !strings.Contains(got, "uncommitted changes that were not landed") {
+			if got := h.Fails("destroy_sandbox", map[string]any{"name": names[2]}); !strings.Contains(got, "uncommitted changes that were not landed") {
 				t.Errorf("destroy with uncommitted work = %q", got)
 			}
-			h.ok("destroy_sandbox", map[string]any{"name": names[2], "discard": true}, &dr)
-			if got := h.fails("land_sandbox", map[string]any{"sandbox": names[2]}); !strings.Contains(got, "destroyed") || !strings.Contains(got, "still in your repository") {
+			h.OK("destroy_sandbox", map[string]any{"name": names[2], "discard": true}, &dr)
+			if got := h.Fails("land_sandbox", map[string]any{"sandbox": names[2]}); !strings.Contains(got, "destroyed") || !strings.Contains(got, "still in your repository") {
 				t.Errorf("land of a destroyed sandbox = %q", got)
 			}
 			if userState(t, ws) != before {
@@ -209,10 +210,10 @@ func TestDockerIsolationTamper(t *testing.T) {
 	before := userState(t, ws)
 	canary := filepath.Join(t.TempDir(), "canary")
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "name": "iso-tamper"}, &sb)
-	t.Cleanup(func() { docker(t, "rm", "-f", "iso-tamper") })
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": "iso-tamper"}, &sb)
+	t.Cleanup(func() { testkit.Docker(t, "rm", "-f", "iso-tamper") })
 	var sess struct{ Name string }
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 	evil := `printf '#!/bin/sh\ntouch ` + canary + `\ncat\n'`
 	script := strings.Join([]string{
 		"write secret.bin the truth",
@@ -232,7 +233,7 @@ func TestDockerIsolationTamper(t *testing.T) {
 		}
 	}
 	var d manager.DiffResult
-	h.ok("get_diff", map[string]any{"sandbox": sb.Name}, &d)
+	h.OK("get_diff", map[string]any{"sandbox": sb.Name}, &d)
 	for _, want := range []string{"+the truth, amended", "evil.sh", ".gitattributes"} {
 		if !strings.Contains(d.Diff, want) {
 			t.Errorf("get_diff lacks %q: %s", want, d.Diff)
@@ -242,11 +243,11 @@ func TestDockerIsolationTamper(t *testing.T) {
 		t.Errorf("get_diff commits = %+v, want the rewritten commit only", d.Isolation)
 	}
 	var l manager.LandResult
-	h.ok("land_sandbox", map[string]any{"sandbox": sb.Name, "include_uncommitted": true}, &l)
+	h.OK("land_sandbox", map[string]any{"sandbox": sb.Name, "include_uncommitted": true}, &l)
 	if got := strings.TrimSpace(gitT(t, ws, "show", "sandbox/iso-tamper:secret.bin")); got != "the truth, amended" {
 		t.Errorf("landed secret.bin = %q", got)
 	}
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &manager.DestroyResult{})
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &manager.DestroyResult{})
 	if _, err := os.Stat(canary); err == nil {
 		t.Fatal("a hook or driver the agent planted ran on the host")
 	}
@@ -278,18 +279,18 @@ func TestDockerIsolationTiming(t *testing.T) {
 		env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": t.TempDir()}
 		h := startServer(t, append(dockerArgs(t, image, "exec", "none"), "--docker-clone="+clone), env)
 		name := "iso-time-" + clone
-		t.Cleanup(func() { docker(t, "rm", "-f", name) })
+		t.Cleanup(func() { testkit.Docker(t, "rm", "-f", name) })
 		start := time.Now()
 		var sb manager.SandboxResult
-		h.ok("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
+		h.OK("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
 		created := time.Since(start)
 		var sess struct{ Name string }
-		h.ok("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
+		h.OK("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
 		var tr manager.TurnResult
-		h.ok("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
+		h.OK("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
 		for {
 			var page manager.EventsPage
-			h.ok("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
+			h.OK("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
 			if len(page.Events) > 0 {
 				break
 			}
@@ -299,11 +300,11 @@ func TestDockerIsolationTiming(t *testing.T) {
 		h.waitIdle(name, sess.Name)
 		ls := time.Now()
 		var l manager.LandResult
-		h.ok("land_sandbox", map[string]any{"sandbox": name}, &l)
+		h.OK("land_sandbox", map[string]any{"sandbox": name}, &l)
 		land := time.Since(ls)
 		ds := time.Now()
-		h.ok("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
+		h.OK("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
 		t.Logf("MEASURE %s: create_sandbox %v, create→first event %v, land %v, get_diff %v", clone, created.Round(time.Millisecond), first.Round(time.Millisecond), land.Round(time.Millisecond), time.Since(ds).Round(time.Millisecond))
-		h.ok("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
+		h.OK("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
 	}
 }

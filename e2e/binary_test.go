@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // The tests in this file run the built sandbox-mcp binary as a host would: a real process, a clean
@@ -69,32 +70,14 @@ func sandboxMCPBinary(t *testing.T) string {
 	return binaryPath
 }
 
-// lockedBuffer is a bytes.Buffer safe for one writer goroutine and concurrent readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // binaryProc is the server running as a child process.
 type binaryProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	out    *io.PipeReader // what the client reads: a copy of the process's stdout
-	stdout *lockedBuffer  // every byte the process wrote to stdout
-	stderr *lockedBuffer
+	out    *io.PipeReader        // what the client reads: a copy of the process's stdout
+	stdout *testkit.LockedBuffer // every byte the process wrote to stdout
+	stderr *testkit.LockedBuffer
 	copied chan struct{} // closed when stdout reached EOF and all of it is in stdout
 	exited chan struct{}
 	err    error // cmd.Wait's, valid once exited is closed
@@ -115,7 +98,7 @@ func startBinary(t *testing.T, bin string, args ...string) *binaryProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &binaryProc{t: t, cmd: cmd, stdin: stdin, stdout: &lockedBuffer{}, stderr: &lockedBuffer{},
+	p := &binaryProc{t: t, cmd: cmd, stdin: stdin, stdout: &testkit.LockedBuffer{}, stderr: &testkit.LockedBuffer{},
 		copied: make(chan struct{}), exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w, p.stderr
 	if err := cmd.Start(); err != nil {
@@ -218,7 +201,7 @@ func TestBinaryStdio(t *testing.T) {
 			if err != nil {
 				t.Fatalf("tools/list: %v", err)
 			}
-			checkToolSchemas(t, tools.Tools)
+			testkit.CheckToolSchemas(t, tools.Tools)
 			prompts, err := c.ListPrompts(ctx, mcp.ListPromptsRequest{})
 			if err != nil {
 				t.Fatalf("prompts/list: %v", err)
@@ -261,43 +244,6 @@ func TestBinaryStdio(t *testing.T) {
 				t.Errorf("stderr has no start-up log line:\n%s", errs)
 			}
 		})
-	}
-}
-
-// checkToolSchemas: every tool is described, with an input schema whose every property is described and
-// an output schema; the core tools are all there.
-func checkToolSchemas(t *testing.T, tools []mcp.Tool) {
-	t.Helper()
-	var names []string
-	for _, tool := range tools {
-		names = append(names, tool.Name)
-		if strings.TrimSpace(tool.Description) == "" {
-			t.Errorf("%s: no description", tool.Name)
-		}
-		in := tool.InputSchema
-		if in.Type != "object" { // a tool may take no arguments (list_sandboxes)
-			t.Errorf("%s: input schema type %q, want object", tool.Name, in.Type)
-		}
-		for prop, s := range in.Properties {
-			m, _ := s.(map[string]any)
-			if d, _ := m["description"].(string); strings.TrimSpace(d) == "" {
-				t.Errorf("%s: input property %q has no description: %v", tool.Name, prop, s)
-			}
-		}
-		for _, req := range in.Required {
-			if _, ok := in.Properties[req]; !ok {
-				t.Errorf("%s: required property %q is not in the schema", tool.Name, req)
-			}
-		}
-		out := tool.OutputSchema
-		if out.Type != "object" || len(out.Properties) == 0 {
-			t.Errorf("%s: output schema type %q with %d properties, want an object with properties", tool.Name, out.Type, len(out.Properties))
-		}
-	}
-	for _, want := range []string{"create_sandbox", "create_session", "send_message", "get_events", "destroy_sandbox"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("tools/list has no %s (it has %v)", want, names)
-		}
 	}
 }
 

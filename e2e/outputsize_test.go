@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -33,8 +34,8 @@ const (
 // default arguments, on the sbx test double, and checks that each result stays within hostOutputBytes and
 // that a result cut to fit says so and lets the client read on.
 func TestOutputSize(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 
 	t.Run("get_events: 2000 tool calls", func(t *testing.T) {
 		s := newSession(t, h)
@@ -64,7 +65,7 @@ func TestOutputSize(t *testing.T) {
 		// per chunk. Measured for the record, not held to the budget.
 		largest := 0
 		for cursor, more := turn.Cursor, true; more; {
-			res := s.h.call("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "raw": true})
+			res := s.h.Call("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "raw": true})
 			txt, js := outputSize(t, "get_events raw=true", res)
 			largest = max(largest, txt+js)
 			var page manager.EventsPage
@@ -77,7 +78,7 @@ func TestOutputSize(t *testing.T) {
 	t.Run("get_events and send_message: one 100 kB message", func(t *testing.T) {
 		s := newSession(t, h)
 		msg := "say " + proseText(99_990)
-		res := s.h.call("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": msg, "wait_seconds": 45})
+		res := s.h.Call("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": msg, "wait_seconds": 45})
 		outputWithin(t, "send_message with wait_seconds", res)
 		var turn manager.TurnResult
 		decode(t, res, &turn)
@@ -130,23 +131,23 @@ func TestOutputSize(t *testing.T) {
 			s := newSession(t, h)
 			for range sessionsEach - 1 {
 				var sess manager.SessionResult
-				h.ok("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &sess)
+				h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &sess)
 			}
 		}
 		ws := t.TempDir()
 		for i := range foreign {
 			name := fmt.Sprintf("someone-elses-sandbox-%02d", i)
-			if err := runFake(bin, env, "create", "--name", name, "-t", "sandbox-mcp/test:latest", "shell", ws); err != nil {
+			if err := testkit.RunFake(bin, env, "create", "--name", name, "-t", "sandbox-mcp/test:latest", "shell", ws); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _ = runFake(bin, env, "rm", "-f", name) })
+			t.Cleanup(func() { _ = testkit.RunFake(bin, env, "rm", "-f", name) })
 		}
-		res := h.call("list_sandboxes", map[string]any{})
+		res := h.Call("list_sandboxes", map[string]any{})
 		n := outputWithin(t, "list_sandboxes", res)
 		var list manager.SandboxList
 		decode(t, res, &list)
 		if len(list.Sandboxes) < ours+foreign {
-			t.Fatalf("list_sandboxes shows %d sandboxes, want %d: %s", len(list.Sandboxes), ours+foreign, text(res))
+			t.Fatalf("list_sandboxes shows %d sandboxes, want %d: %s", len(list.Sandboxes), ours+foreign, testkit.Text(res))
 		}
 		// list_sandboxes has no paging: say how many sandboxes fit.
 		per := n / (ours*(1+sessionsEach) + foreign)
@@ -164,11 +165,11 @@ func TestOutputSize(t *testing.T) {
 				t.Fatalf("write turn %d: %+v", i, turn)
 			}
 		}
-		res := h.call("get_diff", map[string]any{"sandbox": s.sandbox})
+		res := h.Call("get_diff", map[string]any{"sandbox": s.sandbox})
 		outputWithin(t, "get_diff of a 540 kB change", res)
 		var d manager.DiffResult
 		decode(t, res, &d)
-		if !d.Truncated || !strings.Contains(text(res), "(truncated)") {
+		if !d.Truncated || !strings.Contains(testkit.Text(res), "(truncated)") {
 			t.Errorf("get_diff of a 540 kB change: truncated=%v, %d bytes of diff", d.Truncated, len(d.Diff))
 		}
 
@@ -180,7 +181,7 @@ func TestOutputSize(t *testing.T) {
 		if turn := s.send(t, strings.Join(script, "; "), 45); !turn.Done || turn.StopReason != "end_turn" {
 			t.Fatalf("write turn: %+v", turn)
 		}
-		res = h.call("get_diff", map[string]any{"sandbox": s.sandbox})
+		res = h.Call("get_diff", map[string]any{"sandbox": s.sandbox})
 		outputWithin(t, "get_diff of a 540 kB change and 600 new files", res)
 		decode(t, res, &d)
 		if !d.Truncated || len(d.Untracked) >= 600 {
@@ -208,7 +209,7 @@ func outputWithin(t *testing.T, what string, res *mcp.CallToolResult) int {
 func outputSize(t *testing.T, what string, res *mcp.CallToolResult) (txt, js int) {
 	t.Helper()
 	if res.IsError {
-		t.Fatalf("%s failed: %s", what, text(res))
+		t.Fatalf("%s failed: %s", what, testkit.Text(res))
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -216,7 +217,7 @@ func outputSize(t *testing.T, what string, res *mcp.CallToolResult) (txt, js int
 	if err := enc.Encode(res.StructuredContent); err != nil {
 		t.Fatal(err)
 	}
-	return len(text(res)), b.Len() - 1 // Encode adds a newline
+	return len(testkit.Text(res)), b.Len() - 1 // Encode adds a newline
 }
 
 // readPagesChecked reads get_events with default arguments from cursor until nothing more is there,
@@ -226,7 +227,7 @@ func readPagesChecked(t *testing.T, s session, cursor int64, each func(manager.E
 	t.Helper()
 	var largest int
 	for pages = 1; ; pages++ {
-		res := s.h.call("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor})
+		res := s.h.Call("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor})
 		txt, js := outputSize(t, "get_events", res)
 		largest = max(largest, txt+js)
 		var page manager.EventsPage
@@ -235,8 +236,8 @@ func readPagesChecked(t *testing.T, s session, cursor int64, each func(manager.E
 			lost = noteLostEvents(t, ev) || lost
 		}
 		each(page)
-		if page.Truncated && (!page.More || !strings.Contains(text(res), "truncated=true")) {
-			t.Errorf("page %d is truncated but more=%v, text says %q", pages, page.More, lastBytes(text(res), 80))
+		if page.Truncated && (!page.More || !strings.Contains(testkit.Text(res), "truncated=true")) {
+			t.Errorf("page %d is truncated but more=%v, text says %q", pages, page.More, lastBytes(testkit.Text(res), 80))
 		}
 		if page.More && page.NextCursor <= cursor {
 			t.Fatalf("page %d: next_cursor %d does not move on from %d", pages, page.NextCursor, cursor)
@@ -298,7 +299,7 @@ func waitTurnEnded(t *testing.T, s session) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var list manager.SessionList
-		s.h.ok("list_sessions", map[string]any{"sandbox": s.sandbox}, &list)
+		s.h.OK("list_sessions", map[string]any{"sandbox": s.sandbox}, &list)
 		for _, se := range list.Sessions {
 			if se.Name == s.session && se.Status == events.StatusIdle {
 				return
@@ -315,10 +316,10 @@ func waitTurnEnded(t *testing.T, s session) {
 func sessionOnRepo(t *testing.T, h *harness, ws string) session {
 	t.Helper()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
-	t.Cleanup(func() { h.call("destroy_sandbox", map[string]any{"name": sb.Name}) })
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": sb.Name}) })
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 	return session{h: h, sandbox: sb.Name, session: sess.Name}
 }
 

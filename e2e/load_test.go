@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -21,9 +22,9 @@ import (
 // call waits for the long polls (the stdio worker pool is sized by --workers, default 32), and once
 // everything is destroyed the server is back to its goroutine and process baseline.
 func TestLoad(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	root := env["FAKECLI_ROOT"]
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	// Baseline: the server is up and initialized (its stdio workers run), and nothing has touched a backend.
 	time.Sleep(200 * time.Millisecond)
 	goBefore, procsBefore := runtime.NumGoroutine(), len(procsMatching(root))
@@ -32,10 +33,10 @@ func TestLoad(t *testing.T) {
 	var sessions []session
 	for i, n := range sizes {
 		var sb manager.SandboxResult
-		h.ok("create_sandbox", map[string]any{"workspace": t.TempDir(), "name": fmt.Sprintf("load-%d", i)}, &sb)
+		h.OK("create_sandbox", map[string]any{"workspace": t.TempDir(), "name": fmt.Sprintf("load-%d", i)}, &sb)
 		for range n {
 			var s manager.SessionResult
-			h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
+			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
 			sessions = append(sessions, session{h: h, sandbox: sb.Name, session: s.Name})
 		}
 	}
@@ -50,7 +51,7 @@ func TestLoad(t *testing.T) {
 		cursor := turn.Cursor
 		for agentText(got) != "start" {
 			var page manager.EventsPage
-			h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
+			h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			if page.Status != events.StatusRunning {
 				t.Fatalf("busy session %s: status %s, events %v", s.session, page.Status, summarize(got))
 			}
@@ -153,13 +154,13 @@ func TestLoad(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			t0 := time.Now()
-			res, err := h.client.CallTool(ctx, req)
+			res, err := h.Client.CallTool(ctx, req)
 			out[i] = outcome{took: time.Since(t0), done: time.Now()}
 			switch {
 			case err != nil:
 				t.Errorf("%s %v: %v", c.kind, c.args, err)
 			case res.IsError:
-				t.Errorf("%s %v failed: %s", c.kind, c.args, text(res))
+				t.Errorf("%s %v failed: %s", c.kind, c.args, testkit.Text(res))
 			default:
 				if err := c.check(res); err != nil {
 					t.Errorf("%s: %v", c.kind, err)
@@ -203,7 +204,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	for i := range sizes {
-		h.ok("destroy_sandbox", map[string]any{"name": fmt.Sprintf("load-%d", i)}, &manager.DestroyResult{})
+		h.OK("destroy_sandbox", map[string]any{"name": fmt.Sprintf("load-%d", i)}, &manager.DestroyResult{})
 	}
 	const delta = 5
 	var goAfter, procsAfter int

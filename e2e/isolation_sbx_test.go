@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -62,11 +63,11 @@ func TestCLIIsolationConversation(t *testing.T) {
 			} else if _, err := exec.LookPath("git"); err != nil {
 				t.Skip("git is not installed")
 			}
-			env, bin := fakeEnv(t)
+			env, bin := testkit.FakeEnv(t)
 			if tc.version != "" {
 				env["FAKECLI_SBX_VERSION"] = tc.version
 			}
-			h := startServer(t, sandboxArgs(t, tc.backend, bin), env)
+			h := startServer(t, testkit.SandboxArgs(t, tc.backend, bin), env)
 			prog := map[string]string{"sbx": "sbx", "docker-sandbox": "docker"}[tc.backend]
 			ws := isoRepo(t)
 			config, _ := os.ReadFile(filepath.Join(ws, ".git", "config"))
@@ -77,7 +78,7 @@ func TestCLIIsolationConversation(t *testing.T) {
 			name := "iso-" + tc.name
 
 			var sb manager.SandboxResult
-			h.ok("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
+			h.OK("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
 			if i := sb.Isolation; i == nil || i.Mode != "clone" || i.Transport != tc.transport || i.Branch != "sandbox/"+name || i.Base != base ||
 				!strings.Contains(i.Note, "1 uncommitted file(s) in your folder were not included") {
 				t.Fatalf("create_sandbox isolation = %+v", sb.Isolation)
@@ -90,7 +91,7 @@ func TestCLIIsolationConversation(t *testing.T) {
 					t.Fatalf("sbx --clone left remote sandbox-%s = %q", name, url)
 				}
 			case "bundle":
-				if slices.Contains(mounted, ws) || len(mounted) != 1 || !strings.HasPrefix(mounted[0], h.state) {
+				if slices.Contains(mounted, ws) || len(mounted) != 1 || !strings.HasPrefix(mounted[0], h.State) {
 					t.Fatalf("the bundle path mounted %q; want one empty server-owned folder, nothing of the user's", mounted)
 				}
 				if len(url) != 0 {
@@ -99,22 +100,22 @@ func TestCLIIsolationConversation(t *testing.T) {
 			}
 
 			var sess struct{ Name string }
-			h.ok("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
+			h.OK("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
 			h.send(name, sess.Name, "write new.txt from "+name+"; run grep -q uncommitted README.md && echo leak > LEAK || true; commit add new")
 			if _, err := os.Stat(filepath.Join(ws, "new.txt")); err == nil {
 				t.Fatal("the agent's new.txt is in the user's folder")
 			}
 			var d manager.DiffResult
-			h.ok("get_diff", map[string]any{"sandbox": name}, &d)
+			h.OK("get_diff", map[string]any{"sandbox": name}, &d)
 			if d.Isolation == nil || !slices.Equal(d.Isolation.Files, []string{"A\tnew.txt"}) || len(d.Isolation.Commits) != 1 ||
 				d.Isolation.Uncommitted || !strings.Contains(d.Diff, "+from "+name) {
 				t.Fatalf("get_diff = %+v", d)
 			}
-			if got := h.fails("land_sandbox", map[string]any{"sandbox": name, "check": "test -f nonexistent.txt"}); !strings.Contains(got, "nothing was landed") {
+			if got := h.Fails("land_sandbox", map[string]any{"sandbox": name, "check": "test -f nonexistent.txt"}); !strings.Contains(got, "nothing was landed") {
 				t.Errorf("land with a failing check = %q", got)
 			}
 			var l manager.LandResult
-			h.ok("land_sandbox", map[string]any{"sandbox": name, "check": "test -f new.txt"}, &l)
+			h.OK("land_sandbox", map[string]any{"sandbox": name, "check": "test -f new.txt"}, &l)
 			if l.Branch != "sandbox/"+name || l.Commits != 1 || l.AlreadyLanded {
 				t.Errorf("land = %+v", l)
 			}
@@ -129,11 +130,11 @@ func TestCLIIsolationConversation(t *testing.T) {
 			}
 
 			h.send(name, sess.Name, "write more.txt more; commit more")
-			if got := h.fails("destroy_sandbox", map[string]any{"name": name}); !strings.Contains(got, "not landed") || strings.Contains(got, "\n") {
+			if got := h.Fails("destroy_sandbox", map[string]any{"name": name}); !strings.Contains(got, "not landed") || strings.Contains(got, "\n") {
 				t.Errorf("destroy with unlanded work = %q", got)
 			}
 			var dr manager.DestroyResult
-			h.ok("destroy_sandbox", map[string]any{"name": name, "land_to": "keep/" + name}, &dr)
+			h.OK("destroy_sandbox", map[string]any{"name": name, "land_to": "keep/" + name}, &dr)
 			if files := strings.TrimSpace(gitT(t, ws, "diff", "--name-only", base, "keep/"+name)); dr.Landed == nil || files != "more.txt\nnew.txt" {
 				t.Errorf("destroy land_to = %+v; branch brings %q", dr.Landed, files)
 			}
@@ -168,23 +169,23 @@ func TestSbxIsolationTiming(t *testing.T) {
 	gitT(t, ws, "-c", "gc.auto=0", "commit", "-q", "-m", "10k files")
 	gitT(t, ws, "gc", "-q")
 	for _, tc := range []struct{ name, version string }{{"sbx-clone", ""}, {"sbx-bundle", "0.30.0"}} {
-		env, bin := fakeEnv(t)
+		env, bin := testkit.FakeEnv(t)
 		if tc.version != "" {
 			env["FAKECLI_SBX_VERSION"] = tc.version
 		}
-		h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+		h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 		name := "iso-time-" + tc.name
 		start := time.Now()
 		var sb manager.SandboxResult
-		h.ok("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
+		h.OK("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
 		created := time.Since(start)
 		var sess struct{ Name string }
-		h.ok("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
+		h.OK("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
 		var tr manager.TurnResult
-		h.ok("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
+		h.OK("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
 		for {
 			var page manager.EventsPage
-			h.ok("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
+			h.OK("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
 			if len(page.Events) > 0 {
 				break
 			}
@@ -194,12 +195,12 @@ func TestSbxIsolationTiming(t *testing.T) {
 		h.waitIdle(name, sess.Name)
 		ls := time.Now()
 		var l manager.LandResult
-		h.ok("land_sandbox", map[string]any{"sandbox": name}, &l)
+		h.OK("land_sandbox", map[string]any{"sandbox": name}, &l)
 		land := time.Since(ls)
 		ds := time.Now()
-		h.ok("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
+		h.OK("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
 		t.Logf("MEASURE %s (%s): create_sandbox %v, create→first event %v, land %v, get_diff %v", tc.name, sb.Isolation.Transport,
 			created.Round(time.Millisecond), first.Round(time.Millisecond), land.Round(time.Millisecond), time.Since(ds).Round(time.Millisecond))
-		h.ok("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
+		h.OK("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -32,14 +33,14 @@ const faultCLIEnv = "--cli-env=FAKECLI_ROOT,FAKECLI_TEMPLATES,FAKECLI_HANG,FAKEC
 // TestFaultCLIHangs: a CLI call that never returns is killed at --exec-timeout, the tool call fails naming
 // the deadline, and the hung process is gone.
 func TestFaultCLIHangs(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	env["FAKECLI_HANG"] = "ls"
-	args := append(sandboxArgs(t, "sbx", bin), faultCLIEnv, "--exec-timeout=2s")
+	args := append(testkit.SandboxArgs(t, "sbx", bin), faultCLIEnv, "--exec-timeout=2s")
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 	h := startServer(t, args, env)
 
 	start := time.Now()
-	got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+	got := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
 	took := time.Since(start)
 	t.Logf("create_sandbox with a hung `sbx ls` failed after %v: %s", took.Round(time.Millisecond), got)
 	if !strings.Contains(got, "deadline") || strings.Contains(got, "\n") {
@@ -52,7 +53,7 @@ func TestFaultCLIHangs(t *testing.T) {
 
 	// list_sandboxes still answers (the deadline becomes its warning), and nothing was recorded.
 	var list manager.SandboxList
-	h.ok("list_sandboxes", map[string]any{}, &list)
+	h.OK("list_sandboxes", map[string]any{}, &list)
 	if len(list.Sandboxes) != 0 || len(list.Warnings) != 1 || !strings.Contains(list.Warnings[0], "deadline") {
 		t.Errorf("list_sandboxes with a hung CLI = %+v, want no sandboxes and a warning about the deadline", list)
 	}
@@ -75,12 +76,12 @@ func TestFaultCLIGarbage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, bin := fakeEnv(t)
+			env, bin := testkit.FakeEnv(t)
 			env["FAKECLI_GARBAGE"] = tt.sub
-			args := append(sandboxArgs(t, "sbx", bin), faultCLIEnv)
+			args := append(testkit.SandboxArgs(t, "sbx", bin), faultCLIEnv)
 			stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 			h := startServer(t, args, env)
-			got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+			got := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
 			t.Logf("create_sandbox: %s", got)
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
@@ -92,7 +93,7 @@ func TestFaultCLIGarbage(t *testing.T) {
 			}
 			// The server still answers, and nothing was left: no sandbox in the double, no record in ours.
 			var list manager.SandboxList
-			h.ok("list_sandboxes", map[string]any{}, &list)
+			h.OK("list_sandboxes", map[string]any{}, &list)
 			if len(list.Sandboxes) != 0 {
 				t.Errorf("list_sandboxes = %+v, want no sandboxes", list)
 			}
@@ -110,8 +111,8 @@ func TestFaultCLIGarbage(t *testing.T) {
 // TestFaultSandboxAgentDies: sandbox-agent is killed in the middle of a turn. The session fails with a
 // reason that says what to do, and create_session starts sandbox-agent again.
 func TestFaultSandboxAgentDies(t *testing.T) {
-	env, bin := fakeEnv(t)
-	args := sandboxArgs(t, "sbx", bin)
+	env, bin := testkit.FakeEnv(t)
+	args := testkit.SandboxArgs(t, "sbx", bin)
 	h := startServer(t, args, env)
 	s := newSessionNoCleanup(t, h)
 	turn := s.send(t, "stream 100 100", 0)
@@ -120,7 +121,7 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 	cursor := turn.Cursor
 	for !strings.Contains(agentText(got), "s20 ") {
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
+		h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 		if page.Status != events.StatusRunning {
 			t.Fatalf("status %s before the kill, want running; events %v", page.Status, summarize(got))
 		}
@@ -151,20 +152,20 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 
 	// create_session restarts sandbox-agent; a new turn completes.
 	var again manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
+	h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
 	s2 := session{h: h, sandbox: s.sandbox, session: again.Name}
 	if res := s2.send(t, "say back again", 20); !res.Done || res.FinalText != "back again" {
 		t.Errorf("turn after the restart = %+v", res)
 	}
-	h.ok("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
+	h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
 	waitNoProcs(t, env["FAKECLI_ROOT"], 5*time.Second)
 }
 
 // TestFaultAgentExits: the coding agent's process exits in the middle of a turn. The session fails with an
 // agent_exit event and its code, refuses further messages, and a new session works.
 func TestFaultAgentExits(t *testing.T) {
-	env, bin := fakeEnv(t)
-	h := startServer(t, sandboxArgs(t, "sbx", bin), env)
+	env, bin := testkit.FakeEnv(t)
+	h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
 	s := newSessionNoCleanup(t, h)
 	turn := s.send(t, "say bye; exit 3", 0)
 	var got []events.Event
@@ -182,26 +183,26 @@ func TestFaultAgentExits(t *testing.T) {
 	if !strings.Contains(page.LastError, "exited") || !strings.Contains(page.LastError, "3") {
 		t.Errorf("last_error %q, want it to mention the exit and its code", page.LastError)
 	}
-	if msg := h.fails("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "still there?"}); !strings.Contains(msg, "open a new one with create_session") || strings.Contains(msg, "\n") {
+	if msg := h.Fails("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "still there?"}); !strings.Contains(msg, "open a new one with create_session") || strings.Contains(msg, "\n") {
 		t.Errorf("send_message to the exited session: %q", msg)
 	}
 	var again manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
+	h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
 	s2 := session{h: h, sandbox: s.sandbox, session: again.Name}
 	if res := s2.send(t, "say fine", 20); !res.Done || res.FinalText != "fine" {
 		t.Errorf("turn in the new session = %+v", res)
 	}
-	h.ok("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
+	h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
 	waitNoProcs(t, env["FAKECLI_ROOT"], 5*time.Second)
 }
 
 // TestFaultClientCancels: the MCP client gives up on a create_sandbox blocked in a hung CLI. mcp-go sends
 // notifications/cancelled, the server cancels the call's context, and the runner kills the CLI.
 func TestFaultClientCancels(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	env["FAKECLI_HANG"] = "create"
 	root := env["FAKECLI_ROOT"]
-	h := startServer(t, append(sandboxArgs(t, "sbx", bin), faultCLIEnv, "--exec-timeout=10m"), env)
+	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), faultCLIEnv, "--exec-timeout=10m"), env)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -211,7 +212,7 @@ func TestFaultClientCancels(t *testing.T) {
 		req := mcp.CallToolRequest{}
 		req.Params.Name = "create_sandbox"
 		req.Params.Arguments = map[string]any{"workspace": t.TempDir()}
-		_, err := h.client.CallTool(ctx, req)
+		_, err := h.Client.CallTool(ctx, req)
 		errc <- err
 	}()
 	// Cancel about a second in, once the hung `sbx create` runs.
@@ -234,7 +235,7 @@ func TestFaultClientCancels(t *testing.T) {
 	}
 
 	var list manager.SandboxList
-	h.ok("list_sandboxes", map[string]any{}, &list)
+	h.OK("list_sandboxes", map[string]any{}, &list)
 	if len(list.Sandboxes) != 0 || len(list.Warnings) != 0 {
 		t.Errorf("list_sandboxes after the cancel = %+v, want empty and no warnings", list)
 	}
@@ -249,19 +250,19 @@ func TestFaultClientCancels(t *testing.T) {
 // sbx sandbox-agent is held by the server's own exec and dies with it (sandbox/sbx_agent.go), so a turn
 // that streams while the server is killed is lost there: TestSbxAsDocumented covers that case.
 func TestFaultKillDuringBurst(t *testing.T) {
-	env, bin := fakeEnv(t)
-	args := sandboxArgs(t, "docker-sandbox", bin)
+	env, bin := testkit.FakeEnv(t)
+	args := testkit.SandboxArgs(t, "docker-sandbox", bin)
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 	server := sandboxMCPBinary(t)
 
 	c1, kill := startProc(t, server, args, env)
-	h1 := &harness{t: t, client: c1, env: env, calls: map[string][]time.Duration{}}
+	h1 := &harness{testkit.New(t, c1, env)}
 	s := newSessionNoCleanup(t, h1)
 	turn := s.send(t, "calls 500", 0)
 	// Kill once the burst is arriving: a small page returns at its first events.
 	var page manager.EventsPage
 	for cursor := turn.Cursor; !slices.ContainsFunc(page.Events, func(ev events.Event) bool { return ev.Kind == events.KindToolCall }); cursor = page.NextCursor {
-		h1.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": 5, "wait_seconds": 10}, &page)
+		h1.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": 5, "wait_seconds": 10}, &page)
 	}
 	kill()
 
@@ -319,7 +320,7 @@ func TestFaultKillDuringBurst(t *testing.T) {
 	t.Logf("after the kill: %d JSON files parse, %d interrupted temp files, %d log records with contiguous seqs (the burst is about 500)", files, tmps, n)
 
 	c2, _ := startProc(t, server, args, env)
-	s.h = &harness{t: t, client: c2, env: env, calls: map[string][]time.Duration{}}
+	s.h = &harness{testkit.New(t, c2, env)}
 	evs, _ := s.drain(t, turn.Cursor, 500, 10)
 	var titles []string
 	for _, ev := range evs {
@@ -330,7 +331,7 @@ func TestFaultKillDuringBurst(t *testing.T) {
 	if got, want := strings.Join(titles, " ")+" ", series("t", 500); got != want {
 		t.Errorf("after the restart: %d tool calls, want t1..t500 once each", len(titles))
 	}
-	s.h.ok("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
+	s.h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
 }
 
 // waitFor reads get_events (waiting up to 5 s per call) from cursor, appending to got, until the session has
@@ -340,7 +341,7 @@ func waitFor(t *testing.T, h *harness, s session, cursor int64, got *[]events.Ev
 	deadline := time.Now().Add(limit)
 	for {
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": 500, "wait_seconds": 5}, &page)
+		h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": 500, "wait_seconds": 5}, &page)
 		*got = append(*got, page.Events...)
 		cursor = page.NextCursor
 		if page.Status == want && !page.More {

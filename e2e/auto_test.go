@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -42,20 +43,20 @@ func TestAutoPicksDocker(t *testing.T) {
 	h := startServer(t, args, env)
 	ws := t.TempDir()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
-	t.Cleanup(func() { docker(t, "rm", "-f", sb.Name) }) // should the destroy below fail
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	t.Cleanup(func() { testkit.Docker(t, "rm", "-f", sb.Name) }) // should the destroy below fail
 	if sb.Backend != "docker" || sb.AgentVersion != "0.4.2" || sb.Reused {
 		t.Errorf("create_sandbox = %+v, want a new sandbox on backend docker with sandbox-agent 0.4.2", sb)
 	}
-	if got := docker(t, "inspect", "--format", `{{index .Config.Labels "org.sandbox-mcp.workspace"}}`, sb.Name); got != ws {
+	if got := testkit.Docker(t, "inspect", "--format", `{{index .Config.Labels "org.sandbox-mcp.workspace"}}`, sb.Name); got != ws {
 		t.Errorf("container %s has workspace label %q, want %q", sb.Name, got, ws)
 	}
 	var d manager.DestroyResult
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 	if !d.Destroyed {
 		t.Errorf("destroy_sandbox = %+v", d)
 	}
-	if out := docker(t, "ps", "-a", "-q", "--filter", "label=org.sandbox-mcp.workspace="+ws); out != "" {
+	if out := testkit.Docker(t, "ps", "-a", "-q", "--filter", "label=org.sandbox-mcp.workspace="+ws); out != "" {
 		t.Errorf("destroy left containers behind: %s", out)
 	}
 }
@@ -68,7 +69,7 @@ func TestAutoNothingAvailable(t *testing.T) {
 	args := []string{"--backend=auto", "--sbx-bin=" + filepath.Join(missing, "sbx"), "--docker-bin=" + filepath.Join(missing, "docker"),
 		"--state-dir=" + t.TempDir()}
 	h := startServer(t, args, env)
-	got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+	got := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
 	t.Logf("create_sandbox: %s", got)
 	if strings.Contains(got, "\n") {
 		t.Errorf("error has several lines: %q", got)
@@ -86,7 +87,7 @@ func TestAutoNothingAvailable(t *testing.T) {
 		t.Errorf("docker reason %q does not say the CLI is not installed", reason)
 	}
 	// Nothing was recorded or created: a second call detects again and fails the same way.
-	if again := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()}); !strings.HasPrefix(again, prefix) {
+	if again := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir()}); !strings.HasPrefix(again, prefix) {
 		t.Errorf("second call = %q, want detection to run again and fail alike", again)
 	}
 }

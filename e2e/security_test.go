@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -21,6 +21,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/cli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
 )
@@ -29,7 +31,7 @@ import (
 // the server writes or returns holds it: no tool result or error, resource, prompt, log line, state
 // file, nor any child process's argv.
 func TestSecuritySecrets(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	canary := "sk-ant-canary-" + randomHex(t)
 	env["ANTHROPIC_API_KEY"] = canary
 	// A variable that is neither allowlisted, nor --cli-env, nor a secret name: no child may see it.
@@ -38,7 +40,7 @@ func TestSecuritySecrets(t *testing.T) {
 	const redacted = "ANTHROPIC_API_KEY=[REDACTED:ANTHROPIC_API_KEY]"
 	// The key must be inside the sandbox for the agent to leak it: sbx holds no secret here, so the
 	// operator allows passing it by value (sandbox/sbx_creds.go).
-	args := append(sandboxArgs(t, "sbx", bin), "--sbx-pass-keys")
+	args := append(testkit.SandboxArgs(t, "sbx", bin), "--sbx-pass-keys")
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
 	h, stdout, stderr := startCapturing(t, args, env)
 
@@ -48,18 +50,18 @@ func TestSecuritySecrets(t *testing.T) {
 	scan := startProcScan(t, root, canary, unrelated)
 
 	// An error that quotes the key (here from the argument) carries the redacted form.
-	if got := h.fails("create_sandbox", map[string]any{"workspace": "/nonexistent/" + canary}); !strings.Contains(got, "[REDACTED:ANTHROPIC_API_KEY]") {
+	if got := h.Fails("create_sandbox", map[string]any{"workspace": "/nonexistent/" + canary}); !strings.Contains(got, "[REDACTED:ANTHROPIC_API_KEY]") {
 		t.Errorf("error result = %q, want the key redacted", got)
 	}
 	var sb manager.SandboxResult
 	// Direct mode: the test writes "the agent's" change into the workspace itself (clone mode is
 	// isolation_sbx_test.go's).
-	h.ok("create_sandbox", map[string]any{"workspace": ws, "isolation": "direct"}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "isolation": "direct"}, &sb)
 	scan.addName(sb.Name)
 	var sess manager.SessionResult
-	h.ok("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
+	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
 	var turn manager.TurnResult
-	h.ok("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "echo-env ANTHROPIC_API_KEY; say done"}, &turn)
+	h.OK("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "echo-env ANTHROPIC_API_KEY; say done"}, &turn)
 	var got []events.Event
 	waitStatus(t, h, sb.Name, sess.Name, turn.Cursor, &got, events.StatusIdle)
 	var echoed string
@@ -78,18 +80,18 @@ func TestSecuritySecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var diff manager.DiffResult
-	h.ok("get_diff", map[string]any{"sandbox": sb.Name}, &diff)
+	h.OK("get_diff", map[string]any{"sandbox": sb.Name}, &diff)
 	if !strings.Contains(diff.Diff, "+key: [REDACTED:ANTHROPIC_API_KEY]") {
 		t.Errorf("get_diff = %q, want the added line with the key redacted", diff.Diff)
 	}
 	var list manager.SandboxList
-	h.ok("list_sandboxes", map[string]any{}, &list)
+	h.OK("list_sandboxes", map[string]any{}, &list)
 	var sessions manager.SessionList
-	h.ok("list_sessions", map[string]any{"sandbox": sb.Name}, &sessions)
+	h.OK("list_sessions", map[string]any{"sandbox": sb.Name}, &sessions)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, uri := range []string{tools.SandboxesURI, tools.TranscriptURI(sb.Name, sess.Name)} {
-		res, err := h.client.ReadResource(ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: uri}})
+		res, err := h.Client.ReadResource(ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: uri}})
 		if err != nil {
 			t.Fatalf("read %s: %v", uri, err)
 		}
@@ -97,7 +99,7 @@ func TestSecuritySecrets(t *testing.T) {
 			t.Errorf("transcript resource lacks %q", redacted)
 		}
 	}
-	prompt, err := h.client.GetPrompt(ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "review_sandbox_work",
+	prompt, err := h.Client.GetPrompt(ctx, mcp.GetPromptRequest{Params: mcp.GetPromptParams{Name: "review_sandbox_work",
 		Arguments: map[string]string{"sandbox": sb.Name, "session": sess.Name}}})
 	if err != nil {
 		t.Fatalf("review prompt: %v", err)
@@ -108,7 +110,7 @@ func TestSecuritySecrets(t *testing.T) {
 
 	procs := scan.stop()
 	var d manager.DestroyResult
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 
 	// (c) No argv held the key, while the agent's environment did.
 	if runtime.GOOS == "linux" {
@@ -167,21 +169,21 @@ func TestSecuritySecrets(t *testing.T) {
 
 // TestSecurityMCPRoots: when the client shares roots, create_sandbox refuses a workspace outside them.
 func TestSecurityMCPRoots(t *testing.T) {
-	env, bin := fakeEnv(t)
+	env, bin := testkit.FakeEnv(t)
 	shared := t.TempDir()
 	inside := filepath.Join(shared, "project")
 	if err := os.Mkdir(inside, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	roots := rootsHandler{roots: []mcp.Root{{URI: "file://" + shared, Name: "shared"}, {URI: "https://example.com/x"}}}
-	h, _, _ := startCapturing(t, sandboxArgs(t, "sbx", bin), env, client.WithRootsHandler(roots))
-	got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+	h, _, _ := startCapturing(t, testkit.SandboxArgs(t, "sbx", bin), env, client.WithRootsHandler(roots))
+	got := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
 	if !strings.Contains(got, "outside the roots the MCP client shared") {
 		t.Errorf("workspace outside the roots: %q", got)
 	}
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": inside}, &sb)
-	h.ok("destroy_sandbox", map[string]any{"name": sb.Name}, &sb)
+	h.OK("create_sandbox", map[string]any{"workspace": inside}, &sb)
+	h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &sb)
 }
 
 // TestSecurityMCPRootsFailClosed: a client that declares the roots capability but shares no usable local
@@ -198,9 +200,9 @@ func TestSecurityMCPRootsFailClosed(t *testing.T) {
 		{"a relative file root", []mcp.Root{{URI: "file:relative/dir"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env, bin := fakeEnv(t)
-			h, _, _ := startCapturing(t, sandboxArgs(t, "sbx", bin), env, client.WithRootsHandler(rootsHandler{roots: tc.roots}))
-			got := h.fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
+			env, bin := testkit.FakeEnv(t)
+			h, _, _ := startCapturing(t, testkit.SandboxArgs(t, "sbx", bin), env, client.WithRootsHandler(rootsHandler{roots: tc.roots}))
+			got := h.Fails("create_sandbox", map[string]any{"workspace": t.TempDir()})
 			if !strings.Contains(got, "declared roots but shared no local folder") || !strings.Contains(got, "no folder is allowed") {
 				t.Errorf("create_sandbox with unusable roots = %q, want refused, naming the reason", got)
 			}
@@ -224,7 +226,7 @@ func startCapturing(t *testing.T, args []string, env map[string]string, opts ...
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		err := Run(ctx, args, func(k string) string { return env[k] }, inR, outW, io.MultiWriter(stderr, testWriter{t}))
+		err := cli.Run(ctx, args, func(k string) string { return env[k] }, inR, outW, io.MultiWriter(stderr, testkit.LogWriter(t)))
 		outW.Close()
 		done <- err
 	}()
@@ -253,7 +255,7 @@ func startCapturing(t *testing.T, args []string, env map[string]string, opts ...
 			t.Errorf("server did not stop within 20 s")
 		}
 	})
-	return &harness{t: t, client: c, env: env, calls: map[string][]time.Duration{}}, stdout, stderr
+	return &harness{testkit.New(t, c, env)}, stdout, stderr
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
