@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/agentversion"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -51,8 +52,6 @@ type SandboxResult struct {
 	// SbxMCP are the sbx MCP registrations attached to the sandbox's gateway by this server (sbxmcp.go).
 	SbxMCP []string `json:"sbx_mcp,omitempty" jsonschema_description:"sbx only: the operator's sbx MCP servers on this sandbox's MCP gateway, as attached by this server."`
 }
-
-var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
 
 // CreateSandbox creates the sandbox (or finds the existing one for the same name and workspace), makes
 // sure sandbox-agent runs in it and answers its health check. A sandbox created by this call is removed
@@ -326,14 +325,12 @@ func (m *Manager) agentVersion(ctx context.Context, b sandbox.Backend, rec state
 	if err != nil {
 		return "", fmt.Errorf("check sandbox-agent version in %q: %w", rec.Name, err)
 	}
-	match := agentVersionRE.FindStringSubmatch(string(res.Stdout))
-	if match == nil {
+	v, ok := agentversion.Parse(res.Stdout)
+	if !ok {
 		return "", fmt.Errorf("sandbox-agent in %q printed an unrecognised version %q: install sandbox-agent 0.4: %w", rec.Name, firstLine(res.Stdout), sandbox.ErrUnsupportedVersion)
 	}
-	major, _ := strconv.Atoi(match[1])
-	minor, _ := strconv.Atoi(match[2])
-	version := match[1] + "." + match[2] + "." + match[3]
-	if major == 0 && minor < 2 {
+	version := v.String()
+	if v.TooOld() {
 		return "", fmt.Errorf("sandbox-agent %s in %q is too old (its `api sessions` API was removed in 0.2): use a template with sandbox-agent 0.4 (npm @sandbox-agent/cli@0.4.2): %w", version, rec.Name, sandbox.ErrUnsupportedVersion)
 	}
 	return version, nil

@@ -12,12 +12,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/internal/agentversion"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
@@ -35,9 +35,6 @@ const (
 // errNotReady is what run returns after a doctor that found problems, so the process exits 1. The
 // problems themselves are already on stdout.
 var errNotReady = errors.New("not ready (see the next steps above)")
-
-// doctorAgentVersionRE matches `sandbox-agent --version` ("sandbox-agent 0.4.2"), as manager checks it.
-var doctorAgentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
 
 // runDoctor checks the machine for cfg and writes one line per check to stdout (✓ fine, ✗ a problem that
 // stops the server from working, – information or advice), then a verdict line and numbered next steps.
@@ -287,21 +284,21 @@ func (d *doctor) sandboxAgent(ctx context.Context, cfg config, getenv func(strin
 			"image %s: cannot run sandbox-agent --version: %s", image, doctorReason("", err))
 		return ""
 	}
-	m := doctorAgentVersionRE.FindStringSubmatch(string(res.Stdout))
+	v, ok := agentversion.Parse(res.Stdout)
 	switch {
-	case m == nil:
+	case !ok:
 		d.fail("sandbox-agent in image "+image+" printed no version",
 			"install sandbox-agent 0.4 in the image (npm install -g @sandbox-agent/cli@0.4.2)",
 			"image %s: sandbox-agent --version printed %q, not a version", image, doctorTruncate(doctorFirstLine(res.Stdout), 80))
 		return ""
-	case m[1] == "0" && (m[2] == "0" || m[2] == "1"):
+	case v.TooOld():
 		d.fail("sandbox-agent in image "+image+" is too old",
 			"install sandbox-agent 0.4 in the image (npm install -g @sandbox-agent/cli@0.4.2): 0.1's API was removed in 0.2",
-			"image %s: sandbox-agent %s.%s.%s is too old (sandbox-mcp needs 0.2 or later, and is tested with 0.4.2)", image, m[1], m[2], m[3])
+			"image %s: sandbox-agent %s is too old (sandbox-mcp needs 0.2 or later, and is tested with 0.4.2)", image, v)
 		return ""
 	}
-	agent := m[1] + "." + m[2] + "." + m[3]
-	if m[1] == "0" && m[2] == "4" {
+	agent := v.String()
+	if v.Tested() {
 		d.ok("image %s: sandbox-agent %s", image, agent)
 	} else {
 		d.ok("image %s: sandbox-agent %s (sandbox-mcp is tested with 0.4.2)", image, agent)
