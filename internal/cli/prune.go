@@ -59,7 +59,7 @@ func runPrune(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("prune: %w", err)
 	}
 	red := redact.FromEnv(cfg.passEnv, getenv)
-	logger := newLogger(cfg, stderr, red)
+	logger := newLogger(cfg, getenv, stderr, red)
 	mgr, err := newManager(cfg, getenv, logger, red)
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)

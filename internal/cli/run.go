@@ -76,7 +76,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return getenv(n)
 	})
-	logger := newLogger(cfg, stderr, red)
+	logger := newLogger(cfg, getenv, stderr, red)
 	srv, mgr, err := newServer(cfg, getenv, logger, red)
 	if err != nil {
 		return err
@@ -167,7 +167,7 @@ func newMCPServer(mgr *manager.Manager, logger *slog.Logger, red *redact.Redacto
 
 // newLogger logs to stderr only: stdout belongs to the protocol. Colour only on a terminal, never with
 // NO_COLOR, so host log files do not fill with escape codes. Every line goes through red.
-func newLogger(cfg config, stderr io.Writer, red *redact.Redactor) *slog.Logger {
+func newLogger(cfg config, getenv func(string) string, stderr io.Writer, red *redact.Redactor) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		level = slog.LevelInfo
@@ -175,11 +175,16 @@ func newLogger(cfg config, stderr io.Writer, red *redact.Redactor) *slog.Logger 
 	if cfg.logFormat == "json" {
 		return slog.New(red.Handler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})))
 	}
-	noColor := true
-	if f, ok := stderr.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			noColor = false
-		}
+	return slog.New(red.Handler(tint.NewTextHandler(stderr, &tint.Options{Level: level, NoColor: !useColor(stderr, getenv)})))
+}
+
+// useColor: stderr is a terminal and NO_COLOR (https://no-color.org) is unset or empty in the server's
+// environment, as getenv reads it (not the process's: tests and embedders pass their own).
+func useColor(stderr io.Writer, getenv func(string) string) bool {
+	f, ok := stderr.(*os.File)
+	if !ok || getenv("NO_COLOR") != "" {
+		return false
 	}
-	return slog.New(red.Handler(tint.NewHandler(stderr, &tint.Options{Level: level, NoColor: noColor})))
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -28,7 +28,7 @@ func TestTTLThroughMCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	red := redact.FromEnv(cfg.passEnv, getenv)
-	srv, mgr, err := newServer(cfg, getenv, newLogger(cfg, testkit.LogWriter(t), red), red)
+	srv, mgr, err := newServer(cfg, getenv, newLogger(cfg, getenv, testkit.LogWriter(t), red), red)
 	if err != nil {
 		t.Fatal(err)
 	}
