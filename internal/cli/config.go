@@ -342,12 +342,3 @@ func (c config) childEnv(getenv func(string) string) []string {
 	}
 	return env
 }
-
-// envFloat parses a float flag's environment default; a malformed one is 0 (no limit), as for envInt.
-func envFloat(v string) float64 {
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return 0
-	}
-	return f
-}

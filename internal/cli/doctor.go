@@ -160,7 +160,7 @@ func probeBackends(ctx context.Context, cfg config, getenv func(string) string, 
 			cctx, cancel := context.WithTimeout(ctx, doctorProbeTimeout)
 			defer cancel()
 			err := b.Check(cctx)
-			res, runErr, args := recs[b.Name()].last()
+			res, args, runErr := recs[b.Name()].last()
 			var ee *sandbox.ExitError
 			probes[i] = backendProbe{backend: b, err: err,
 				installed: args != nil && (runErr == nil || errors.As(runErr, &ee) || errors.Is(runErr, context.DeadlineExceeded)),
@@ -516,9 +516,9 @@ func (r *doctorRecorder) Run(ctx context.Context, c sandbox.Cmd) (sandbox.Result
 	return res, err
 }
 
-// last returns the last command's result, error and argv (nil when none ran).
-func (r *doctorRecorder) last() (sandbox.Result, error, []string) {
+// last returns the last command's result, argv (nil when none ran) and error.
+func (r *doctorRecorder) last() (sandbox.Result, []string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.res, r.err, r.args
+	return r.res, r.args, r.err
 }

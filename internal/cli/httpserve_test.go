@@ -280,6 +280,8 @@ func TestHTTPShutdown(t *testing.T) {
 	}()
 	url := "http://" + (<-addrs).String() + httpEndpoint
 
+	//lint:ignore SA1019 the standalone GET stream is what this test must see closed at shutdown; hosts on
+	// protocol versions before 2026-07-28 still open it.
 	c, err := client.NewStreamableHttpClient(url, transport.WithContinuousListening(),
 		transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + httpTestToken}))
 	if err != nil {
