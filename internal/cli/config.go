@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/provision"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
@@ -206,10 +207,11 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 	return errors.Join(errs...)
 }
 
-// truncateValue keeps a bad value short in an error message.
+// truncateValue keeps a bad value short in an error message, without splitting a character (a split one
+// would show as a \x escape under %q).
 func truncateValue(v string) string {
 	if len(v) > 64 {
-		return v[:64] + "…"
+		return textcut.Head(v, 64) + "…"
 	}
 	return v
 }

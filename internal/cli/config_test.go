@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestConfigEnv: a SANDBOX_MCP_* variable goes through its flag's own parser, so a value the flag refuses is
@@ -106,5 +107,23 @@ func TestConfigMaxTurnTime(t *testing.T) {
 		if c.budget.MaxTurnSeconds != tc.want {
 			t.Errorf("%v %v: MaxTurnSeconds = %d, want %d", tc.args, tc.env, c.budget.MaxTurnSeconds, tc.want)
 		}
+	}
+}
+
+// TestConfigBadValueKeepsCharacters: a long bad value is cut in the error on a character boundary, so the
+// message shows the characters, not \x escapes of half of one.
+func TestConfigBadValueKeepsCharacters(t *testing.T) {
+	v := "x" + strings.Repeat("é", 40) // 81 bytes: a cut at byte 64 falls inside an é
+	_, err := parseConfig(nil, func(k string) string {
+		if k == "SANDBOX_MCP_WORKERS" {
+			return v
+		}
+		return ""
+	}, io.Discard)
+	if err == nil {
+		t.Fatal("no error for a bad SANDBOX_MCP_WORKERS")
+	}
+	if msg := err.Error(); !utf8.ValidString(msg) || strings.Contains(msg, `\x`) || !strings.Contains(msg, "x"+strings.Repeat("é", 31)+"…") {
+		t.Errorf("error = %q; want the value cut after 31 whole é", msg)
 	}
 }
