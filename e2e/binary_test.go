@@ -8,10 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,49 +24,6 @@ import (
 // The tests in this file run the built sandbox-mcp binary as a host would: a real process, a clean
 // environment, MCP over its real stdin and stdout. The in-process harness cannot see what only the
 // process shows: stray bytes on stdout, the exit status, main's error printing, -ldflags.
-
-// binaryTestVersion is stamped into the test build with -ldflags, as release builds stamp theirs.
-const binaryTestVersion = "0.0.0-binarytest"
-
-var (
-	binaryOnce sync.Once
-	binaryPath string
-	binaryErr  error
-)
-
-// sandboxMCPBinary builds the server once per test process, to a fixed path under .cache (gitignored), so
-// repeated runs overwrite one file instead of leaving a binary per run in /tmp.
-func sandboxMCPBinary(t *testing.T) string {
-	t.Helper()
-	binaryOnce.Do(func() {
-		root := testenv.RepoRoot()
-		dir := filepath.Join(root, ".cache", "test-bin")
-		if binaryErr = os.MkdirAll(dir, 0o755); binaryErr != nil {
-			return
-		}
-		f, err := os.CreateTemp(dir, "sandbox-mcp-*.tmp")
-		if err != nil {
-			binaryErr = err
-			return
-		}
-		tmp := f.Name()
-		f.Close()
-		defer os.Remove(tmp) // gone after the rename; left only when the build failed
-		cmd := exec.Command("go", "build", "-ldflags=-X main.version="+binaryTestVersion, "-o", tmp, ".")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binaryErr = errors.New("go build: " + err.Error() + "\n" + string(out))
-			return
-		}
-		// Renamed into place: a concurrent test process never runs a half-written file.
-		binaryPath = filepath.Join(dir, "sandbox-mcp")
-		binaryErr = os.Rename(tmp, binaryPath)
-	})
-	if binaryErr != nil {
-		t.Fatalf("build sandbox-mcp: %v", binaryErr)
-	}
-	return binaryPath
-}
 
 // binaryProc is the server running as a child process.
 type binaryProc struct {
@@ -167,7 +122,7 @@ func (p *binaryProc) wait(d time.Duration) int {
 // (2025-06-18, what hosts send today) and the stateless core (mcp.LATEST_PROTOCOL_VERSION, reached through
 // server/discover).
 func TestBinaryStdio(t *testing.T) {
-	bin := sandboxMCPBinary(t)
+	bin := testenv.ServerBinary(t)
 	for _, era := range []struct{ name, version string }{
 		{"handshake-2025-06-18", "2025-06-18"},
 		{"latest-" + mcp.LATEST_PROTOCOL_VERSION, mcp.LATEST_PROTOCOL_VERSION},
@@ -190,8 +145,8 @@ func TestBinaryStdio(t *testing.T) {
 			if got := c.ProtocolVersion(); got != era.version || res.ProtocolVersion != era.version {
 				t.Errorf("protocol version: client says %q, result %q; want %q", got, res.ProtocolVersion, era.version)
 			}
-			if res.ServerInfo.Name != "sandbox-mcp" || res.ServerInfo.Version != binaryTestVersion {
-				t.Errorf("server info = %+v, want sandbox-mcp %s (from -ldflags)", res.ServerInfo, binaryTestVersion)
+			if res.ServerInfo.Name != "sandbox-mcp" || res.ServerInfo.Version != testenv.ServerVersion {
+				t.Errorf("server info = %+v, want sandbox-mcp %s (from -ldflags)", res.ServerInfo, testenv.ServerVersion)
 			}
 			if res.Capabilities.Tools == nil || res.Capabilities.Prompts == nil {
 				t.Errorf("capabilities = %+v, want tools and prompts", res.Capabilities)
@@ -251,7 +206,7 @@ func TestBinaryStdio(t *testing.T) {
 // configuration at all (`env -i PATH=… sandbox-mcp --version`: no HOME, so no default state dir) and
 // whatever the SANDBOX_MCP_* variables hold.
 func TestBinaryVersionFlag(t *testing.T) {
-	bin := sandboxMCPBinary(t)
+	bin := testenv.ServerBinary(t)
 	for _, env := range [][]string{
 		{"PATH=" + os.Getenv("PATH")},
 		{"PATH=" + os.Getenv("PATH"), "SANDBOX_MCP_IDLE_TTL=30", "SANDBOX_MCP_BACKEND=nope"},
@@ -263,7 +218,7 @@ func TestBinaryVersionFlag(t *testing.T) {
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("env %q --version: %v; stderr: %s", env, err, stderr.String())
 		}
-		if got, want := stdout.String(), "sandbox-mcp "+binaryTestVersion+"\n"; got != want {
+		if got, want := stdout.String(), "sandbox-mcp "+testenv.ServerVersion+"\n"; got != want {
 			t.Errorf("env %q --version printed %q, want %q", env, got, want)
 		}
 		if stderr.Len() != 0 {
@@ -275,7 +230,7 @@ func TestBinaryVersionFlag(t *testing.T) {
 // TestBinaryBadFlag: a bad flag value exits non-zero with one line on stderr and nothing on stdout (which
 // a host would read as protocol).
 func TestBinaryBadFlag(t *testing.T) {
-	bin := sandboxMCPBinary(t)
+	bin := testenv.ServerBinary(t)
 	cmd := exec.Command(bin, "--backend", "nope", "--state-dir", t.TempDir())
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	var stdout, stderr bytes.Buffer

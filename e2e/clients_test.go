@@ -74,7 +74,7 @@ func clientsDir(t *testing.T) string {
 // clientsEnv is the clients' whole environment: the sbx test double's (PATH with the fake sbx, HOME,
 // FAKECLI_ROOT, FAKECLI_TEMPLATES), and where the server and its workspace are:
 //
-//	SANDBOX_MCP_BIN        the server binary, built with the version stamp of binary_test.go
+//	SANDBOX_MCP_BIN        the server binary (testenv.ServerBinary), stamped with testenv.ServerVersion
 //	SANDBOX_MCP_ARGS       its flags as a JSON array
 //	SANDBOX_MCP_WORKSPACE  a git repository with one commit, so get_diff and review_sandbox_work work
 func clientsEnv(t *testing.T) []string {
@@ -82,7 +82,7 @@ func clientsEnv(t *testing.T) []string {
 	if _, err := exec.LookPath("git"); err != nil {
 		testenv.Missing(t, "git", "install git (apt-get install git)")
 	}
-	server := sandboxMCPBinary(t)
+	server := testenv.ServerBinary(t)
 	env, fake := testkit.FakeEnv(t)
 	args, err := json.Marshal(testkit.SandboxArgs(t, "sbx", fake))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
@@ -253,7 +254,7 @@ func TestFaultKillDuringBurst(t *testing.T) {
 	env, bin := testkit.FakeEnv(t)
 	args := testkit.SandboxArgs(t, "docker-sandbox", bin)
 	stateDir := strings.TrimPrefix(args[2], "--state-dir=")
-	server := sandboxMCPBinary(t)
+	server := testenv.ServerBinary(t)
 
 	c1, kill := startProc(t, server, args, env)
 	h1 := &harness{testkit.New(t, c1, env)}

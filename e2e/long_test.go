@@ -367,7 +367,7 @@ func TestRestartMidTurn(t *testing.T) {
 }
 
 func restartMidTurn(t *testing.T, args []string, env map[string]string, checkOrphans bool) {
-	server := sandboxMCPBinary(t)
+	server := testenv.ServerBinary(t)
 	c1, kill := startProc(t, server, args, env)
 	h1 := &harness{testkit.New(t, c1, env)}
 	s := newSessionNoCleanup(t, h1)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
@@ -22,7 +23,7 @@ import (
 func TestSbxAsDocumented(t *testing.T) {
 	env, bin := testkit.FakeEnv(t)
 	args := testkit.SandboxArgs(t, "sbx", bin)
-	server := sandboxMCPBinary(t)
+	server := testenv.ServerBinary(t)
 	c1, kill := startProc(t, server, args, env)
 	h1 := &harness{testkit.New(t, c1, env)}
 	s := newSessionNoCleanup(t, h1)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
@@ -218,62 +216,10 @@ func (r rootsHandler) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.Lis
 
 // startCapturing is startServer with the server's whole stdout (every JSON-RPC message it sends) and
 // stderr (its log) captured, and client options.
-func startCapturing(t *testing.T, args []string, env map[string]string, opts ...client.ClientOption) (h *harness, stdout, stderr *syncBuffer) {
+func startCapturing(t *testing.T, args []string, env map[string]string, opts ...client.ClientOption) (h *harness, stdout, stderr *testkit.LockedBuffer) {
 	t.Helper()
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		err := cli.Run(ctx, args, func(k string) string { return env[k] }, inR, outW, io.MultiWriter(stderr, testkit.LogWriter(t)))
-		outW.Close()
-		done <- err
-	}()
-	c := client.NewClient(transport.NewIO(io.TeeReader(outR, stdout), inW, nil), opts...)
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = "2025-06-18"
-	init.Params.ClientInfo = mcp.Implementation{Name: "security", Version: "1"}
-	ictx, icancel := context.WithTimeout(ctx, 10*time.Second)
-	defer icancel()
-	if _, err := c.Initialize(ictx, init); err != nil {
-		t.Fatalf("initialize: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = c.Close()
-		inW.Close()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("server did not stop within 20 s")
-		}
-	})
-	return &harness{testkit.New(t, c, env)}, stdout, stderr
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
+	stdout, stderr = &testkit.LockedBuffer{}, &testkit.LockedBuffer{}
+	return &harness{testkit.StartWith(t, cli.Run, args, env, testkit.Options{Stdout: stdout, Stderr: stderr, Client: opts})}, stdout, stderr
 }
 
 // procScan watches /proc while a conversation runs, for the processes of this test's sandbox (their

@@ -7,12 +7,9 @@ package agents
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,38 +21,6 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// serverBinary builds sandbox-mcp once per test process under .cache/test-bin (gitignored).
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root := testenv.RepoRoot()
-		dir := filepath.Join(root, ".cache", "test-bin")
-		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
-			return
-		}
-		tmp := filepath.Join(dir, "sandbox-mcp-agents.tmp."+itoa(os.Getpid()))
-		defer os.Remove(tmp)
-		cmd := exec.Command("go", "build", "-o", tmp, ".")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = errors.New("go build: " + err.Error() + "\n" + string(out))
-			return
-		}
-		binPath = filepath.Join(dir, "sandbox-mcp-agents")
-		buildErr = os.Rename(tmp, binPath)
-	})
-	if buildErr != nil {
-		t.Fatalf("build sandbox-mcp: %v", buildErr)
-	}
-	return binPath
-}
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
@@ -90,7 +55,7 @@ type harness struct {
 // puts sandbox-agent on that loopback (acceptable on a test machine with no other users).
 func start(t *testing.T, image string, env map[string]string, extra ...string) *harness {
 	t.Helper()
-	bin := serverBinary(t)
+	bin := testenv.ServerBinary(t)
 	stateDir := t.TempDir()
 	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
 		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + stateDir, "--log-level=debug"}, append(testenv.ProvisionArgs(t), extra...)...)

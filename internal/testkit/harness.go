@@ -57,22 +57,43 @@ func (h *Harness) ServerID(sandbox, session string) string {
 	return rec.ServerID
 }
 
+// Options are StartWith's extras.
+type Options struct {
+	Stdout io.Writer // also receives every byte the server writes to stdout (each JSON-RPC message)
+	Stderr io.Writer // also receives the server's log
+	Client []client.ClientOption
+}
+
 // Start starts run with args and an environment made of env only (nothing leaks from the test's), over
 // pipes, with a real MCP client on the other end: the stdio framing, the worker pool and the handlers are
 // all the production ones. The server stops when the test ends.
 func Start(t *testing.T, run RunFunc, args []string, env map[string]string) *Harness {
 	t.Helper()
+	return StartWith(t, run, args, env, Options{})
+}
+
+// StartWith is Start with the server's output captured and client options.
+func StartWith(t *testing.T, run RunFunc, args []string, env map[string]string, o Options) *Harness {
+	t.Helper()
+	var stderr io.Writer = LogWriter(t)
+	if o.Stderr != nil {
+		stderr = io.MultiWriter(o.Stderr, stderr)
+	}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	getenv := func(k string) string { return env[k] }
 	go func() {
-		err := run(ctx, args, getenv, inR, outW, LogWriter(t))
+		err := run(ctx, args, getenv, inR, outW, stderr)
 		outW.Close()
 		done <- err
 	}()
-	c := client.NewClient(transport.NewIO(outR, inW, nil))
+	var out io.Reader = outR
+	if o.Stdout != nil {
+		out = io.TeeReader(outR, o.Stdout)
+	}
+	c := client.NewClient(transport.NewIO(out, inW, nil), o.Client...)
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

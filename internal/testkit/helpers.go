@@ -18,6 +18,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 )
 
 // logWriter sends what is written (the server's logs) to the test log.
@@ -42,6 +43,23 @@ func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
+}
+
+// Bytes is a copy of what was written so far.
+func (l *LockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
+}
+
+// Tail is the last n bytes or fewer (whole characters), after "…" when something was left out: a child's
+// log in a failure message.
+func (l *LockedBuffer) Tail(n int) string {
+	s := l.String()
+	if t := textcut.Tail(s, n); len(t) < len(s) {
+		return "…" + t
+	}
+	return s
 }
 
 func (l *LockedBuffer) String() string {
