@@ -30,6 +30,8 @@ type Harness struct {
 	Client *client.Client
 	Env    map[string]string
 	State  string // the server's --state-dir, when Start saw one
+	// CallTimeout bounds one tool call (default 90 s); real agents get longer.
+	CallTimeout time.Duration
 
 	mu    sync.Mutex
 	calls map[string][]time.Duration // each tool's call times, logged when the test ends (Start)
@@ -142,7 +144,11 @@ func (h *Harness) Call(name string, args map[string]any) *mcp.CallToolResult {
 	req := mcp.CallToolRequest{}
 	req.Params.Name = name
 	req.Params.Arguments = args
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	timeout := h.CallTimeout
+	if timeout == 0 {
+		timeout = 90 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
 	res, err := h.Client.CallTool(ctx, req)
