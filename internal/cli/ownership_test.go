@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
@@ -44,21 +41,8 @@ func TestAdoptedSandboxIsNeverRemoved(t *testing.T) {
 		mgr.Close()
 		_ = testkit.RunFake(bin, env, "rm", "-f", "adopted-box") // kills the sandbox-agent the double runs locally
 	})
-	c, err := client.NewInProcessClient(srv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := testkit.InProcess(t, srv, env)
 	ctx := t.Context()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = "2025-06-18"
-	init.Params.ClientInfo = mcp.Implementation{Name: "ownership", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
-	h := testkit.New(t, c, env)
 	var sb manager.SandboxResult
 	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": "adopted-box"}, &sb)
 	if !sb.Reused {

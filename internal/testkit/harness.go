@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 )
 
 // RunFunc is the command's entry point (cli.Run), passed in so that this package does not import the
@@ -136,6 +137,27 @@ func StartWith(t *testing.T, run RunFunc, args []string, env map[string]string, 
 		}
 	})
 	return h
+}
+
+// InProcess is a harness over srv through mcp-go's in-process client, initialized: for tests that need
+// the server's parts (its manager) at hand.
+func InProcess(t *testing.T, srv *server.MCPServer, env map[string]string) *Harness {
+	t.Helper()
+	c, err := client.NewInProcessClient(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = "2025-06-18"
+	init.Params.ClientInfo = mcp.Implementation{Name: t.Name(), Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatal(err)
+	}
+	return New(t, c, env)
 }
 
 // Call invokes a tool and returns its result; a protocol error fails the test.
