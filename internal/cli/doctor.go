@@ -32,7 +32,7 @@ const (
 	doctorMinFree = 100 << 20
 )
 
-// errNotReady is what run returns after a doctor that found problems, so the process exits 1. The
+// errNotReady is what Run returns after a doctor that found problems, so the process exits 1. The
 // problems themselves are already on stdout.
 var errNotReady = errors.New("not ready (see the next steps above)")
 

@@ -15,7 +15,7 @@ import (
 
 // TestTTLThroughMCP: tool calls through the MCP server are uses that keep a sandbox up; once nobody calls,
 // the janitor stops it, get_events tells the model why, and create_session starts it again. The server is
-// newServer's, over an in-process client; the janitor is started on its manager here, as run does with
+// newServer's, over an in-process client; the janitor is started on its manager here, as Run does with
 // --idle-ttl.
 func TestTTLThroughMCP(t *testing.T) {
 	env, bin := testkit.FakeEnv(t)

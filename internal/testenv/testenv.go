@@ -157,10 +157,14 @@ var relayBuild, serverBuild rootBuild
 const ServerVersion = "0.0.0-binarytest"
 
 // ServerBinary builds sandbox-mcp once per test process, stamped with ServerVersion, and returns its path:
-// for tests that run the server as a host does, as a child process over its stdin and stdout.
+// for tests that run the server as a host does, as a child process over its stdin and stdout. Each test
+// package gets a file of its own (go test runs packages at once): a build renamed over a binary another
+// package's server runs from would turn that server's /proc/self/exe, which the Docker backend mounts
+// into containers as the relay, into a deleted file.
 func ServerBinary(t testing.TB) string {
 	t.Helper()
-	return buildRoot(t, &serverBuild, "sandbox-mcp", nil, "-ldflags=-X main.version="+ServerVersion)
+	name := "sandbox-mcp-" + strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
+	return buildRoot(t, &serverBuild, name, nil, "-ldflags=-X main.version="+ServerVersion)
 }
 
 // Relay builds sandbox-mcp once per test process as a static Linux binary (CGO_ENABLED=0) and returns its
