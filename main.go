@@ -1,7 +1,8 @@
 // Command sandbox-mcp is an MCP server that hands isolated coding work to coding agents (Claude Code,
 // Codex, OpenCode, Amp, …) running inside sandboxes, through Rivet's sandbox-agent. An MCP host starts it
 // over stdio (or reaches it over Streamable HTTP with --http). Subcommands: `doctor` checks the set-up,
-// `prune` removes our old sandboxes.
+// `prune` removes our old sandboxes. The command lives in internal/cli; this file stays at the root so
+// that `go install github.com/sandbox-mcp/sandbox-mcp@latest` builds it.
 package main
 
 import (
@@ -9,195 +10,25 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 
-	"github.com/lmittmann/tint"
-	"github.com/mark3labs/mcp-go/server"
-
-	"github.com/sandbox-mcp/sandbox-mcp/manager"
-	"github.com/sandbox-mcp/sandbox-mcp/prompts"
-	"github.com/sandbox-mcp/sandbox-mcp/provision"
-	"github.com/sandbox-mcp/sandbox-mcp/redact"
-	"github.com/sandbox-mcp/sandbox-mcp/relay"
-	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
-	"github.com/sandbox-mcp/sandbox-mcp/state"
-	"github.com/sandbox-mcp/sandbox-mcp/tools"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
+// version is set at build time with -ldflags "-X main.version=…"; empty keeps cli's default.
+var version string
 
 func main() {
+	if version != "" {
+		cli.Version = version
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	err := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "sandbox-mcp:", err)
 		os.Exit(1)
 	}
-}
-
-// run is the whole program with its dependencies as parameters, so tests run it in-process over pipes.
-// It serves MCP over stdin/stdout until stdin closes or ctx ends. Nothing touches a backend before the
-// first tool call: hosts give initialize only seconds.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "relay":
-			// Not for people: the Docker backend runs this inside containers (package relay).
-			return relay.Main(ctx, args[1:], stderr)
-		case "prune":
-			return runPrune(ctx, args[1:], getenv, stdout, stderr)
-		case "doctor":
-			cfg, err := parseConfig(args[1:], getenv, stderr)
-			if err != nil {
-				return err
-			}
-			if !runDoctor(ctx, cfg, getenv, stdout) {
-				return errNotReady
-			}
-			return nil
-		}
-	}
-	cfg, err := parseConfig(args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if cfg.version {
-		fmt.Fprintln(stdout, "sandbox-mcp", version)
-		return nil
-	}
-	// --http: the token is read and checked before anything is built, so a bad one fails at once.
-	var token string
-	if cfg.httpAddr != "" {
-		if token, err = loadHTTPToken(getenv, cfg.httpTokenFile); err != nil {
-			return err
-		}
-		if err := checkHTTPToken(token); err != nil {
-			return err
-		}
-	}
-	// The secrets' values, from our own environment, are redacted from everything we write or return;
-	// with --http, the token too.
-	red := redact.FromEnv(append(slices.Clone(cfg.passEnv), httpTokenEnv), func(n string) string {
-		if n == httpTokenEnv {
-			return token
-		}
-		return getenv(n)
-	})
-	logger := newLogger(cfg, stderr, red)
-	srv, mgr, err := newServer(cfg, getenv, logger, red)
-	if err != nil {
-		return err
-	}
-	defer mgr.Close()
-	// Resume the streams of sessions that were running when the server last stopped, in the background:
-	// it calls backends, which initialize must not wait for. Both goroutines belong to the manager, whose
-	// Close (deferred above) stops and joins them.
-	mgr.StartRecovery()
-	mgr.StartJanitor(cfg.idleTTL, 0)
-	if cfg.httpAddr != "" {
-		return serveHTTP(ctx, srv, cfg.httpAddr, token, httpOptions{AllowedOrigins: cfg.httpAllowedOrigins},
-			logger.With("component", "http"), nil)
-	}
-	logger.Info("serving MCP on stdio", "version", version, "backend", cfg.backend, "state_dir", cfg.stateDir)
-	stdio := server.NewStdioServer(srv)
-	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
-	// Long polls and slow CLI calls must not starve quick calls: mcp-go runs only 5 tool calls at once by
-	// default.
-	server.WithWorkerPoolSize(cfg.workers)(stdio)
-	err = stdio.Listen(ctx, stdin, stdout)
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
-		return nil
-	}
-	return err
-}
-
-// newServer wires backends, state, the manager, tools and prompts into an MCP server. red keeps the
-// secrets out of the event logs and out of every tool result, resource and prompt.
-func newServer(cfg config, getenv func(string) string, logger *slog.Logger, red *redact.Redactor) (*server.MCPServer, *manager.Manager, error) {
-	store, err := state.Open(cfg.stateDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	store.Redact = red.Bytes // no record on disk holds a key, whatever the agent reported
-	runner := &sandbox.Exec{Env: cfg.childEnv(getenv), Timeout: cfg.execTimeout, Logger: logger.With("component", "exec")}
-	dockerOpts := cfg.docker
-	dockerOpts.ServerVersion = version
-	dockerOpts.StateDir = store.Dir() + "/docker"
-	dockerOpts.BaseEnv = runner.Env
-	dockerOpts.Logger = logger.With("component", "docker")
-	var prov *sandbox.Provision // sbx and the plugin stream it in (sandbox/sbx_provision.go)
-	if cfg.provisionAgent {
-		// No cache folder (no HOME) is not fatal at start-up: only a create that needs the binary needs one, and says so.
-		fetcher, err := cfg.fetcher(getenv)
-		dockerOpts.ProvideAgent = provideAgent(fetcher, err, logger.With("component", "provision"))
-		prov = &sandbox.Provision{Version: provision.Version, Provide: dockerOpts.ProvideAgent}
-	}
-	backends := map[string]sandbox.Backend{
-		"sbx": sandbox.NewSbx(runner, sandbox.SbxOptions{Binary: cfg.sbxBin, Template: cfg.template, Agent: cfg.sandboxAgentKind,
-			AgentPort: cfg.agentPort, StateDir: store.Dir() + "/sbx", BaseEnv: runner.Env,
-			AgentEnv:  []string{fmt.Sprintf("SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=%d", cfg.acpTimeout.Milliseconds())},
-			AgentKeys: manager.DefaultSecretNames, PassKeys: cfg.sbxPassKeys,
-			Warn: func(msg string) { logger.Warn(msg, "component", "sbx") }, Provision: prov}),
-		"docker-sandbox": sandbox.NewDockerSandbox(runner, sandbox.DockerSandboxOptions{Binary: cfg.dockerBin, Template: cfg.template, Agent: cfg.sandboxAgentKind,
-			Provision: prov}),
-		"docker": sandbox.NewDocker(runner, dockerOpts),
-	}
-	// auto prefers Docker Sandboxes (microVMs: stronger isolation) and falls back to plain containers.
-	auto := sandbox.NewLazy(backends["sbx"], backends["docker-sandbox"], backends["docker"])
-	mgr := manager.New(manager.Config{
-		Backends: backends, Auto: auto, DefaultBackend: cfg.backend, Store: store,
-		AgentPort: cfg.agentPort, ACPTimeout: cfg.acpTimeout, SecretNames: cfg.passEnv, Getenv: getenv,
-		DefaultAgent: cfg.sandboxAgentKind, AutoPermission: cfg.autoPermission, DefaultBudget: cfg.budget, WritableGit: cfg.writableGit,
-		// The configured image and template are defaults too: allowed to be pulled.
-		AllowedTemplates: append(slices.Clone(cfg.allowedTemplates), cfg.docker.Image, cfg.template),
-		Policy:           manager.WorkspacePolicy{Home: getenv("HOME"), AllowedRoots: cfg.allowedRoots, StateDir: store.Dir(), Getenv: getenv},
-		Version:          version, Logger: logger.With("component", "manager"), Redact: red.Bytes, Secrets: red,
-		MaxEnvelope: int(cfg.maxEnvelope), MaxLogBytes: int64(cfg.maxSessionLog),
-		CloneTransport: cfg.cloneTransport,
-	})
-	srv := server.NewMCPServer("sandbox-mcp", version,
-		server.WithToolCapabilities(false),
-		server.WithPromptCapabilities(false),
-		server.WithResourceCapabilities(false, false),
-		// Outermost, so that it also sees what the recovery middleware makes of a panic.
-		server.WithToolHandlerMiddleware(tools.RedactTools(red)),
-		server.WithResourceHandlerMiddleware(tools.RedactResources(red)),
-		server.WithPromptHandlerMiddleware(tools.RedactPrompts(red)),
-		server.WithRecovery(),
-		server.WithInstructions("Delegate coding work to agents in isolated sandboxes: create_sandbox over a project folder, "+
-			"create_session with an agent, send_message (returns at once), then get_events with the cursor until the session is idle. "+
-			"Answer permission requests with respond_permission; destroy_sandbox when done."),
-	)
-	srv.AddTools(tools.All(mgr, logger.With("component", "tools"))...)
-	resources, templates := tools.Resources(mgr)
-	srv.AddResources(resources...)
-	srv.AddResourceTemplates(templates...)
-	srv.AddPrompts(prompts.All(tools.PromptSource{Svc: mgr})...)
-	return srv, mgr, nil
-}
-
-// newLogger logs to stderr only: stdout belongs to the protocol. Colour only on a terminal, never with
-// NO_COLOR, so host log files do not fill with escape codes. Every line goes through red.
-func newLogger(cfg config, stderr io.Writer, red *redact.Redactor) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		level = slog.LevelInfo
-	}
-	if cfg.logFormat == "json" {
-		return slog.New(red.Handler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})))
-	}
-	noColor := true
-	if f, ok := stderr.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			noColor = false
-		}
-	}
-	return slog.New(red.Handler(tint.NewHandler(stderr, &tint.Options{Level: level, NoColor: noColor})))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testagent"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -31,7 +32,7 @@ import (
 type toolEnv struct {
 	c                 *client.Client
 	cmd               *exec.Cmd // the server process
-	stderr            *lockedBuffer
+	stderr            *testkit.LockedBuffer
 	env               []string // the server's (and the fake CLI's) environment
 	bin, stateDir, ws string   // bin: the fake CLIs (sbx double only)
 	port              int      // sandbox-agent's port in sbx sandboxes
@@ -42,7 +43,7 @@ type toolEnv struct {
 
 const sbxTemplate = "sandbox-mcp/test:latest"
 
-// sbxServer prepares the test double as the end-to-end tests do (harness_test.go's fakeEnv and sandboxArgs)
+// sbxServer prepares the test double as the end-to-end tests do (internal/testkit's FakeEnv and SandboxArgs)
 // and starts the built server over stdio with extra flags. prepare, if set, may change the templates
 // before any sandbox is made from them.
 func sbxServer(b *testing.B, extra []string, prepare func(templates string)) *toolEnv {
@@ -50,7 +51,7 @@ func sbxServer(b *testing.B, extra []string, prepare func(templates string)) *to
 	testenv.SandboxAgent(b) // skip (or fail in CI) before building anything
 	dir := b.TempDir()
 	e := &toolEnv{bin: filepath.Join(dir, "bin"), stateDir: filepath.Join(dir, "state"), ws: filepath.Join(dir, "ws"),
-		port: testenv.FreePort(b), stderr: &lockedBuffer{}, templates: filepath.Join(dir, "templates")}
+		port: testenv.FreePort(b), stderr: &testkit.LockedBuffer{}, templates: filepath.Join(dir, "templates")}
 	for _, d := range []string{e.bin, e.ws, filepath.Join(dir, "home")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			b.Fatal(err)
@@ -79,7 +80,7 @@ func dockerServer(b *testing.B, transport, network string) *toolEnv {
 	b.Helper()
 	image := testenv.Docker(b)
 	dir := b.TempDir()
-	e := &toolEnv{stateDir: filepath.Join(dir, "state"), ws: filepath.Join(dir, "ws"), stderr: &lockedBuffer{}}
+	e := &toolEnv{stateDir: filepath.Join(dir, "state"), ws: filepath.Join(dir, "ws"), stderr: &testkit.LockedBuffer{}}
 	if err := os.MkdirAll(e.ws, 0o755); err != nil {
 		b.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func (e *toolEnv) start(b *testing.B, args []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := initialize(ctx, c); err != nil {
-		b.Fatalf("initialize: %v\n%s", err, e.stderr)
+		b.Fatalf("initialize: %v\n%s", err, e.stderr.Tail(4000))
 	}
 }
 
@@ -178,7 +179,7 @@ func (e *toolEnv) try(name string, args map[string]any, out any) error {
 func (e *toolEnv) call(b *testing.B, name string, args map[string]any, out any) {
 	b.Helper()
 	if err := e.try(name, args, out); err != nil {
-		b.Fatalf("%v\nserver stderr:\n%s", err, e.stderr)
+		b.Fatalf("%v\nserver stderr:\n%s", err, e.stderr.Tail(4000))
 	}
 }
 

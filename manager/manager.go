@@ -265,7 +265,3 @@ func (m *Manager) agentEnv() []string {
 	env := []string{fmt.Sprintf("SANDBOX_AGENT_ACP_REQUEST_TIMEOUT_MS=%d", m.cfg.ACPTimeout.Milliseconds())}
 	return append(env, m.secretEnv()...)
 }
-
-func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
-}

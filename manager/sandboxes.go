@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/agentversion"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -53,8 +54,6 @@ type SandboxResult struct {
 	// Warning says what to look at although the sandbox is ready: a sandbox-agent outside the verified 0.4.x.
 	Warning string `json:"warning,omitempty" jsonschema_description:"Something to look at although the sandbox is ready, e.g. a sandbox-agent version sandbox-mcp is not verified with."`
 }
-
-var agentVersionRE = regexp.MustCompile(`sandbox-agent\s+v?(\d+)\.(\d+)\.(\d+)`)
 
 // CreateSandbox creates the sandbox (or finds the existing one for the same name and workspace), makes
 // sure sandbox-agent runs in it and answers its health check. A sandbox created by this call is removed
@@ -267,8 +266,8 @@ func (m *Manager) reuse(ctx context.Context, b sandbox.Backend, rec state.Sandbo
 // and a one-line warning otherwise: 0.5 is announced (docs/upstream/sandbox-agent.md §12),
 // and versions before 0.4 are refused earlier or differ in ways we do not test.
 func agentVersionWarning(version string) string {
-	m := agentVersionRE.FindStringSubmatch("sandbox-agent " + version)
-	if m == nil || (m[1] == "0" && m[2] == "4") {
+	v, ok := agentversion.Parse([]byte("sandbox-agent " + version))
+	if !ok || v.Tested() {
 		return ""
 	}
 	return fmt.Sprintf("sandbox-agent %s is outside 0.4.x, the versions sandbox-mcp is verified with: it may behave differently; "+
@@ -363,14 +362,12 @@ func (m *Manager) agentVersion(ctx context.Context, b sandbox.Backend, rec state
 	if err != nil {
 		return "", fmt.Errorf("check sandbox-agent version in %q: %w", rec.Name, err)
 	}
-	match := agentVersionRE.FindStringSubmatch(string(res.Stdout))
-	if match == nil {
+	v, ok := agentversion.Parse(res.Stdout)
+	if !ok {
 		return "", fmt.Errorf("sandbox-agent in %q printed an unrecognised version %q: install sandbox-agent 0.4: %w", rec.Name, firstLine(res.Stdout), sandbox.ErrUnsupportedVersion)
 	}
-	major, _ := strconv.Atoi(match[1])
-	minor, _ := strconv.Atoi(match[2])
-	version := match[1] + "." + match[2] + "." + match[3]
-	if major == 0 && minor < 2 {
+	version := v.String()
+	if v.TooOld() {
 		return "", fmt.Errorf("sandbox-agent %s in %q is too old (its `api sessions` API was removed in 0.2): use a template with sandbox-agent 0.4 (npm @sandbox-agent/cli@0.4.2): %w", version, rec.Name, sandbox.ErrUnsupportedVersion)
 	}
 	return version, nil

@@ -154,7 +154,6 @@ type Docker struct {
 	mu      sync.Mutex
 	tokens  map[string]string   // sandbox name → sandbox-agent token (port transport)
 	planned *dockerPlan         // resolved transport (docker_relay.go)
-	desktop bool                // the engine is Docker Desktop's
 	engine  string              // `docker version` platform answer, "os/arch|name", once asked
 	fresh   map[string]Endpoint // sandboxes just created by us, reachable without an inspect (docker_exec.go)
 	install sync.Mutex          // one agent install into the shared volume at a time (docker_agents.go)

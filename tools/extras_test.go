@@ -56,7 +56,7 @@ func TestToolExtrasCannotForge(t *testing.T) {
 	for _, line := range strings.Split(md, "\n") {
 		switch {
 		case inFence == "" && strings.HasPrefix(line, "```"):
-			inFence = strings.TrimRight(line, "diff")
+			inFence = strings.TrimSuffix(line, "diff")
 		case inFence != "" && line == inFence:
 			inFence = ""
 		case inFence == "" && (strings.HasPrefix(line, "## ") || strings.HasPrefix(line, "status=")):

@@ -7,13 +7,10 @@ package agents
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,40 +20,9 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// serverBinary builds sandbox-mcp once per test process under .cache/test-bin (gitignored).
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root := testenv.RepoRoot()
-		dir := filepath.Join(root, ".cache", "test-bin")
-		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
-			return
-		}
-		tmp := filepath.Join(dir, "sandbox-mcp-agents.tmp."+itoa(os.Getpid()))
-		defer os.Remove(tmp)
-		cmd := exec.Command("go", "build", "-o", tmp, ".")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = errors.New("go build: " + err.Error() + "\n" + string(out))
-			return
-		}
-		binPath = filepath.Join(dir, "sandbox-mcp-agents")
-		buildErr = os.Rename(tmp, binPath)
-	})
-	if buildErr != nil {
-		t.Fatalf("build sandbox-mcp: %v", buildErr)
-	}
-	return binPath
-}
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
@@ -79,11 +45,8 @@ func agentsImage(t *testing.T) string {
 }
 
 // harness is the built sandbox-mcp over stdio with a real MCP client.
-type harness struct {
-	t        *testing.T
-	client   *client.Client
-	stateDir string
-}
+// harness is testkit's over the server binary, with the scenarios' own helpers as methods.
+type harness struct{ *testkit.Harness }
 
 // start runs sandbox-mcp with the Docker backend on image, --network host, the given extra flags, and an
 // environment made of env only. Host networking is how the agent reaches the scripted model API on the
@@ -91,7 +54,7 @@ type harness struct {
 // puts sandbox-agent on that loopback (acceptable on a test machine with no other users).
 func start(t *testing.T, image string, env map[string]string, extra ...string) *harness {
 	t.Helper()
-	bin := serverBinary(t)
+	bin := testenv.ServerBinary(t)
 	stateDir := t.TempDir()
 	args := append([]string{"--backend=docker", "--docker-image=" + image, "--docker-network=host",
 		"--docker-insecure-host-network", "--docker-cpus=1", "--docker-memory=2g", "--state-dir=" + stateDir, "--log-level=debug",
@@ -113,7 +76,7 @@ func start(t *testing.T, image string, env map[string]string, extra ...string) *
 			cmd.Env = envList
 			return cmd, nil
 		}),
-		transport.WithCommandStderrWriter(logWriter{t}))
+		transport.WithCommandStderrWriter(testkit.LogWriter(t)))
 	c := client.NewClient(tr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -127,93 +90,42 @@ func start(t *testing.T, image string, env map[string]string, extra ...string) *
 		t.Fatalf("initialize: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	return &harness{t: t, client: c, stateDir: stateDir}
-}
-
-type logWriter struct{ t *testing.T }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func (h *harness) call(name string, args map[string]any) *mcp.CallToolResult {
-	h.t.Helper()
-	req := mcp.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	res, err := h.client.CallTool(ctx, req)
-	if err != nil {
-		h.t.Fatalf("%s: protocol error: %v", name, err)
-	}
-	return res
+	h := &harness{testkit.New(t, c, full)}
+	h.State = stateDir
+	h.CallTimeout = 120 * time.Second // a real agent's turn start is slow on a loaded machine
+	return h
 }
 
 // sandbox creates a sandbox on ws and destroys it when the test ends (before the server stops).
 func (h *harness) sandbox(ws string) string {
-	h.t.Helper()
+	h.T.Helper()
 	var sb manager.SandboxResult
-	h.ok("create_sandbox", map[string]any{"workspace": ws}, &sb)
-	h.t.Cleanup(func() {
-		if res := h.call("destroy_sandbox", map[string]any{"name": sb.Name}); res.IsError {
-			h.t.Errorf("destroy_sandbox %s: %s", sb.Name, text(res))
+	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
+	h.T.Cleanup(func() {
+		if res := h.Call("destroy_sandbox", map[string]any{"name": sb.Name}); res.IsError {
+			h.T.Errorf("destroy_sandbox %s: %s", sb.Name, testkit.Text(res))
 		}
 	})
 	return sb.Name
 }
 
-// ok calls a tool that must succeed and decodes its structured content into out.
-func (h *harness) ok(name string, args map[string]any, out any) {
-	h.t.Helper()
-	res := h.call(name, args)
-	if res.IsError {
-		h.t.Fatalf("%s(%v) failed: %s", name, args, text(res))
-	}
-	b, _ := json.Marshal(res.StructuredContent)
-	if err := json.Unmarshal(b, out); err != nil {
-		h.t.Fatalf("%s: decode %s: %v", name, b, err)
-	}
-}
-
-// fails calls a tool that must return an error result, and returns its text.
-func (h *harness) fails(name string, args map[string]any) string {
-	h.t.Helper()
-	res := h.call(name, args)
-	if !res.IsError {
-		h.t.Fatalf("%s(%v) succeeded, want an error result: %s", name, args, text(res))
-	}
-	return text(res)
-}
-
-func text(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if tc, ok := c.(mcp.TextContent); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
 // waitStatus reads get_events from cursor, appending events to got, until the session has status want.
 func (h *harness) waitStatus(sandbox, session string, cursor int64, got *[]events.Event, want string) manager.EventsPage {
-	h.t.Helper()
+	h.T.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
+		h.OK("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
 		*got = append(*got, page.Events...)
 		cursor = page.NextCursor
 		if page.Status == want && !page.More {
 			return page
 		}
 		if want == events.StatusWaitingPermission && page.Status == events.StatusIdle && !page.More {
-			h.t.Fatalf("the turn ended without asking for permission: %v", summarize(*got))
+			h.T.Fatalf("the turn ended without asking for permission: %v", summarize(*got))
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("status %s after 90 s, want %s; events so far: %v", page.Status, want, summarize(*got))
+			h.T.Fatalf("status %s after 90 s, want %s; events so far: %v", page.Status, want, summarize(*got))
 		}
 		if !page.More {
 			time.Sleep(100 * time.Millisecond)

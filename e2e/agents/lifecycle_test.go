@@ -33,11 +33,11 @@ func cancelWhileStreaming(t *testing.T, r *agentRun) {
 			t.Fatalf("no streamed text within 60 s: %v", summarize(got))
 		}
 		var page manager.EventsPage
-		h.ok("get_events", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "cursor": cursor}, &page)
+		h.OK("get_events", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "cursor": cursor}, &page)
 		got, cursor = append(got, page.Events...), page.NextCursor
 		time.Sleep(100 * time.Millisecond)
 	}
-	h.ok("cancel_turn", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name}, &struct{}{})
+	h.OK("cancel_turn", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name}, &struct{}{})
 	page := r.wait(cursor, &got, events.StatusIdle)
 	if page.LastStop != "cancelled" {
 		t.Errorf("last_stop_reason = %q, want cancelled; events %v", page.LastStop, summarize(got))
@@ -79,7 +79,7 @@ func continueAfterRestart(t *testing.T, r *agentRun) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var list manager.SessionList
-		r.h.ok("list_sessions", map[string]any{"sandbox": r.sandbox}, &list)
+		r.h.OK("list_sessions", map[string]any{"sandbox": r.sandbox}, &list)
 		if len(list.Sessions) == 1 && list.Sessions[0].CanContinue {
 			if list.Sessions[0].ContinueWith != "session/load" {
 				t.Errorf("continue_with = %q, want session/load", list.Sessions[0].ContinueWith)
@@ -92,7 +92,7 @@ func continueAfterRestart(t *testing.T, r *agentRun) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	var cont manager.SessionResult
-	r.h.ok("create_session", map[string]any{"sandbox": r.sandbox, "agent": r.sess.Agent, "continue": r.sess.Name}, &cont)
+	r.h.OK("create_session", map[string]any{"sandbox": r.sandbox, "agent": r.sess.Agent, "continue": r.sess.Name}, &cont)
 	if cont.Continued != "session/load" {
 		t.Fatalf("continued = %q, want session/load", cont.Continued)
 	}

@@ -116,12 +116,12 @@ func TestOpenCodeModelsAndModes(t *testing.T) {
 	h, api := startOpenCode(t)
 	ws := t.TempDir()
 	sb := h.sandbox(ws)
-	msg := h.fails("create_session", map[string]any{"sandbox": sb, "agent": "opencode", "model": "nosuch/model"})
+	msg := h.Fails("create_session", map[string]any{"sandbox": sb, "agent": "opencode", "model": "nosuch/model"})
 	if !strings.Contains(msg, "scripted/scripted-model") {
 		t.Errorf("an unknown model's error does not list the offered ones: %s", msg)
 	}
 	r := &agentRun{t: t, h: h, api: api, ws: ws, sandbox: sb}
-	h.ok("create_session", map[string]any{"sandbox": sb, "agent": "opencode", "model": "scripted/scripted-model", "mode": "plan"}, &r.sess)
+	h.OK("create_session", map[string]any{"sandbox": sb, "agent": "opencode", "model": "scripted/scripted-model", "mode": "plan"}, &r.sess)
 	t.Logf("modes %s models %s", r.sess.Modes, r.sess.Models)
 	api.Aside = func(q modelapi.Request) bool { _, tools := q.Body["tools"]; return !tools }
 	api.Push(modelapi.Step{Text: "hi"})

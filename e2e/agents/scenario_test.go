@@ -48,7 +48,7 @@ func newRunIn(t *testing.T, h *harness, api *modelapi.Server, ws, agent string, 
 		a[k] = v
 	}
 	t0 := time.Now()
-	h.ok("create_session", a, &r.sess)
+	h.OK("create_session", a, &r.sess)
 	r.Took = time.Since(t0)
 	t.Logf("create_session %s took %v", agent, r.Took)
 	return r
@@ -58,7 +58,7 @@ func newRunIn(t *testing.T, h *harness, api *modelapi.Server, ws, agent string, 
 func (r *agentRun) send(msg string) int64 {
 	r.t.Helper()
 	var turn manager.TurnResult
-	r.h.ok("send_message", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "message": msg}, &turn)
+	r.h.OK("send_message", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "message": msg}, &turn)
 	return turn.Cursor
 }
 
@@ -74,7 +74,7 @@ func (r *agentRun) answer(page manager.EventsPage, option string) {
 	if len(page.Pending) != 1 {
 		r.t.Fatalf("pending permissions = %+v, want 1", page.Pending)
 	}
-	r.h.ok("respond_permission", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name,
+	r.h.OK("respond_permission", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name,
 		"request_id": page.Pending[0].Permission.RequestID, "option": option}, &struct{}{})
 }
 
@@ -172,7 +172,7 @@ func (r *agentRun) captureLog(name string) {
 	if !*capture {
 		return
 	}
-	data, err := os.ReadFile(filepath.Join(r.h.stateDir, "sessions", r.sandbox, r.sess.Name+".log"))
+	data, err := os.ReadFile(filepath.Join(r.h.State, "sessions", r.sandbox, r.sess.Name+".log"))
 	if err != nil {
 		r.t.Fatal(err)
 	}

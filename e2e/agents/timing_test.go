@@ -28,7 +28,7 @@ func TestSessionStartTimes(t *testing.T) {
 			for range 2 {
 				var sess manager.SessionResult
 				t0 := time.Now()
-				h.ok("create_session", map[string]any{"sandbox": sb, "agent": agent}, &sess)
+				h.OK("create_session", map[string]any{"sandbox": sb, "agent": agent}, &sess)
 				took = append(took, time.Since(t0).Round(time.Millisecond))
 			}
 			t.Logf("TIMING %s create_session: first in a fresh sandbox %v, second %v", agent, took[0], took[1])

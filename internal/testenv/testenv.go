@@ -144,39 +144,63 @@ func Docker(t testing.TB) (image string) {
 	return image
 }
 
-var (
-	relayOnce sync.Once
-	relayPath string
-	relayErr  error
-)
+// rootBuild is one build of the command at the repository root, made once per test process.
+type rootBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var relayBuild, serverBuild rootBuild
+
+// ServerVersion is stamped into ServerBinary's build with -ldflags, as release builds stamp theirs.
+const ServerVersion = "0.0.0-binarytest"
+
+// ServerBinary builds sandbox-mcp once per test process, stamped with ServerVersion, and returns its path:
+// for tests that run the server as a host does, as a child process over its stdin and stdout. Each test
+// package gets a file of its own (go test runs packages at once): a build renamed over a binary another
+// package's server runs from would turn that server's /proc/self/exe, which the Docker backend mounts
+// into containers as the relay, into a deleted file.
+func ServerBinary(t testing.TB) string {
+	t.Helper()
+	name := "sandbox-mcp-" + strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
+	return buildRoot(t, &serverBuild, name, nil, "-ldflags=-X main.version="+ServerVersion)
+}
 
 // Relay builds sandbox-mcp once per test process as a static Linux binary (CGO_ENABLED=0) and returns its
 // path, for --docker-relay: the Docker backend's port and socket transports run it in containers as
 // `sandbox-mcp relay`, and a test binary (which is what in-process tests run as) cannot be that.
 func Relay(t testing.TB) string {
 	t.Helper()
-	relayOnce.Do(func() {
+	return buildRoot(t, &relayBuild, "sandbox-mcp-relay", []string{"CGO_ENABLED=0", "GOOS=linux"}, "-trimpath", "-buildvcs=false")
+}
+
+// buildRoot builds the root command once per test process into .cache/test-bin/name (gitignored), so
+// repeated runs overwrite one file instead of leaving a binary per run in /tmp.
+func buildRoot(t testing.TB, b *rootBuild, name string, env []string, flags ...string) string {
+	t.Helper()
+	b.once.Do(func() {
 		bin := filepath.Join(RepoRoot(), ".cache", "test-bin")
-		if relayErr = os.MkdirAll(bin, 0o755); relayErr != nil {
+		if b.err = os.MkdirAll(bin, 0o755); b.err != nil {
 			return
 		}
-		tmp := filepath.Join(bin, "sandbox-mcp-relay-"+strconv.Itoa(os.Getpid()))
-		defer os.Remove(tmp)
-		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", tmp, ".")
+		tmp := filepath.Join(bin, name+"-"+strconv.Itoa(os.Getpid()))
+		defer os.Remove(tmp) // gone after the rename; left only when the build failed
+		cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", tmp, ".")...)
 		cmd.Dir = RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			relayErr = fmt.Errorf("go build: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
 		// Renamed into place: concurrent test processes share one file and never run a half-written one.
-		relayPath = filepath.Join(bin, "sandbox-mcp-relay")
-		relayErr = os.Rename(tmp, relayPath)
+		b.path = filepath.Join(bin, name)
+		b.err = os.Rename(tmp, b.path)
 	})
-	if relayErr != nil {
-		t.Fatalf("build the relay: %v", relayErr)
+	if b.err != nil {
+		t.Fatalf("build %s: %v", name, b.err)
 	}
-	return relayPath
+	return b.path
 }
 
 // shellQuote quotes s for a POSIX shell.
