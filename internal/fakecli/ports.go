@@ -103,6 +103,7 @@ func (e *env) changePorts(name string, pub, unpub []port) (int, bool) {
 	unlock()
 	// The VM process binds within its 50 ms loop; the long deadline is for a loaded test machine (seen:
 	// 5 s was not enough at a load average of 8), not sbx's own timing, which is undocumented.
+	state := ""
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		m, err := e.load(name)
 		if err != nil {
@@ -111,8 +112,19 @@ func (e *env) changePorts(name string, pub, unpub []port) (int, bool) {
 		if len(m.Bound) == len(want) {
 			return 0, true
 		}
+		state = fmt.Sprintf("status %s, VM %q alive %v, %d of %d bound", m.Status, m.VM, vmAlive(m), len(m.Bound), len(want))
+		if m.Status == "running" && !vmAlive(m) {
+			// The VM process is gone while the sandbox counts as running (seen only on a loaded test
+			// machine): start it again, as the VM manager behind sbx would, rather than wait in vain.
+			if unlock, err := e.lock(); err == nil {
+				if m, err := e.load(name); err == nil && m.Status == "running" && !vmAlive(m) {
+					_ = e.ensureVM(m)
+				}
+				unlock()
+			}
+		}
 	}
-	return e.fail("failed to publish ports of sandbox '%s': %s", name, "the host binding did not come up"), false
+	return e.fail("failed to publish ports of sandbox '%s': %s (%s)", name, "the host binding did not come up", state), false
 }
 
 // boundPort is the host port a published spec is bound to now (0 if none).

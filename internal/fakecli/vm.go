@@ -245,18 +245,19 @@ func (e *env) vm(args []string) int {
 		case <-time.After(50 * time.Millisecond):
 		}
 		m, err := e.load(name)
-		if err != nil {
-			return 0 // removed: this VM is over
-		}
-		mine := strings.HasPrefix(m.VM, strconv.Itoa(self)+" ")
+		mine := err == nil && strings.HasPrefix(m.VM, strconv.Itoa(self)+" ")
 		if !registered {
-			// ensureVM records this process in meta.json only after starting it; on a loaded machine that
-			// can take longer than one turn of this loop, and a VM that read the old record as "replaced"
-			// used to exit at once, so its ports never came up ("the host binding did not come up").
+			// ensureVM records this process in meta.json only after starting it (at create, meta.json does
+			// not exist before that); on a loaded machine that can take longer than one turn of this loop,
+			// and a VM that read the missing or old record as "removed" or "replaced" used to exit at once,
+			// so its ports never came up ("the host binding did not come up").
 			if !mine && time.Since(started) < 10*time.Second {
 				continue
 			}
 			registered = true
+		}
+		if err != nil {
+			return 0 // removed: this VM is over
 		}
 		if m.Status != "running" || !mine {
 			return 0 // stopped or replaced: this VM is over
