@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
@@ -26,7 +27,7 @@ func needCloneRoot(t *testing.T) {
 		t.Skip("the sbx double's --clone needs root (a private mount namespace)")
 	}
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
+		testenv.Missing(t, "git", "install git")
 	}
 }
 
@@ -61,7 +62,7 @@ func TestCLIIsolationConversation(t *testing.T) {
 			if tc.transport == "sbx" {
 				needCloneRoot(t)
 			} else if _, err := exec.LookPath("git"); err != nil {
-				t.Skip("git is not installed")
+				testenv.Missing(t, "git", "install git")
 			}
 			env, bin := testkit.FakeEnv(t)
 			if tc.version != "" {

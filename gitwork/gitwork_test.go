@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 )
 
 // sh runs a plain (not hardened) git in dir, as a user or an agent would.
@@ -39,7 +41,7 @@ func write(t *testing.T, dir, rel, content string) {
 func userRepo(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
+		testenv.Missing(t, "git", "install git")
 	}
 	ws := t.TempDir()
 	sh(t, ws, "init", "-q")

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 )
 
 // TestGitSafe: the git invocations get_diff makes do not run anything a writable .git or working tree
@@ -13,7 +15,7 @@ import (
 // repository (each trap touches a marker file).
 func TestGitSafe(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
+		testenv.Missing(t, "git", "install git")
 	}
 	ws := t.TempDir()
 	marker := filepath.Join(t.TempDir(), "pwned")

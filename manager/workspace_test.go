@@ -2,12 +2,14 @@ package manager
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -270,7 +272,7 @@ func TestWorkspacePolicyHomeSymlink(t *testing.T) {
 func TestWorkspacePolicyTempUnderSystem(t *testing.T) {
 	tmp, err := os.MkdirTemp("/var/tmp", "policy-test-")
 	if err != nil {
-		t.Skipf("no writable /var/tmp: %v", err)
+		testenv.Missing(t, "a writable /var/tmp", err.Error())
 	}
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	proj := filepath.Join(tmp, "project")
@@ -298,7 +300,7 @@ func TestWorkspacePolicyIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("mount", "--bind", filepath.Join(w.home, ".ssh"), view).CombinedOutput(); err != nil {
-		t.Skipf("cannot bind-mount here (needs root): %v: %s", err, out)
+		testenv.Missing(t, "a bind mount (root)", fmt.Sprintf("%v: %s", err, out))
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", view).Run() })
 	for _, path := range []string{view, filepath.Join(view, "keys")} {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 )
 
 // TestSbxNetworkProxy: processes inside an sbx sandbox reach the network only through the VM's proxy,
@@ -15,7 +17,7 @@ import (
 // double does not reach the internet. `sbx policy check network` agrees with the proxy.
 func TestSbxNetworkProxy(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("needs curl")
+		testenv.Missing(t, "curl", "install curl")
 	}
 	f := newSandbox(t, "sbx")
 	curl := func(url string) result {
