@@ -128,12 +128,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 			return SessionResult{}, "", fmt.Errorf("open a new %s session to continue %q: %w", srec.Agent, old.Name, err)
 		}
 	}
-	var sn struct {
-		SessionID     string          `json:"sessionId"`
-		Modes         json.RawMessage `json:"modes"`
-		Models        json.RawMessage `json:"models"`
-		ConfigOptions json.RawMessage `json:"configOptions"`
-	}
+	var sn agentSession
 	_ = json.Unmarshal(res, &sn)
 	if method == events.MethodNew {
 		if sn.SessionID == "" {

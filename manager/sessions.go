@@ -136,12 +136,7 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", fmt.Errorf("open a %s session in %q: %w", req.Agent, rec.Name, err)
 	}
-	var sn struct {
-		SessionID     string          `json:"sessionId"`
-		Modes         json.RawMessage `json:"modes"`
-		Models        json.RawMessage `json:"models"`
-		ConfigOptions json.RawMessage `json:"configOptions"`
-	}
+	var sn agentSession
 	if err := json.Unmarshal(newRes, &sn); err != nil || sn.SessionID == "" {
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", fmt.Errorf("%s agent returned no session id: %s", req.Agent, truncate(string(newRes), 200))
@@ -230,6 +225,14 @@ func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state
 		return nil, agentInit{}, err
 	}
 	return client, agentInit{LoadSession: init.AgentCapabilities.LoadSession, MCP: init.AgentCapabilities.MCPCapabilities}, nil
+}
+
+// agentSession is what session/new and session/load answer: the agent's session id and what it offers.
+type agentSession struct {
+	SessionID     string          `json:"sessionId"`
+	Modes         json.RawMessage `json:"modes"`
+	Models        json.RawMessage `json:"models"`
+	ConfigOptions json.RawMessage `json:"configOptions"`
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$`)
