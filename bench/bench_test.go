@@ -53,6 +53,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -476,13 +477,13 @@ func BenchmarkToolOverhead(b *testing.B) {
 		n := 0
 		for b.Loop() {
 			t0 := time.Now()
-			var page manager.EventsPage
+			var page live.Page
 			e.call(b, "get_events", args, &page)
 			t1 := time.Now()
 			if len(page.Events) == 0 || page.More {
 				b.Fatalf("get_events: %d events, more %v", len(page.Events), page.More)
 			}
-			recs, err := lg.Read(0, 4*manager.DefaultLimit)
+			recs, err := lg.Read(0, 4*live.DefaultLimit)
 			t2 := time.Now()
 			if err != nil || len(recs) == 0 {
 				b.Fatalf("Read: %d records, %v", len(recs), err)

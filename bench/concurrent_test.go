@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkConcurrentSessions(b *testing.B) {
 					errs <- err
 					return
 				}
-				_, last, err := e.follow(name, t.Cursor, 2*time.Minute, func(p manager.EventsPage, _ time.Time) {
+				_, last, err := e.follow(name, t.Cursor, 2*time.Minute, func(p live.Page, _ time.Time) {
 					for _, ev := range p.Events {
 						if ev.Kind == events.KindAgentMessage {
 							streamed.Add(int64(len(chunkIndices(ev.Text))))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -82,7 +83,7 @@ func emitToVisible(b *testing.B, e *toolEnv, stampDir string) {
 		var t manager.TurnResult
 		e.call(b, "send_message", map[string]any{"sandbox": e.sandbox, "session": e.session,
 			"message": fmt.Sprintf("stream %d %d", streamChunks, streamInterval)}, &t)
-		_, last, err := e.follow(e.session, t.Cursor, 2*time.Minute, func(p manager.EventsPage, at time.Time) {
+		_, last, err := e.follow(e.session, t.Cursor, 2*time.Minute, func(p live.Page, at time.Time) {
 			for _, ev := range p.Events {
 				if ev.Kind != events.KindAgentMessage {
 					continue

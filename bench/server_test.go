@@ -22,6 +22,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testagent"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -202,10 +203,10 @@ func (e *toolEnv) waitIdle(b *testing.B, cursor int64) {
 // follow reads session's events from cursor with waiting get_events calls (up to 10 s each) until the
 // session is idle or waits for a permission, with nothing more to read, calling page (if set) with every
 // page and the moment it arrived. It returns the last cursor and page.
-func (e *toolEnv) follow(session string, cursor int64, limit time.Duration, page func(p manager.EventsPage, at time.Time)) (int64, manager.EventsPage, error) {
+func (e *toolEnv) follow(session string, cursor int64, limit time.Duration, page func(p live.Page, at time.Time)) (int64, live.Page, error) {
 	deadline := time.Now().Add(limit)
 	for {
-		var p manager.EventsPage
+		var p live.Page
 		err := e.try("get_events", map[string]any{"sandbox": e.sandbox, "session": session, "cursor": cursor, "wait_seconds": 10}, &p)
 		at := time.Now()
 		if err != nil {

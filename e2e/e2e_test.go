@@ -9,6 +9,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -105,11 +106,11 @@ func conversation(t *testing.T, h *harness, ws string) {
 }
 
 // waitStatus reads get_events from cursor, appending events to got, until the session has status want.
-func waitStatus(t *testing.T, h *harness, sandbox, session string, cursor int64, got *[]events.Event, want string) manager.EventsPage {
+func waitStatus(t *testing.T, h *harness, sandbox, session string, cursor int64, got *[]events.Event, want string) live.Page {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
 		*got = append(*got, page.Events...)
 		cursor = page.NextCursor

@@ -20,6 +20,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -121,7 +122,7 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 	var got []events.Event
 	cursor := turn.Cursor
 	for !strings.Contains(agentText(got), "s20 ") {
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 		if page.Status != events.StatusRunning {
 			t.Fatalf("status %s before the kill, want running; events %v", page.Status, summarize(got))
@@ -261,7 +262,7 @@ func TestFaultKillDuringBurst(t *testing.T) {
 	s := newSessionNoCleanup(t, h1)
 	turn := s.send(t, "calls 500", 0)
 	// Kill once the burst is arriving: a small page returns at its first events.
-	var page manager.EventsPage
+	var page live.Page
 	for cursor := turn.Cursor; !slices.ContainsFunc(page.Events, func(ev events.Event) bool { return ev.Kind == events.KindToolCall }); cursor = page.NextCursor {
 		h1.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": 5, "wait_seconds": 10}, &page)
 	}
@@ -337,11 +338,11 @@ func TestFaultKillDuringBurst(t *testing.T) {
 
 // waitFor reads get_events (waiting up to 5 s per call) from cursor, appending to got, until the session has
 // status want with nothing more to read, or fails the test after limit.
-func waitFor(t *testing.T, h *harness, s session, cursor int64, got *[]events.Event, want string, limit time.Duration) manager.EventsPage {
+func waitFor(t *testing.T, h *harness, s session, cursor int64, got *[]events.Event, want string, limit time.Duration) live.Page {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": 500, "wait_seconds": 5}, &page)
 		*got = append(*got, page.Events...)
 		cursor = page.NextCursor

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -28,7 +29,7 @@ func TestOversizeEnvelope(t *testing.T) {
 	cursor := turn.Cursor
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var page manager.EventsPage
+		var page live.Page
 		s.h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 		got, cursor = append(got, page.Events...), page.NextCursor
 		if page.Status == events.StatusIdle && !page.More {
@@ -85,7 +86,7 @@ func TestFlood(t *testing.T) {
 	} {
 		turn := s.send(t, script, 0)
 		for cursor, deadline := turn.Cursor, time.Now().Add(2*time.Minute); ; {
-			var page manager.EventsPage
+			var page live.Page
 			s.h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			got, cursor = append(got, page.Events...), page.NextCursor
 			pages++

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
 )
@@ -40,7 +41,7 @@ func TestAgentTextCannotForgeStructure(t *testing.T) {
 
 	// get_events: a line for each event, the status line and the last error; every other line is marked.
 	res := h.Call("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name, "cursor": 0})
-	var page manager.EventsPage
+	var page live.Page
 	decode(t, res, &page)
 	var ours []string
 	marked := 0

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -44,7 +45,7 @@ func TestGitGuardDocker(t *testing.T) {
 	if !turn.Done || turn.StopReason != "end_turn" {
 		t.Fatalf("send_message = %+v, want the turn done", turn)
 	}
-	var page manager.EventsPage
+	var page live.Page
 	h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "limit": 200}, &page)
 	status, titles := map[string]string{}, map[string]string{}
 	for _, ev := range page.Events {

@@ -14,6 +14,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -61,7 +62,7 @@ func (h *harness) waitIdle(sb, name string) manager.SessionEntry {
 	h.T.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
 		e := h.sessionEntry(sb, name)
 		if e.Status != events.StatusRunning && e.Status != events.StatusWaitingPermission {
@@ -289,7 +290,7 @@ func TestDockerIsolationTiming(t *testing.T) {
 		var tr manager.TurnResult
 		h.OK("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
 		for {
-			var page manager.EventsPage
+			var page live.Page
 			h.OK("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
 			if len(page.Events) > 0 {
 				break

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -185,7 +186,7 @@ func TestSbxIsolationTiming(t *testing.T) {
 		var tr manager.TurnResult
 		h.OK("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
 		for {
-			var page manager.EventsPage
+			var page live.Page
 			h.OK("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
 			if len(page.Events) > 0 {
 				break

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -50,7 +51,7 @@ func TestLoad(t *testing.T) {
 		var got []events.Event
 		cursor := turn.Cursor
 		for agentText(got) != "start" {
-			var page manager.EventsPage
+			var page live.Page
 			h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			if page.Status != events.StatusRunning {
 				t.Fatalf("busy session %s: status %s, events %v", s.session, page.Status, summarize(got))
@@ -70,7 +71,7 @@ func TestLoad(t *testing.T) {
 		s, cursor := busy[i%len(busy)], cursors[i%len(busy)]
 		calls = append(calls, call{"long", map[string]any{"tool": "get_events", "sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 5},
 			func(res *mcp.CallToolResult) error {
-				var p manager.EventsPage
+				var p live.Page
 				if err := decodeInto(res, &p); err != nil {
 					return err
 				}
@@ -116,7 +117,7 @@ func TestLoad(t *testing.T) {
 		}
 		calls = append(calls, call{"read", map[string]any{"tool": "get_events", "sandbox": s.sandbox, "session": s.session, "cursor": 0},
 			func(res *mcp.CallToolResult) error {
-				var p manager.EventsPage
+				var p live.Page
 				if err := decodeInto(res, &p); err != nil {
 					return err
 				}

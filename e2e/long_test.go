@@ -19,6 +19,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -125,7 +126,7 @@ func (s session) drain(t *testing.T, cursor int64, limit, wait int) ([]events.Ev
 	var all []events.Event
 	deadline := time.Now().Add(60 * time.Second)
 	for pages := 1; ; pages++ {
-		var page manager.EventsPage
+		var page live.Page
 		s.h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "limit": limit, "wait_seconds": wait}, &page)
 		all = append(all, page.Events...)
 		cursor = page.NextCursor
@@ -183,7 +184,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 			if err != nil || res.IsError {
 				t.Fatalf("get_events: %v %s", err, testkit.Text(res))
 			}
-			var page manager.EventsPage
+			var page live.Page
 			decode(t, res, &page)
 			got, cursor = append(got, page.Events...), page.NextCursor
 			if page.Status == events.StatusIdle {
@@ -261,7 +262,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		t.Run("a dropped stream resumes with nothing lost or doubled", func(t *testing.T) {
 			s := newSession(t, h)
 			turn := s.send(t, "stream 20 150", 0)
-			var page manager.EventsPage
+			var page live.Page
 			h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
 			var list manager.SessionList
 			h.OK("list_sessions", map[string]any{"sandbox": s.sandbox}, &list)
@@ -277,12 +278,12 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		h := start(t, "--auto-permission=edits")
 		s := newSession(t, h)
 		turn := s.send(t, "perm-edit notes.txt; perm run the tests", 0)
-		var page manager.EventsPage
+		var page live.Page
 		var got []events.Event
 		for cursor := turn.Cursor; page.Status != events.StatusWaitingPermission; cursor = page.NextCursor {
 			// A fresh page each time: decoding into the old one would reuse (and rewrite) the tool
 			// calls that got already points to.
-			page = manager.EventsPage{}
+			page = live.Page{}
 			h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			got = append(got, page.Events...)
 		}
@@ -372,7 +373,7 @@ func restartMidTurn(t *testing.T, args []string, env map[string]string, checkOrp
 	h1 := &harness{testkit.New(t, c1, env)}
 	s := newSessionNoCleanup(t, h1)
 	turn := s.send(t, "stream 30 100", 0)
-	var page manager.EventsPage
+	var page live.Page
 	h1.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
 	kill()
 	if len(page.Events) == 0 {

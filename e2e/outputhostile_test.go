@@ -11,6 +11,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -50,16 +51,16 @@ func TestOutputSizeHostile(t *testing.T) {
 		return m
 	}
 	// everything reads every result that shows the session, from its start.
-	everything := func(when string) manager.EventsPage {
+	everything := func(when string) live.Page {
 		t.Helper()
-		var page manager.EventsPage
+		var page live.Page
 		for _, args := range []map[string]any{with("cursor", 0), with("cursor", 0, "limit", 500), with("cursor", 0, "limit", 1)} {
 			res := call("get_events "+when, "get_events", args)
 			decode(t, res, &page)
 		}
 		for cursor, more := int64(0), true; more; {
 			res := call("get_events page "+when, "get_events", with("cursor", cursor))
-			var p manager.EventsPage
+			var p live.Page
 			decode(t, res, &p)
 			cursor, more = p.NextCursor, p.More
 		}
@@ -69,9 +70,9 @@ func TestOutputSizeHostile(t *testing.T) {
 		call("respond_permission to an unknown request "+when, "respond_permission", with("request_id", "nosuch", "option", "o1"))
 		return page
 	}
-	waitFor := func(status string) manager.EventsPage {
+	waitFor := func(status string) live.Page {
 		t.Helper()
-		var page manager.EventsPage
+		var page live.Page
 		for range 240 {
 			decode(t, call("get_events waiting", "get_events", with("cursor", 0, "limit", 1)), &page)
 			if page.Status == status {
@@ -80,7 +81,7 @@ func TestOutputSizeHostile(t *testing.T) {
 			time.Sleep(250 * time.Millisecond)
 		}
 		t.Fatalf("status never became %s: %s", status, testkit.Text(h.Call("get_events", with("cursor", 0))))
-		return manager.EventsPage{}
+		return live.Page{}
 	}
 
 	// One request with a 95 kB title and 200 options of 10 kB names.

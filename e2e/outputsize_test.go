@@ -15,6 +15,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -68,7 +69,7 @@ func TestOutputSize(t *testing.T) {
 			res := s.h.Call("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "raw": true})
 			txt, js := outputSize(t, "get_events raw=true", res)
 			largest = max(largest, txt+js)
-			var page manager.EventsPage
+			var page live.Page
 			decode(t, res, &page)
 			cursor, more = page.NextCursor, page.More
 		}
@@ -104,7 +105,7 @@ func TestOutputSize(t *testing.T) {
 		waitTurnEnded(t, s)
 		var got strings.Builder
 		cut := false
-		_, lost := readPagesChecked(t, s, turn.Cursor, func(page manager.EventsPage) {
+		_, lost := readPagesChecked(t, s, turn.Cursor, func(page live.Page) {
 			cut = cut || page.Truncated
 			for _, ev := range page.Events {
 				if ev.Kind == events.KindAgentMessage {
@@ -223,14 +224,14 @@ func outputSize(t *testing.T, what string, res *mcp.CallToolResult) (txt, js int
 // readPagesChecked reads get_events with default arguments from cursor until nothing more is there,
 // checking each page's size and that next_cursor always moves on. It returns the number of pages, and
 // whether the server reported lost events (see noteLostEvents), which voids checks of the content.
-func readPagesChecked(t *testing.T, s session, cursor int64, each func(manager.EventsPage)) (pages int, lost bool) {
+func readPagesChecked(t *testing.T, s session, cursor int64, each func(live.Page)) (pages int, lost bool) {
 	t.Helper()
 	var largest int
 	for pages = 1; ; pages++ {
 		res := s.h.Call("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor})
 		txt, js := outputSize(t, "get_events", res)
 		largest = max(largest, txt+js)
-		var page manager.EventsPage
+		var page live.Page
 		decode(t, res, &page)
 		for _, ev := range page.Events {
 			lost = noteLostEvents(t, ev) || lost
@@ -256,7 +257,7 @@ func readPagesChecked(t *testing.T, s session, cursor int64, each func(manager.E
 // readEventsChecked is readPagesChecked, event by event.
 func readEventsChecked(t *testing.T, s session, cursor int64, each func(events.Event)) (pages int, lost bool) {
 	t.Helper()
-	return readPagesChecked(t, s, cursor, func(p manager.EventsPage) {
+	return readPagesChecked(t, s, cursor, func(p live.Page) {
 		for _, ev := range p.Events {
 			each(ev)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
 )
@@ -42,9 +43,9 @@ func TestSecurityStreamedKey(t *testing.T) {
 	h.OK("create_sandbox", map[string]any{"workspace": ws}, &sb)
 	var sess manager.SessionResult
 	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
-	get := func(args map[string]any) manager.EventsPage {
+	get := func(args map[string]any) live.Page {
 		args["sandbox"], args["session"] = sb.Name, sess.Name
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", args, &page)
 		return page
 	}
@@ -76,7 +77,7 @@ func TestSecurityStreamedKey(t *testing.T) {
 		if err != nil || res.IsError {
 			t.Fatalf("get_events: %v %v", err, res)
 		}
-		var page manager.EventsPage
+		var page live.Page
 		decode(t, res, &page)
 		get(map[string]any{"cursor": cursor, "limit": 2, "raw": true})
 		cursor = page.NextCursor

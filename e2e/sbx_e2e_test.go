@@ -11,6 +11,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -29,7 +30,7 @@ func TestSbxAsDocumented(t *testing.T) {
 	s := newSessionNoCleanup(t, h1)
 	port1 := publishedPort(t, bin, env, s.sandbox)
 	turn := s.send(t, "stream 30 100", 0)
-	var page manager.EventsPage
+	var page live.Page
 	h1.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": turn.Cursor, "wait_seconds": 10}, &page)
 	if len(page.Events) == 0 {
 		t.Fatal("no events before the kill")
@@ -50,7 +51,7 @@ func TestSbxAsDocumented(t *testing.T) {
 	h2 := &harness{testkit.New(t, c2, env)}
 	s.h = h2
 	var after []events.Event
-	var last manager.EventsPage
+	var last live.Page
 	cursor := page.NextCursor
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		h2.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 2}, &last)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -30,7 +31,7 @@ func (h *harness) allEvents(sb, session string) []events.Event {
 	h.T.Helper()
 	var out []events.Event
 	for cursor := int64(0); ; {
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sb, "session": session, "cursor": cursor}, &page)
 		out = append(out, page.Events...)
 		cursor = page.NextCursor
@@ -157,7 +158,7 @@ func (h *harness) waitEnded(sb, name string) manager.SessionEntry {
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		// get_events makes the session's stream run (and notice that sandbox-agent is gone).
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
 		e := h.sessionEntry(sb, name)
 		if e.Status == events.StatusFailed || e.Status == events.StatusEnded {

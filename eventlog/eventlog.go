@@ -15,7 +15,7 @@
 //
 // Durability: Append writes (one write call for the lines, then one for the
 // index entries) but does not fsync: the caller decides how often to pay for
-// one. The server (manager/live.go) calls Sync after every Append, which is one
+// one. The server (live/live.go) calls Sync after every Append, which is one
 // batch of up to 1024 envelopes, before anyone is told of it, and logs a
 // failed Sync. A process kill at any instant loses nothing Append has returned
 // for (the page cache survives it); a machine crash or power loss can lose

@@ -11,13 +11,6 @@ package manager
 // for more (a tool argument never widens what the server allows).
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"time"
-
-	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
-	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
@@ -56,96 +49,4 @@ func (m *Manager) sessionBudget(req *state.Budget) (*state.Budget, error) {
 		return nil, nil
 	}
 	return &b, nil
-}
-
-// overBudget returns the limit the running turn has crossed, if any.
-func overBudget(b *state.Budget, st events.State, now time.Time) *events.BudgetHit {
-	if b.IsZero() || st.Turn == "" || st.Budget != nil {
-		return nil // no limits, no turn, or already cancelled for one
-	}
-	if b.MaxTurnSeconds > 0 && !st.TurnStart.IsZero() {
-		if el := now.Sub(st.TurnStart); el > time.Duration(b.MaxTurnSeconds)*time.Second {
-			return &events.BudgetHit{Limit: events.LimitTurnTime, Used: el.Round(time.Millisecond).Seconds(), Max: float64(b.MaxTurnSeconds)}
-		}
-	}
-	if st.Usage == nil {
-		return nil
-	}
-	if n := st.Usage.Turn.TurnTokens(); b.MaxTokens > 0 && n > b.MaxTokens {
-		return &events.BudgetHit{Limit: events.LimitTokens, Used: float64(n), Max: float64(b.MaxTokens)}
-	}
-	if c := st.Usage.Turn.Cost; b.MaxCostUSD > 0 && c > b.MaxCostUSD {
-		return &events.BudgetHit{Limit: events.LimitCost, Used: c, Max: b.MaxCostUSD}
-	}
-	return nil
-}
-
-// watchBudget enforces the session's budget until ctx ends. It runs beside the stream goroutine.
-func (l *live) watchBudget(ctx context.Context) {
-	b := l.snapshot().Budget
-	for {
-		changed := l.wait()
-		s := l.snapshot()
-		if st := s.State.Status; st == events.StatusEnded || st == events.StatusFailed {
-			return
-		}
-		if hit := overBudget(b, s.State, time.Now()); hit != nil {
-			l.cancelForBudget(ctx, s.State.Turn, s.SessionID, hit)
-			continue
-		}
-		var timeout <-chan time.Time
-		var timer *time.Timer
-		if b.MaxTurnSeconds > 0 && s.State.Turn != "" && s.State.Budget == nil {
-			left := time.Until(s.State.TurnStart.Add(time.Duration(b.MaxTurnSeconds)*time.Second)) + 10*time.Millisecond
-			timer = time.NewTimer(max(left, 10*time.Millisecond))
-			timeout = timer.C
-		}
-		select {
-		case <-ctx.Done():
-		case <-changed:
-		case <-timeout:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-	}
-}
-
-// cancelForBudget cancels turn with the limit recorded in the cancel's _meta. Like cancel_turn, a turn the
-// agent does not end within cancelGrace is ended in the log, so the session is usable again.
-func (l *live) cancelForBudget(ctx context.Context, turn, sessionID string, hit *events.BudgetHit) {
-	l.m.log.Info("turn over budget; cancelling", "session", l.key(), "turn", turn, "limit", hit.Limit, "used", hit.Used, "max", hit.Max)
-	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
-		"params": map[string]any{"sessionId": sessionID, "_meta": map[string]any{events.MetaBudget: hit}}})
-	if err := l.sendLogged(ctx, env); err != nil {
-		l.m.log.Warn("budget cancel not delivered", "session", l.key(), "err", err)
-		// Recorded anyway, so the turn is not cancelled again at every append and still ends as over budget.
-		l.ingest.Lock()
-		_, _ = l.append(eventlog.Record{Dir: eventlog.DirOut, Env: env})
-		l.ingest.Unlock()
-	}
-	t := time.NewTimer(cancelGrace)
-	defer t.Stop()
-	for {
-		changed := l.wait()
-		if l.snapshot().State.Turn != turn {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-t.C:
-			l.m.log.Warn("turn did not end after a budget cancel; ending it locally", "session", l.key(), "turn", turn)
-			end, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "result": map[string]any{"stopReason": "cancelled"},
-				"_meta": map[string]any{"sandbox-mcp/local": fmt.Sprintf("the agent did not answer session/cancel within %s", cancelGrace)}})
-			l.ingest.Lock()
-			_, _ = l.append(eventlog.Record{Dir: eventlog.DirIn, Env: end})
-			l.ingest.Unlock()
-			return
-		}
-	}
 }

@@ -19,10 +19,10 @@ import (
 // the ring before the agent runs past it.
 func TestBurstUnderLoad(t *testing.T) {
 	w := newFakeWorld(t)
-	orig := syncLog
+	orig := (*eventlog.Log).Sync
 	var syncs atomic.Int64
-	syncLog = func(l *eventlog.Log) error { syncs.Add(1); time.Sleep(50 * time.Millisecond); return orig(l) }
-	t.Cleanup(func() { syncLog = orig })
+	w.m.sess.Sync = func(l *eventlog.Log) error { syncs.Add(1); time.Sleep(50 * time.Millisecond); return orig(l) }
+
 	s := w.sandboxWithSession(t, "burst")
 
 	// Bounded CPU load: spinners on every CPU until the turn ends, 60 s at most.

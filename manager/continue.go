@@ -76,7 +76,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 		return SessionResult{}, "", err
 	}
 	if l := m.cached(rec.Name, old.Name); l != nil {
-		old = l.snapshot()
+		old = l.Snapshot()
 	}
 	if ok, _ := canContinue(old); !ok {
 		return SessionResult{}, "", invalidf("session %q is %s, not ended or failed: keep using it with send_message", old.Name, old.State.Status)
@@ -171,7 +171,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
-	out := sessionResult(l.snapshot())
+	out := sessionResult(l.Snapshot())
 	out.Continued = how
 	if how == ContinuedSummary {
 		return out, primerText("an earlier agent session of this conversation ended (its agent process is gone)", summary), nil
@@ -232,7 +232,7 @@ func (m *Manager) forgetSession(sandboxName, name string) {
 	delete(m.sessions, sandboxName+"/"+name)
 	m.mu.Unlock()
 	if l != nil {
-		l.stop()
+		l.Stop()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -211,7 +212,7 @@ func TestDomainCancelTurn(t *testing.T) {
 		for _, tt := range []struct {
 			msg  string
 			took time.Duration
-		}{{"obey", 0}, {"ignore", cancelGrace}} {
+		}{{"obey", 0}, {"ignore", live.CancelGrace}} {
 			res, err := w.m.SendMessage(ctx, SendRequest{Sandbox: "cancel", Session: s.Name, Message: tt.msg})
 			if err != nil || res.Status != events.StatusRunning {
 				t.Fatalf("send %s: %+v, %v", tt.msg, res, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 )
 
 // stepScript is an agent that says before, waits for step (closed by the test), then says after, one chunk
@@ -95,7 +96,7 @@ func TestDomainGapRefilledFromRing(t *testing.T) {
 }
 
 // TestDomainUnfillableGapRecorded: when the ring no longer holds what was skipped, the server tries
-// maxGapRetries reconnects, then records the loss as an error event and reads on: the turn still ends.
+// live.MaxGapRetries reconnects, then records the loss as an error event and reads on: the turn still ends.
 func TestDomainUnfillableGapRecorded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		step := make(chan struct{}) // in the bubble: a script blocked on it is durably blocked
@@ -130,8 +131,8 @@ func TestDomainUnfillableGapRecorded(t *testing.T) {
 		if page.Status != events.StatusIdle || page.LastStop != "end_turn" {
 			t.Errorf("after the loss: %s, %q; want the turn ended normally", page.Status, page.LastStop)
 		}
-		if got := len(w.agent.Connects()) - connects; got != maxGapRetries {
-			t.Errorf("%d reconnects for one gap, want %d", got, maxGapRetries)
+		if got := len(w.agent.Connects()) - connects; got != live.MaxGapRetries {
+			t.Errorf("%d reconnects for one gap, want %d", got, live.MaxGapRetries)
 		}
 	})
 }
@@ -213,7 +214,7 @@ func TestDomainAgentDeathFailsSession(t *testing.T) {
 				if page.Status != events.StatusFailed || !strings.Contains(page.LastError, tt.want) {
 					t.Errorf("after the fault: %s, %q; want failed with %q", page.Status, page.LastError, tt.want)
 				}
-				// Confirmed by downChecks health checks, not by waiting for a stall (45 s).
+				// Confirmed by live.DownChecks health checks, not by waiting for a stall (45 s).
 				if took := time.Since(start); took > 5*time.Second {
 					t.Errorf("the session failed after %v", took)
 				}

@@ -14,6 +14,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakebackend"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -78,12 +79,12 @@ func (w *domainWorld) session(t *testing.T, sandboxName string) SessionResult {
 }
 
 // readTurn reads get_events from cursor until the session is no longer running, and returns the events.
-func (w *domainWorld) readTurn(t *testing.T, sandboxName, session string, cursor int64) ([]events.Event, EventsPage) {
+func (w *domainWorld) readTurn(t *testing.T, sandboxName, session string, cursor int64) ([]events.Event, live.Page) {
 	t.Helper()
 	var all []events.Event
 	for deadline := time.Now().Add(10 * time.Minute); ; { // the bubble's clock: no real time passes
 		if time.Now().After(deadline) {
-			t.Fatalf("the turn is still %s after 10 minutes; events so far: %+v", w.m.cached(sandboxName, session).snapshot().State.Status, all)
+			t.Fatalf("the turn is still %s after 10 minutes; events so far: %+v", w.m.cached(sandboxName, session).Snapshot().State.Status, all)
 		}
 		page, err := w.m.GetEvents(t.Context(), EventsRequest{Sandbox: sandboxName, Session: session, Cursor: cursor, Wait: 30 * time.Second})
 		if err != nil {
@@ -115,7 +116,7 @@ func (w *domainWorld) sseIDs(t *testing.T, sandboxName, session string) []int64 
 	if l == nil {
 		t.Fatalf("session %s/%s is not live", sandboxName, session)
 	}
-	recs, err := l.log.Read(0, 100000)
+	recs, err := l.Log().Read(0, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func (w *domainWorld) sseIDs(t *testing.T, sandboxName, session string) []int64 
 func (w *domainWorld) outMethods(t *testing.T, sandboxName, session, method string) int {
 	t.Helper()
 	l := w.m.cached(sandboxName, session)
-	recs, err := l.log.Read(0, 100000)
+	recs, err := l.Log().Read(0, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"sort"
@@ -61,7 +60,7 @@ func (m *Manager) ListSandboxes(ctx context.Context) (SandboxList, error) {
 			names = append(names, r.Backend)
 		}
 	}
-	live := map[string]sandbox.Info{} // backend/name → info
+	running := map[string]sandbox.Info{} // backend/name → info
 	out := SandboxList{Sandboxes: []SandboxEntry{}}
 	for _, n := range names {
 		b, err := m.backend(n)
@@ -74,14 +73,14 @@ func (m *Manager) ListSandboxes(ctx context.Context) (SandboxList, error) {
 			continue
 		}
 		for _, i := range infos {
-			live[b.Name()+"/"+i.Name] = i
+			running[b.Name()+"/"+i.Name] = i
 		}
 	}
 	for _, r := range recs {
 		e := SandboxEntry{Name: r.Name, Backend: r.Backend, Workspace: r.Workspace, Ours: true, Status: "missing"}
-		if i, ok := live[r.Backend+"/"+r.Name]; ok {
+		if i, ok := running[r.Backend+"/"+r.Name]; ok {
 			e.Status = i.Status
-			delete(live, r.Backend+"/"+r.Name)
+			delete(running, r.Backend+"/"+r.Name)
 		} else if m.listFailed(out.Warnings, r.Backend) {
 			e.Status = "unknown"
 		}
@@ -89,7 +88,7 @@ func (m *Manager) ListSandboxes(ctx context.Context) (SandboxList, error) {
 		out.Sandboxes = append(out.Sandboxes, e)
 	}
 	var others []SandboxEntry
-	for _, i := range live {
+	for _, i := range running {
 		e := SandboxEntry{Name: i.Name, Backend: i.Backend, Status: i.Status}
 		if len(i.Workspaces) > 0 {
 			e.Workspace = i.Workspaces[0]
@@ -134,7 +133,7 @@ func (m *Manager) sessionEntries(sandboxName string) ([]SessionEntry, error) {
 	entries := []SessionEntry{}
 	for _, r := range recs {
 		if l := m.cached(sandboxName, r.Name); l != nil {
-			r = l.snapshot()
+			r = l.Snapshot()
 		}
 		e := SessionEntry{Name: r.Name, Agent: r.Agent, Status: r.State.Status, Turn: r.State.Turn,
 			Turns: r.State.Turns, Pending: len(r.State.Pending), LastError: r.State.LastError,
@@ -144,34 +143,10 @@ func (m *Manager) sessionEntries(sandboxName string) ([]SessionEntry, error) {
 			e.Usage = &u
 		}
 		e.CanContinue, e.ContinueWith = canContinue(r)
-		e.Mode, e.Model = currentConfig(r)
+		e.Mode, e.Model = r.CurrentConfig()
 		entries = append(entries, e)
 	}
 	return entries, nil
-}
-
-// currentConfig is a session's current mode and model: as the agent last reported them in its updates
-// (current_mode_update, config_option_update; events.State), else as create_session set them, else as
-// session/new reported them (modes.currentModeId, models.currentModelId).
-func currentConfig(s state.Session) (mode, model string) {
-	mode, model = s.State.Mode, s.State.Model
-	var cur struct {
-		Mode  string `json:"currentModeId"`
-		Model string `json:"currentModelId"`
-	}
-	if mode == "" {
-		mode = s.Mode
-	}
-	if mode == "" && json.Unmarshal(s.Modes, &cur) == nil {
-		mode = events.BoundID(cur.Mode)
-	}
-	if model == "" {
-		model = s.Model
-	}
-	if model == "" && json.Unmarshal(s.Models, &cur) == nil {
-		model = events.BoundID(cur.Model)
-	}
-	return mode, model
 }
 
 // Recover reloads the state directory after a start and resumes the event streams of every session

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -70,12 +71,12 @@ type Config struct {
 	Redact func([]byte) []byte
 	// DefaultBudget limits every turn, and caps what create_session may ask for (budget.go).
 	DefaultBudget state.Budget
-	// Secrets redacts text streamed in pieces (chunks.go), progress messages and merged text before it
+	// Secrets redacts text streamed in pieces (live/chunks.go), progress messages and merged text before it
 	// is cut. When Redact is nil, Secrets.Bytes takes its place.
 	Secrets *redact.Redactor
 	// MaxEnvelope caps one envelope from the agent (bytes; default acp.DefaultMaxEvent): a bigger one is
 	// read past and logged as an error event. MaxLogBytes caps one session's event log (default
-	// DefaultMaxLogBytes): past it, content is dropped (logcap.go).
+	// live.DefaultMaxLogBytes): past it, content is dropped (live/logcap.go).
 	MaxEnvelope int
 	MaxLogBytes int64
 	// CloneTransport is how a Docker sandbox in clone mode gets its clone: CloneMount (default) or
@@ -89,7 +90,8 @@ type Manager struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
-	sessions map[string]*live // key sandbox/session
+	sess     *live.Config             // what every live session shares
+	sessions map[string]*live.Session // key sandbox/session
 	sandbox  map[string]*sync.Mutex
 	closed   bool
 	// ctx is cancelled by Close; wg counts every goroutine the manager starts (spawn), which Close joins.
@@ -130,11 +132,25 @@ func New(cfg Config) *Manager {
 		cfg.MaxEnvelope = acp.DefaultMaxEvent
 	}
 	if cfg.MaxLogBytes <= 0 {
-		cfg.MaxLogBytes = DefaultMaxLogBytes
+		cfg.MaxLogBytes = live.DefaultMaxLogBytes
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{cfg: cfg, log: cfg.Logger, sessions: map[string]*live{}, sandbox: map[string]*sync.Mutex{},
+	m := &Manager{cfg: cfg, log: cfg.Logger, sessions: map[string]*live.Session{}, sandbox: map[string]*sync.Mutex{},
 		ctx: ctx, cancel: cancel}
+	m.sess = &live.Config{Store: cfg.Store, Logger: cfg.Logger, Redact: cfg.Redact, Secrets: cfg.Secrets,
+		MaxEnvelope: cfg.MaxEnvelope, MaxLogBytes: cfg.MaxLogBytes, AutoPermission: cfg.AutoPermission,
+		Workspace: m.sessionWorkspace, SandboxGone: m.sandboxGone, Spawn: m.spawn}
+	return m
+}
+
+// sessionWorkspace is the folder of a sandbox's work as its agent sees it ("" when the sandbox is
+// unknown): what --auto-permission edits allows.
+func (m *Manager) sessionWorkspace(name string) string {
+	rec, err := m.cfg.Store.GetSandbox(name)
+	if err != nil {
+		return ""
+	}
+	return m.insideDir(rec)
 }
 
 // Close stops every event stream and every other goroutine the manager started (recovery, the janitor,
@@ -144,13 +160,13 @@ func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
 	m.cancel()
-	ls := make([]*live, 0, len(m.sessions))
+	ls := make([]*live.Session, 0, len(m.sessions))
 	for _, l := range m.sessions {
 		ls = append(ls, l)
 	}
 	m.mu.Unlock()
 	for _, l := range ls {
-		l.stop()
+		l.Stop()
 	}
 	m.wg.Wait()
 	// Backends that hold processes for their sandboxes (sbx's held sandbox-agent exec) let them go.

@@ -198,7 +198,7 @@ func (m *Manager) pruneBusy(name string, sinceUse, olderThan time.Duration) (boo
 	sessions, _ := m.cfg.Store.ListSessions(name)
 	for _, s := range sessions {
 		if l := m.cached(name, s.Name); l != nil {
-			s = l.snapshot()
+			s = l.Snapshot()
 		}
 		if st := s.State.Status; st == events.StatusRunning || st == events.StatusWaitingPermission {
 			return true, fmt.Sprintf("session %s is %s and the sandbox was used %s ago: destroy_sandbox it if it must go", s.Name,

@@ -3,7 +3,7 @@ package manager
 // Sessions interrupted under the model's feet. A sandbox can stop while a session waits for its next
 // message: sbx stops a sandbox by itself once nothing holds it, a user runs `sbx stop`, the host sleeps,
 // or sandbox-agent crashes. The session's agent process dies with sandbox-agent, and the event stream
-// fails the session (faults.go, live.go). The next send_message then continues the session in place the
+// fails the session (live/faults.go, live/live.go). The next send_message then continues the session in place the
 // way create_session's continue does (continue.go): sandbox-agent is started again through the backend
 // (sbx's exec starts a stopped sandbox, and the published port is read again), the agent reloads its
 // history with session/load when it can, or is primed with a summary; then the message is sent. Our log
@@ -17,20 +17,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
 // Reasons that mean the agent process went away with its server while the sandbox still exists.
 var interruptedReasons = []string{
-	agentDownMark, // faults.go: sandbox-agent stopped (crash, kill, stopped sandbox)
-	"sandbox-agent no longer has this session", // live.go: sandbox-agent restarted under us
+	live.AgentDownMark,                         // live/faults.go: sandbox-agent stopped (crash, kill, stopped sandbox)
+	"sandbox-agent no longer has this session", // live/live.go: sandbox-agent restarted under us
 }
-
-// settleWait bounds how long send_message waits for a dropped event stream to either reconnect or find
-// sandbox-agent down (faults.go: a refusal, then downChecks health checks downCheckGap apart).
-const settleWait = streamWait
 
 // primeWait bounds the wait for the summary turn that primes a continued session before the message.
 const primeWait = 50 * time.Second
@@ -48,49 +44,16 @@ func interrupted(s events.State) bool {
 	return false
 }
 
-// settle gives a session whose event stream is not connected the time to reconnect or to find its
-// sandbox-agent down, so a message is never sent into a server that is gone (it would be logged and
-// then lost).
-//
-// A stream can still count as connected for a moment after its server went away (a stopped sandbox's
-// published port), so over HTTP sandbox-agent's health is asked first: one loopback round trip. If
-// nothing listens, the stream's own checks (faults.go) decide, and we wait for them.
-func (l *live) settle(ctx context.Context) {
-	if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
-		return
-	}
-	down := false
-	if _, direct := l.client.T.(*acp.HTTP); direct {
-		down = errors.Is(acp.Health(ctx, l.client.T, 5*time.Second), acp.ErrUnreachable)
-	}
-	deadline := time.Now().Add(settleWait)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
-			return
-		}
-		if !down && l.awaitStream(ctx, 100*time.Millisecond) {
-			return
-		}
-		if down {
-			select {
-			case <-ctx.Done():
-			case <-l.wait():
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-}
-
 // resume continues an interrupted session before send_message uses it, and says how in one line. Any
 // other session is returned as it is.
-func (m *Manager) resume(ctx context.Context, l *live) (*live, string, error) {
-	l.settle(ctx)
-	s := l.snapshot()
+func (m *Manager) resume(ctx context.Context, l *live.Session) (*live.Session, string, error) {
+	l.Settle(ctx)
+	s := l.Snapshot()
 	if !interrupted(s.State) {
 		return l, "", nil
 	}
 	why := s.State.LastError
-	m.log.Info("continuing an interrupted session", "session", l.key(), "reason", why)
+	m.log.Info("continuing an interrupted session", "session", l.Key(), "reason", why)
 	rec, err := m.sandboxRecord(s.Sandbox)
 	if err != nil {
 		return nil, "", err
@@ -110,14 +73,34 @@ func (m *Manager) resume(ctx context.Context, l *live) (*live, string, error) {
 		return nil, "", err
 	}
 	if res.Turn != "" {
-		_ = m.waitFor(ctx, nl, primeWait, nil, func() (bool, error) {
-			st := nl.snapshot().State
+		_ = nl.WaitFor(ctx, primeWait, nil, func() (bool, error) {
+			st := nl.Snapshot().State
 			return st.Turn != res.Turn || st.Status != events.StatusRunning, nil
 		})
-		if st := nl.snapshot().State; st.Turn == res.Turn && st.Status == events.StatusRunning {
+		if st := nl.Snapshot().State; st.Turn == res.Turn && st.Status == events.StatusRunning {
 			return nil, "", fmt.Errorf("session %q was interrupted and continued with a summary, whose turn %s is still running: follow it with get_events, then send the message again: %w",
 				s.Name, res.Turn, sandbox.ErrInvalid)
 		}
 	}
 	return nl, fmt.Sprintf("the session was interrupted (its sandbox-agent had stopped) and continued with %s before this message", res.Continued), nil
+}
+
+// goneLookupTimeout bounds the backend lookup that tells a stopped sandbox-agent from a removed sandbox.
+const goneLookupTimeout = 30 * time.Second
+
+// sandboxGone reports whether the backend positively says the sandbox no longer exists. Any other outcome
+// (found, or the lookup failed) is false.
+func (m *Manager) sandboxGone(ctx context.Context, name string) bool {
+	rec, err := m.cfg.Store.GetSandbox(name)
+	if err != nil {
+		return false
+	}
+	b, err := m.backend(rec.Backend)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, goneLookupTimeout)
+	defer cancel()
+	_, err = b.Get(ctx, name)
+	return errors.Is(err, sandbox.ErrNotFound)
 }

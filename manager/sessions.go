@@ -16,6 +16,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -157,7 +158,7 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
-	res := sessionResult(l.snapshot())
+	res := sessionResult(l.Snapshot())
 	res.Setup = setup.Steps()
 	return res, primer, nil
 }
@@ -308,38 +309,29 @@ func (m *Manager) sessionName(sandboxName, name, agent string) (string, error) {
 }
 
 // open registers a live session, opens its log and starts its stream.
-func (m *Manager) open(rec state.Session, client *acp.Client) (*live, error) {
+func (m *Manager) open(rec state.Session, client *acp.Client) (*live.Session, error) {
 	lg, err := eventlog.Open(m.cfg.Store.LogPath(rec.Sandbox, rec.Name))
 	if err != nil {
 		return nil, fmt.Errorf("open event log: %w", err)
 	}
-	l := &live{m: m, client: client, rec: rec, log: lg, changed: make(chan struct{}), done: make(chan struct{})}
+	l := live.Open(m.sess, rec, lg, client)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		lg.Close()
 		return nil, errors.New("server is shutting down")
 	}
-	m.sessions[l.key()] = l
-	st := rec.State.Status
-	if st != events.StatusEnded && st != events.StatusFailed {
-		// Not spawn: m.mu is held, and closed was checked under it just above.
-		ctx, cancel := context.WithCancel(m.ctx)
-		l.cancel = cancel
+	m.sessions[l.Key()] = l
+	// Not spawn: m.mu is held, and closed was checked under it just above.
+	l.Start(m.ctx, func(fn func()) {
 		m.wg.Add(1)
-		go func() { defer m.wg.Done(); l.run(ctx) }()
-		if !rec.Budget.IsZero() {
-			m.wg.Add(1)
-			go func() { defer m.wg.Done(); l.watchBudget(ctx) }()
-		}
-	} else {
-		close(l.done)
-	}
+		go func() { defer m.wg.Done(); fn() }()
+	})
 	return l, nil
 }
 
 // session finds a live session, loading it from the state directory after a restart.
-func (m *Manager) session(ctx context.Context, sandboxName, name string) (*live, error) {
+func (m *Manager) session(ctx context.Context, sandboxName, name string) (*live.Session, error) {
 	if err := sandbox.ValidateName("session", name); err != nil {
 		return nil, err
 	}
@@ -354,14 +346,14 @@ func (m *Manager) session(ctx context.Context, sandboxName, name string) (*live,
 	return m.load(ctx, rec, name)
 }
 
-func (m *Manager) cached(sandboxName, name string) *live {
+func (m *Manager) cached(sandboxName, name string) *live.Session {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.sessions[sandboxName+"/"+name]
 }
 
 // load opens a session from its record. The caller holds the sandbox lock.
-func (m *Manager) load(ctx context.Context, rec state.Sandbox, name string) (*live, error) {
+func (m *Manager) load(ctx context.Context, rec state.Sandbox, name string) (*live.Session, error) {
 	if l := m.cached(rec.Name, name); l != nil {
 		return l, nil
 	}
@@ -392,15 +384,8 @@ func (m *Manager) closeSessions(ctx context.Context, rec state.Sandbox) int {
 		if err != nil {
 			continue
 		}
-		s := l.snapshot()
-		if s.State.Status != events.StatusEnded && s.State.Status != events.StatusFailed {
+		if l.End(ctx) {
 			n++
-			if s.State.Turn != "" {
-				_ = l.client.Post(ctx, map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
-					"params": map[string]string{"sessionId": s.SessionID}}, 5*time.Second)
-			}
-			// No DELETE: it hangs for its full timeout in 0.4.2, and removing the sandbox ends the agent.
-			l.setState(func(st *events.State) { st.End() })
 		}
 	}
 	m.forgetSessions(rec.Name)
@@ -410,7 +395,7 @@ func (m *Manager) closeSessions(ctx context.Context, rec state.Sandbox) int {
 // forgetSessions stops the streams of a sandbox's sessions and drops them from memory.
 func (m *Manager) forgetSessions(sandboxName string) {
 	m.mu.Lock()
-	var ls []*live
+	var ls []*live.Session
 	for k, l := range m.sessions {
 		if strings.HasPrefix(k, sandboxName+"/") {
 			ls = append(ls, l)
@@ -419,7 +404,7 @@ func (m *Manager) forgetSessions(sandboxName string) {
 	}
 	m.mu.Unlock()
 	for _, l := range ls {
-		l.stop()
+		l.Stop()
 	}
 }
 

@@ -2,8 +2,9 @@ package manager
 
 import (
 	"fmt"
-	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 	"strings"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
@@ -84,9 +85,7 @@ func clipText(s string, n int) string {
 func (m *Manager) readLog(s state.Session, fn func([]eventlog.Record)) error {
 	var lg *eventlog.Log
 	if l := m.cached(s.Sandbox, s.Name); l != nil {
-		l.mu.Lock()
-		lg = l.log
-		l.mu.Unlock()
+		lg = l.Log()
 	}
 	if lg == nil {
 		var err error

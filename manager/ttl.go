@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -266,10 +267,10 @@ func (m *Manager) stopIfIdle(ctx context.Context, name string, ttl time.Duration
 		m.log.Warn("idle janitor: list sessions", "sandbox", name, "err", err)
 		return
 	}
-	lives := map[string]*live{} // fresher than their records on disk
+	lives := map[string]*live.Session{} // fresher than their records on disk
 	for i, s := range sessions {
 		if l := m.cached(name, s.Name); l != nil {
-			lives[s.Name], sessions[i] = l, l.snapshot()
+			lives[s.Name], sessions[i] = l, l.Snapshot()
 		}
 	}
 	if s, busy := busySession(sessions); busy {
@@ -306,7 +307,7 @@ func (m *Manager) stopIfIdle(ctx context.Context, name string, ttl time.Duration
 	m.forgetSessions(name)
 	for i, s := range sessions {
 		if l := lives[s.Name]; l != nil {
-			sessions[i] = l.snapshot() // final: its stream has stopped
+			sessions[i] = l.Snapshot() // final: its stream has stopped
 		}
 	}
 	if s, busy := busySession(sessions); busy {

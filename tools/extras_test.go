@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
-	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 )
 
 // TestToolExtrasCannotForge: what real adapters send beside text (diff paths and changed lines, locations,
@@ -20,7 +20,7 @@ func TestToolExtrasCannotForge(t *testing.T) {
 		Diffs:     []events.Diff{{Path: evil, Added: 3, Removed: 1, Diff: "-old\n+" + evil + "\n"}, {Path: "/w/new.txt", NewFile: true, Added: 1, Diff: "+hi\n"}},
 		Locations: []events.Location{{Path: evil, Line: 4}, {Path: "/w/a.go"}},
 		Terminals: []string{evil}}
-	page := manager.EventsPage{Status: events.StatusIdle, NextCursor: 9, Events: []events.Event{
+	page := live.Page{Status: events.StatusIdle, NextCursor: 9, Events: []events.Event{
 		{Seq: 1, Kind: events.KindToolCallUpdate, ToolCall: tc},
 		{Seq: 2, Kind: events.KindPermissionRequest, ToolCall: tc, Permission: &events.Permission{RequestID: "r1", Options: []events.Option{{ID: "allow", Kind: "allow_once"}}}},
 		{Seq: 3, Kind: events.KindCommands, Commands: []events.Command{{Name: evil}, {Name: "compact"}}},

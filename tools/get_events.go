@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
@@ -32,8 +33,8 @@ func (in GetEventsInput) Validate() error {
 	if err := checkName("session", in.Session, true); err != nil {
 		return err
 	}
-	if in.Cursor < 0 || in.Limit < 0 || in.Limit > manager.MaxLimit {
-		return fmt.Errorf("cursor must be ≥ 0 and limit between 0 and %d: %w", manager.MaxLimit, sandbox.ErrInvalid)
+	if in.Cursor < 0 || in.Limit < 0 || in.Limit > live.MaxLimit {
+		return fmt.Errorf("cursor must be ≥ 0 and limit between 0 and %d: %w", live.MaxLimit, sandbox.ErrInvalid)
 	}
 	if in.Wait < 0 || in.Wait > int(manager.MaxWait.Seconds()) {
 		return fmt.Errorf("wait_seconds must be between 0 and %d: %w", int(manager.MaxWait.Seconds()), sandbox.ErrInvalid)
@@ -51,7 +52,7 @@ func GetEvents(svc Service, log *slog.Logger) server.ServerTool {
 			"Pass wait_seconds (e.g. 30) to wait for new events instead of polling. " +
 			"Answer waiting_permission with respond_permission.",
 		ann: annotations{readOnly: true, idempotent: true, openWorld: false},
-	}, log, func(ctx context.Context, in GetEventsInput, progress func(string)) (manager.EventsPage, error) {
+	}, log, func(ctx context.Context, in GetEventsInput, progress func(string)) (live.Page, error) {
 		return svc.GetEvents(ctx, manager.EventsRequest{Sandbox: in.Sandbox, Session: in.Session, Cursor: in.Cursor, Limit: in.Limit,
 			Raw: in.Raw, Wait: time.Duration(in.Wait) * time.Second, Progress: progress})
 	}, renderEvents)
@@ -60,7 +61,7 @@ func GetEvents(svc Service, log *slog.Logger) server.ServerTool {
 // renderEvents is the short text form of a page: a line per event (then the agent's text, each line
 // marked), then the status line. Agent-controlled fields are quoted (quote.go), so nothing the agent
 // writes reads as an event, a status line or an answer of ours.
-func renderEvents(p manager.EventsPage) string {
+func renderEvents(p live.Page) string {
 	var b strings.Builder
 	for _, ev := range p.Events {
 		b.WriteString(renderEvent(ev))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -16,7 +17,7 @@ type Service interface {
 	LandSandbox(ctx context.Context, req manager.LandRequest) (manager.LandResult, error)
 	CreateSession(ctx context.Context, req manager.CreateSessionRequest) (manager.SessionResult, error)
 	SendMessage(ctx context.Context, req manager.SendRequest) (manager.TurnResult, error)
-	GetEvents(ctx context.Context, req manager.EventsRequest) (manager.EventsPage, error)
+	GetEvents(ctx context.Context, req manager.EventsRequest) (live.Page, error)
 	RespondPermission(ctx context.Context, sandbox, session, requestID, option string) (manager.PermissionResult, error)
 	CancelTurn(ctx context.Context, sandbox, session string) (manager.CancelResult, error)
 	ListSandboxes(ctx context.Context) (manager.SandboxList, error)

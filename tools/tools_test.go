@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
@@ -50,8 +51,8 @@ func (f *fakeService) CreateSession(_ context.Context, r manager.CreateSessionRe
 func (f *fakeService) SendMessage(_ context.Context, r manager.SendRequest) (manager.TurnResult, error) {
 	return manager.TurnResult{Sandbox: r.Sandbox, Session: r.Session, TurnID: "turn-1", Status: "running"}, f.record("send_message " + r.Message)
 }
-func (f *fakeService) GetEvents(_ context.Context, r manager.EventsRequest) (manager.EventsPage, error) {
-	return manager.EventsPage{Sandbox: r.Sandbox, Session: r.Session, Status: "idle", Events: []events.Event{{Seq: 1, Kind: "agent_message", Text: "hi"}}, NextCursor: 1},
+func (f *fakeService) GetEvents(_ context.Context, r manager.EventsRequest) (live.Page, error) {
+	return live.Page{Sandbox: r.Sandbox, Session: r.Session, Status: "idle", Events: []events.Event{{Seq: 1, Kind: "agent_message", Text: "hi"}}, NextCursor: 1},
 		f.record(fmt.Sprintf("get_events %d %d", r.Cursor, r.Limit))
 }
 func (f *fakeService) RespondPermission(_ context.Context, sb, s, id, opt string) (manager.PermissionResult, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -110,11 +111,11 @@ func (h *harness) sandbox(ws string) string {
 }
 
 // waitStatus reads get_events from cursor, appending events to got, until the session has status want.
-func (h *harness) waitStatus(sandbox, session string, cursor int64, got *[]events.Event, want string) manager.EventsPage {
+func (h *harness) waitStatus(sandbox, session string, cursor int64, got *[]events.Event, want string) live.Page {
 	h.T.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
 		*got = append(*got, page.Events...)
 		cursor = page.NextCursor

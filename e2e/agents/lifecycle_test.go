@@ -10,6 +10,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -32,7 +33,7 @@ func cancelWhileStreaming(t *testing.T, r *agentRun) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no streamed text within 60 s: %v", summarize(got))
 		}
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "cursor": cursor}, &page)
 		got, cursor = append(got, page.Events...), page.NextCursor
 		time.Sleep(100 * time.Millisecond)

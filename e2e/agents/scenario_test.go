@@ -12,6 +12,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -63,13 +64,13 @@ func (r *agentRun) send(msg string) int64 {
 }
 
 // wait follows the session from cursor until status want, appending to got.
-func (r *agentRun) wait(cursor int64, got *[]events.Event, want string) manager.EventsPage {
+func (r *agentRun) wait(cursor int64, got *[]events.Event, want string) live.Page {
 	r.t.Helper()
 	return r.h.waitStatus(r.sandbox, r.sess.Name, cursor, got, want)
 }
 
 // answer replies to the one pending permission request with option.
-func (r *agentRun) answer(page manager.EventsPage, option string) {
+func (r *agentRun) answer(page live.Page, option string) {
 	r.t.Helper()
 	if len(page.Pending) != 1 {
 		r.t.Fatalf("pending permissions = %+v, want 1", page.Pending)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/provision"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
@@ -62,7 +63,7 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	var passEnv, cliEnv, roots, capAdd, origins, allowedTemplates string
 	dd := sandbox.DefaultDockerOptions()
-	c.maxEnvelope, c.maxSessionLog = byteSize(acp.DefaultMaxEvent), byteSize(manager.DefaultMaxLogBytes)
+	c.maxEnvelope, c.maxSessionLog = byteSize(acp.DefaultMaxEvent), byteSize(live.DefaultMaxLogBytes)
 	fs.StringVar(&c.backend, "backend", "auto", "sandbox backend: auto, sbx, docker-sandbox or docker")
 	fs.StringVar(&c.stateDir, "state-dir", defaultStateDir(getenv), "where sessions and event logs are kept")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -102,7 +103,7 @@ func parseConfigWith(name string, args []string, getenv func(string) string, std
 		"agent installs for every sandbox, read-only in them; empty turns it off")
 	fs.BoolVar(&c.docker.InsecureHostNetwork, "docker-insecure-host-network", false,
 		"allow --docker-network host, which exposes sandbox-agent on the host's loopback to every local user")
-	fs.StringVar(&c.autoPermission, "auto-permission", manager.AutoPermissionOff, "answer agents' permission requests by policy: off, edits (reads and edits inside the sandbox's workspace) or all")
+	fs.StringVar(&c.autoPermission, "auto-permission", live.AutoPermissionOff, "answer agents' permission requests by policy: off, edits (reads and edits inside the sandbox's workspace) or all")
 	fs.BoolVar(&c.writableGit, "writable-git", false, "let agents write the workspace's .git (commit, branch); unsafe: an agent can then plant hooks or config that git on the host runs")
 	fs.IntVar(&c.workers, "workers", 32, "tool calls served at once over stdio")
 	fs.StringVar(&c.httpAddr, "http", "", "serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio; :PORT binds 127.0.0.1; "+
@@ -246,7 +247,7 @@ func (c config) validate() error {
 			errs = append(errs, fmt.Errorf("--allowed-templates pattern %q: %v", p, err))
 		}
 	}
-	if !slices.Contains(manager.AutoPermissionPolicies, c.autoPermission) {
+	if !slices.Contains(live.AutoPermissionPolicies, c.autoPermission) {
 		errs = append(errs, fmt.Errorf("--auto-permission %q: use off, edits or all", c.autoPermission))
 	}
 	if c.agentPort <= 0 || c.agentPort > 65535 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
@@ -64,7 +65,7 @@ func TestTTLThroughMCP(t *testing.T) {
 		return "missing"
 	}
 	for start := time.Now(); time.Since(start) < 3*ttl; {
-		var page manager.EventsPage
+		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -80,7 +81,7 @@ func TestTTLThroughMCP(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	stop()
-	var page manager.EventsPage
+	var page live.Page
 	h.OK("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
 	if want := "stopped after " + ttl.String() + " idle (--idle-ttl); create_session to start again"; page.Status != events.StatusEnded || page.LastError != want {
 		t.Errorf("get_events after the stop: status %q, last_error %q; want ended, %q", page.Status, page.LastError, want)

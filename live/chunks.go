@@ -1,4 +1,4 @@
-package manager
+package live
 
 import (
 	"bytes"
@@ -182,8 +182,8 @@ func only(m map[string]any, key string) map[string]any {
 
 // redactIn is chunkRedactor.in for this session's ingest: the records to append for one envelope from
 // the stream (sseID 0 for one of our own). The caller holds l.ingest.
-func (l *live) redactIn(sseID int64, env []byte) []eventlog.Record {
-	l.chunks.red = l.m.cfg.Secrets
+func (l *Session) redactIn(sseID int64, env []byte) []eventlog.Record {
+	l.chunks.red = l.cfg.Secrets
 	flush, env := l.chunks.in(env)
 	recs := make([]eventlog.Record, 0, len(flush)+1)
 	for _, f := range flush {
@@ -194,14 +194,14 @@ func (l *live) redactIn(sseID int64, env []byte) []eventlog.Record {
 
 // flushChunks appends the text held back, if any: before a turn end we write ourselves, and when the
 // session stops. The caller holds l.ingest.
-func (l *live) flushChunks() {
+func (l *Session) flushChunks() {
 	var recs []eventlog.Record
 	for _, f := range l.chunks.flush() {
 		recs = append(recs, eventlog.Record{Dir: eventlog.DirIn, Env: f})
 	}
 	if len(recs) > 0 {
 		if _, err := l.append(recs...); err != nil {
-			l.m.log.Warn("could not store the end of a streamed text", "session", l.key(), "err", err)
+			l.logger.Warn("could not store the end of a streamed text", "session", l.Key(), "err", err)
 		}
 	}
 }

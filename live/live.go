@@ -1,31 +1,93 @@
-package manager
+// Package live holds a live agent session: its durable event log, its ACP client and the goroutine
+// that ingests its event stream, and the operations on it (start a turn, answer a permission request,
+// cancel, read a page of events, wait). The manager owns the set of sessions and their sandboxes; a
+// session knows neither MCP nor any backend.
+package live
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/redact"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
-// live is a session the server is serving: its record, its durable log, its ACP client and the goroutine
+// Config is what every session of a server shares. The owner fills every field (New in package manager).
+type Config struct {
+	// Store persists the session's record whenever its status changes.
+	Store  *state.Store
+	Logger *slog.Logger
+	// Redact removes secret values from an envelope before it is logged; it must return valid JSON for
+	// valid JSON. Secrets redacts text streamed in pieces (chunks.go), progress messages and merged text.
+	Redact  func([]byte) []byte
+	Secrets *redact.Redactor
+	// MaxEnvelope caps one envelope from the agent (bytes): a bigger one is read past and logged as an
+	// error event. MaxLogBytes caps the session's event log (logcap.go).
+	MaxEnvelope int
+	MaxLogBytes int64
+	// AutoPermission answers permission requests by policy (AutoPermission* constants).
+	AutoPermission string
+	// Workspace returns the folder of a sandbox's work as its agent sees it: what --auto-permission edits
+	// allows edits in. "" when unknown (nothing is then allowed by that policy).
+	Workspace func(sandbox string) string
+	// SandboxGone reports whether the backend positively says a sandbox no longer exists.
+	SandboxGone func(ctx context.Context, sandbox string) bool
+	// Sync makes a log durable (nil: eventlog.Log.Sync); tests count and fail it here.
+	Sync func(*eventlog.Log) error
+	// Spawn runs fn in a goroutine the owner joins when it shuts down, and reports whether it did (false
+	// once shutdown began). A prompt's POST runs there: it outlives the tool call that sent it.
+	Spawn func(fn func(context.Context)) bool
+}
+
+func (c *Config) sync(lg *eventlog.Log) error {
+	if c.Sync != nil {
+		return c.Sync(lg)
+	}
+	return lg.Sync()
+}
+
+// Open makes a session live over its log and client. Start begins ingesting its stream; Stop ends that
+// and closes the log, which the session owns from now on.
+func Open(cfg *Config, rec state.Session, log *eventlog.Log, client *acp.Client) *Session {
+	return &Session{cfg: cfg, logger: cfg.Logger, client: client, rec: rec, log: log, changed: make(chan struct{}), done: make(chan struct{})}
+}
+
+// Start runs the session's stream ingestion (and its budget watcher, when it has a budget) in goroutines
+// started by goFn, which the owner joins on shutdown. A session that is over starts nothing.
+func (l *Session) Start(ctx context.Context, goFn func(func())) {
+	st := l.rec.State.Status
+	if st == events.StatusEnded || st == events.StatusFailed {
+		close(l.done)
+		return
+	}
+	ctx, l.cancel = context.WithCancel(ctx)
+	goFn(func() { l.run(ctx) })
+	if !l.rec.Budget.IsZero() {
+		goFn(func() { l.watchBudget(ctx) })
+	}
+}
+
+// Session is a session the server is serving: its record, its durable log, its ACP client and the goroutine
 // that ingests its event stream.
-type live struct {
-	m      *Manager
+type Session struct {
+	cfg    *Config
+	logger *slog.Logger
 	client *acp.Client
 
 	// ingest orders the log: the stream reader holds it while appending, and an answer we send (permission,
 	// cancel) holds it from before its POST until it is logged, so the agent's reaction to our answer never
 	// lands in the log before the answer itself.
 	ingest sync.Mutex
-	// starting is held by a send_message from its status check until its prompt is logged (turns.go).
+	// starting is held by a send_message from its status check until its prompt is logged (turn.go).
 	starting sync.Mutex
 
 	mu      sync.Mutex
@@ -48,7 +110,7 @@ type live struct {
 }
 
 // setUp records whether the event stream is connected.
-func (l *live) setUp(up bool) {
+func (l *Session) setUp(up bool) {
 	l.upMu.Lock()
 	defer l.upMu.Unlock()
 	if l.up == nil {
@@ -65,7 +127,7 @@ func (l *live) setUp(up bool) {
 
 // awaitStream waits up to d for the event stream to be connected. A prompt sent before it is would race
 // the agent's first burst against sandbox-agent's 1024-envelope replay ring.
-func (l *live) awaitStream(ctx context.Context, d time.Duration) bool {
+func (l *Session) awaitStream(ctx context.Context, d time.Duration) bool {
 	l.upMu.Lock()
 	if l.up == nil {
 		l.up = make(chan struct{})
@@ -91,37 +153,38 @@ const streamMaxDur = 5 * time.Minute
 // comment every ~15 s, so three missed beats mean a dead connection.
 const stallAfter = 45 * time.Second
 
-func (l *live) key() string { return l.rec.Sandbox + "/" + l.rec.Name }
+// Key names the session in logs: sandbox/session.
+func (l *Session) Key() string { return l.rec.Sandbox + "/" + l.rec.Name }
 
-// snapshot returns a copy of the record under the lock.
-func (l *live) snapshot() state.Session {
+// Snapshot returns a copy of the record under the lock.
+func (l *Session) Snapshot() state.Session {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.rec
 }
 
-// wait returns a channel closed at the next append.
-func (l *live) wait() <-chan struct{} {
+// Changed returns a channel closed at the next append.
+func (l *Session) Changed() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.changed
 }
 
 // append writes records to the log, advances the state and persists the record when the status changed.
-func (l *live) append(recs ...eventlog.Record) ([]eventlog.Record, error) {
+func (l *Session) append(recs ...eventlog.Record) ([]eventlog.Record, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.log == nil {
-		return nil, fmt.Errorf("session %s is closed", l.key())
+		return nil, fmt.Errorf("session %s is closed", l.Key())
 	}
 	// Redacted before anything reaches disk: no state file may hold a key an agent printed or a
 	// prompt carried, whichever direction it travelled.
 	for i := range recs {
-		recs[i].Env = l.m.cfg.Redact(recs[i].Env)
+		recs[i].Env = l.cfg.Redact(recs[i].Env)
 	}
 	stored, err := l.log.Append(recs...)
 	if err != nil {
-		return nil, fmt.Errorf("append to event log of %s: %w", l.key(), err)
+		return nil, fmt.Errorf("append to event log of %s: %w", l.Key(), err)
 	}
 	// Every batch reaches the disk before anyone is told of it (the broadcast below, a tool result): a
 	// power loss loses at most the batch being written. One fsync per batch, not per envelope: a burst
@@ -144,35 +207,32 @@ func statusKey(s events.State) string {
 	return fmt.Sprintf("%s|%s|%d|%d", s.Status, s.Turn, s.Turns, len(s.Pending))
 }
 
-// syncLog makes a log durable; a variable so that tests can count and fail it.
-var syncLog = (*eventlog.Log).Sync
-
 // syncLocked syncs the log and logs a failure (once per run of failures: every batch would repeat it). The
 // events stay in the log and are read as usual; only their durability against a power loss is in doubt.
-func (l *live) syncLocked() {
+func (l *Session) syncLocked() {
 	if l.log == nil {
 		return
 	}
-	err := syncLog(l.log)
+	err := l.cfg.sync(l.log)
 	switch {
 	case err != nil && !l.syncFailing:
-		l.m.log.Error("event log not synced to disk: a power loss could lose its latest events", "session", l.key(), "err", err)
+		l.logger.Error("event log not synced to disk: a power loss could lose its latest events", "session", l.Key(), "err", err)
 	case err == nil && l.syncFailing:
-		l.m.log.Info("event log syncs to disk again", "session", l.key())
+		l.logger.Info("event log syncs to disk again", "session", l.Key())
 	}
 	l.syncFailing = err != nil
 }
 
 // persistLocked writes the session's record. Its log needs no sync first: append syncs every batch.
-func (l *live) persistLocked() {
-	l.rec.State.LastError = string(l.m.cfg.Redact([]byte(l.rec.State.LastError)))
-	if err := l.m.cfg.Store.PutSession(l.rec); err != nil {
-		l.m.log.Error("persist session", "session", l.key(), "err", err)
+func (l *Session) persistLocked() {
+	l.rec.State.LastError = string(l.cfg.Redact([]byte(l.rec.State.LastError)))
+	if err := l.cfg.Store.PutSession(l.rec); err != nil {
+		l.logger.Error("persist session", "session", l.Key(), "err", err)
 	}
 }
 
-// setState changes the state outside the log (ended by destroy, failed because the server lost it).
-func (l *live) setState(fn func(*events.State)) {
+// SetState changes the state outside the log (ended by destroy, failed because the server lost it).
+func (l *Session) SetState(fn func(*events.State)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fn(&l.rec.State)
@@ -184,7 +244,7 @@ func (l *live) setState(fn func(*events.State)) {
 // run ingests the session's SSE stream until stop, reconnecting from the last stored id. Ids at or below
 // it are skipped, so a replay after a reconnect never doubles an event, and nothing the server still holds
 // is lost.
-func (l *live) run(ctx context.Context) {
+func (l *Session) run(ctx context.Context) {
 	defer close(l.done)
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
@@ -196,15 +256,15 @@ func (l *live) run(ctx context.Context) {
 		if errors.As(err, &pe) && pe.Kind() == "session_not_found" {
 			// sandbox-agent restarted (or the sandbox was recreated): the agent process and its
 			// conversation are gone for good.
-			l.m.log.Warn("agent session lost", "session", l.key())
-			l.setState(func(s *events.State) {
+			l.logger.Warn("agent session lost", "session", l.Key())
+			l.SetState(func(s *events.State) {
 				s.Fail("sandbox-agent no longer has this session (it restarted or the sandbox was recreated): create a new session")
 			})
 			return
 		}
 		if errors.Is(err, sandbox.ErrNotFound) {
-			l.m.log.Warn("sandbox gone; session failed", "session", l.key())
-			l.setState(func(s *events.State) {
+			l.logger.Warn("sandbox gone; session failed", "session", l.Key())
+			l.SetState(func(s *events.State) {
 				s.Fail("the sandbox no longer exists (removed outside sandbox-mcp): destroy_sandbox, then create_sandbox again")
 			})
 			return
@@ -216,15 +276,15 @@ func (l *live) run(ctx context.Context) {
 			return
 		}
 		if errors.Is(err, errGap) {
-			l.m.log.Debug("gap in event ids; reconnecting to fill it", "session", l.key())
+			l.logger.Debug("gap in event ids; reconnecting to fill it", "session", l.Key())
 			continue
 		}
 		if err != nil {
-			l.m.log.Debug("event stream dropped", "session", l.key(), "err", err)
+			l.logger.Debug("event stream dropped", "session", l.Key(), "err", err)
 		} else {
 			backoff = 250 * time.Millisecond
 		}
-		if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
+		if st := l.Snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
 			return
 		}
 		select {
@@ -238,7 +298,7 @@ func (l *live) run(ctx context.Context) {
 	}
 }
 
-func (l *live) streamOnce(ctx context.Context) error {
+func (l *Session) streamOnce(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer l.setUp(false)
@@ -249,7 +309,7 @@ func (l *live) streamOnce(ctx context.Context) error {
 	// replaying them (the writer goroutine that set lastDropped has ended: see written below).
 	last := max(l.log.LastSSEID(), l.budget.lastDropped)
 	l.mu.Unlock()
-	l.m.log.Debug("event stream connecting", "session", l.key(), "last_event_id", last)
+	l.logger.Debug("event stream connecting", "session", l.Key(), "last_event_id", last)
 	gaps := l.gaps
 
 	// The reader hands envelopes to a writer goroutine that appends them in batches: reading rarely waits
@@ -270,7 +330,7 @@ func (l *live) streamOnce(ctx context.Context) error {
 				continue // keep draining so the reader never blocks
 			}
 			if err = l.ingestBatch(ctx, batch); err == nil {
-				if st := l.snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
+				if st := l.Snapshot().State.Status; st == events.StatusEnded || st == events.StatusFailed {
 					ended = true
 					cancel()
 				}
@@ -278,7 +338,7 @@ func (l *live) streamOnce(ctx context.Context) error {
 		}
 		written <- err
 	}()
-	maxEnvelope := l.m.cfg.MaxEnvelope
+	maxEnvelope := l.cfg.MaxEnvelope
 	onEvent := func(ev acp.SSEEvent) error {
 		id, data := ev.ID, ev.Data
 		stall.Reset(stallAfter)
@@ -291,10 +351,10 @@ func (l *live) streamOnce(ctx context.Context) error {
 			// its 1024-envelope replay ring still holds what was skipped.
 			gaps++
 			l.gaps = gaps
-			if gaps <= maxGapRetries {
+			if gaps <= MaxGapRetries {
 				return errGap
 			}
-			l.m.log.Error("events lost: sandbox-agent no longer holds them", "session", l.key(), "from", last+1, "to", id-1)
+			l.logger.Error("events lost: sandbox-agent no longer holds them", "session", l.Key(), "from", last+1, "to", id-1)
 			lost, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "sandbox-mcp-gap", "error": map[string]any{
 				"code": -32001, "message": fmt.Sprintf("%d events (sandbox-agent ids %d-%d) were lost: sandbox-agent replays only its last 1024", id-1-last, last+1, id-1)}})
 			if err := queue.put(ctx, sseItem{data: lost}); err != nil {
@@ -306,11 +366,11 @@ func (l *live) streamOnce(ctx context.Context) error {
 		last = id
 		if ev.Dropped > 0 {
 			// Read past, never held: recorded with its id, so the stream moves on instead of replaying it.
-			l.m.log.Warn("dropping an envelope over the size limit", "session", l.key(), "sse_id", id, "bytes", ev.Dropped, "limit", maxEnvelope)
+			l.logger.Warn("dropping an envelope over the size limit", "session", l.Key(), "sse_id", id, "bytes", ev.Dropped, "limit", maxEnvelope)
 			return queue.put(ctx, sseItem{id: id, data: droppedEnvelope(id, ev.Dropped, maxEnvelope)})
 		}
 		if !json.Valid(data) {
-			l.m.log.Warn("dropping invalid envelope", "session", l.key(), "sse_id", id)
+			l.logger.Warn("dropping invalid envelope", "session", l.Key(), "sse_id", id)
 			return nil
 		}
 		return queue.put(ctx, sseItem{id: id, data: data})
@@ -325,7 +385,7 @@ func (l *live) streamOnce(ctx context.Context) error {
 		if !errors.Is(serr, errGap) || ctx.Err() != nil {
 			break
 		}
-		l.m.log.Debug("gap in event ids; reconnecting to fill it", "session", l.key(), "last_event_id", last)
+		l.logger.Debug("gap in event ids; reconnecting to fill it", "session", l.Key(), "last_event_id", last)
 	}
 	queue.close()
 	if err := <-written; err != nil {
@@ -345,7 +405,7 @@ type sseItem struct {
 
 // ingestBatch appends envelopes to the log in one write, answering permission requests by policy on the
 // way so a request and its automatic answer land together (readers never see it waiting).
-func (l *live) ingestBatch(ctx context.Context, batch []sseItem) error {
+func (l *Session) ingestBatch(ctx context.Context, batch []sseItem) error {
 	l.ingest.Lock()
 	defer l.ingest.Unlock()
 	batch, fail := l.admit(batch)
@@ -371,12 +431,12 @@ var errStreamDone = errors.New("session ended")
 // errGap makes the stream reconnect at once to fill a gap in the SSE ids.
 var errGap = errors.New("gap in event ids")
 
-// maxGapRetries is how many reconnects in a row may try to fill one gap before it is recorded as lost.
-const maxGapRetries = 3
+// MaxGapRetries is how many reconnects in a row may try to fill one gap before it is recorded as lost.
+const MaxGapRetries = 3
 
 // sendLogged posts an envelope that expects no reply and logs it, in that order and before anything the
 // agent streams in reaction to it.
-func (l *live) sendLogged(ctx context.Context, env []byte) error {
+func (l *Session) sendLogged(ctx context.Context, env []byte) error {
 	l.ingest.Lock()
 	defer l.ingest.Unlock()
 	if err := l.client.Post(ctx, json.RawMessage(env), 15*time.Second); err != nil {
@@ -386,7 +446,8 @@ func (l *live) sendLogged(ctx context.Context, env []byte) error {
 	return err
 }
 
-func (l *live) stop() {
+// Stop ends the stream ingestion, flushes held text and closes the log.
+func (l *Session) Stop() {
 	if l.cancel != nil {
 		l.cancel()
 		<-l.done
@@ -400,4 +461,33 @@ func (l *live) stop() {
 		_ = l.log.Close()
 		l.log = nil
 	}
+}
+
+// invalidf is an error the caller can act on: bad input, or a request the session's state refuses.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, sandbox.ErrInvalid)...)
+}
+
+// End ends a session whose sandbox is going away: a running turn is cancelled (best effort) and the
+// session is marked ended. It reports whether the session was still open.
+func (l *Session) End(ctx context.Context) bool {
+	s := l.Snapshot()
+	if s.State.Status == events.StatusEnded || s.State.Status == events.StatusFailed {
+		return false
+	}
+	if s.State.Turn != "" {
+		_ = l.client.Post(ctx, map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
+			"params": map[string]string{"sessionId": s.SessionID}}, 5*time.Second)
+	}
+	// No DELETE: it hangs for its full timeout in 0.4.2, and removing the sandbox ends the agent.
+	l.SetState(func(st *events.State) { st.End() })
+	return true
+}
+
+// Log is the session's event log, nil once the session is stopped. Readers may read it concurrently with
+// the stream's appends (eventlog is safe for that); they must not close it.
+func (l *Session) Log() *eventlog.Log {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.log
 }

@@ -1,4 +1,4 @@
-package manager
+package live
 
 import (
 	"bytes"
@@ -82,12 +82,10 @@ func autoLocationOK(path, workspace string) bool {
 	if !filepath.IsAbs(path) || strings.ContainsRune(path, 0) {
 		return false
 	}
-	clean := filepath.Clean(path)
-	if !within(clean, workspace) {
-		return false
-	}
-	rel, err := filepath.Rel(workspace, clean)
-	if err != nil {
+	// Paths inside the sandbox are Linux paths, compared exactly (whatever the host's file system does
+	// with case).
+	rel, err := filepath.Rel(workspace, filepath.Clean(path))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return false
 	}
 	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
@@ -203,8 +201,8 @@ func strictString(raw json.RawMessage) (string, bool) {
 // autoAnswer answers a permission request the stream just delivered, when the policy allows it, and
 // returns the answer to log; nil when the request is left to respond_permission. It is called with the
 // ingest lock held, so the request and its answer reach the log together.
-func (l *live) autoAnswer(ctx context.Context, data []byte) []byte {
-	policy := l.m.cfg.AutoPermission
+func (l *Session) autoAnswer(ctx context.Context, data []byte) []byte {
+	policy := l.cfg.AutoPermission
 	if policy == "" || policy == AutoPermissionOff {
 		return nil
 	}
@@ -212,10 +210,7 @@ func (l *live) autoAnswer(ctx context.Context, data []byte) []byte {
 	if json.Unmarshal(data, &env) != nil || env.Method != events.MethodPermission || !env.IsRequest() {
 		return nil
 	}
-	workspace := ""
-	if rec, err := l.m.cfg.Store.GetSandbox(l.snapshot().Sandbox); err == nil {
-		workspace = l.m.insideDir(rec)
-	}
+	workspace := l.cfg.Workspace(l.Snapshot().Sandbox)
 	option := autoOption(policy, workspace, env.Params)
 	if option == "" {
 		return nil
@@ -223,9 +218,9 @@ func (l *live) autoAnswer(ctx context.Context, data []byte) []byte {
 	reply, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": env.ID,
 		"result": map[string]any{"outcome": map[string]string{"outcome": "selected", "optionId": option}}})
 	if err := l.client.Post(ctx, json.RawMessage(reply), 15*time.Second); err != nil {
-		l.m.log.Warn("auto-permission answer failed; left to respond_permission", "session", l.key(), "err", err)
+		l.logger.Warn("auto-permission answer failed; left to respond_permission", "session", l.Key(), "err", err)
 		return nil
 	}
-	l.m.log.Info("permission answered by policy", "session", l.key(), "policy", policy, "option", option)
+	l.logger.Info("permission answered by policy", "session", l.Key(), "policy", policy, "option", option)
 	return reply
 }

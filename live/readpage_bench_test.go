@@ -1,4 +1,4 @@
-package manager
+package live
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 )
 
 // benchLive is a session whose log holds n records made by env(i), i = 1…n, with no stream running.
-func benchLive(b *testing.B, n int, env func(i int) string) *live {
+func benchLive(b *testing.B, n int, env func(i int) string) *Session {
 	b.Helper()
 	lg, err := eventlog.Open(filepath.Join(b.TempDir(), "log"))
 	if err != nil {
@@ -29,7 +29,8 @@ func benchLive(b *testing.B, n int, env func(i int) string) *live {
 			batch = batch[:0]
 		}
 	}
-	return &live{rec: state.Session{Sandbox: "bench", Name: "mock-1", State: events.NewState()}, log: lg, changed: make(chan struct{})}
+	cfg := testConfig(nil)
+	return &Session{cfg: cfg, logger: cfg.Logger, rec: state.Session{Sandbox: "bench", Name: "mock-1", State: events.NewState()}, log: lg, changed: make(chan struct{})}
 }
 
 func chunkEnv(int) string {
@@ -40,17 +41,16 @@ func toolEnv(i int) string {
 	return fmt.Sprintf(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s-0123456789abcdef","update":{"sessionUpdate":"tool_call_update","toolCallId":"call-%d","title":"Run go test ./...","kind":"execute","status":"completed","content":[{"type":"content","content":{"type":"text","text":"ok  \tgithub.com/example/pkg\t0.012s\n"}}]}}}`, i)
 }
 
-// benchmarkReadPage times readPage (a get_events page of limit 100 without the MCP layer) at the end of
+// benchmarkReadPage times Page (a get_events page of limit 100 without the MCP layer) at the end of
 // a log of n records, against the eventlog.Read of its first batch.
 func benchmarkReadPage(b *testing.B, n int, env func(int) string, cursor int64) {
 	l := benchLive(b, n, env)
-	m := &Manager{}
-	req := EventsRequest{Sandbox: "bench", Session: "mock-1", Cursor: cursor, Limit: DefaultLimit}
+	req := PageRequest{Cursor: cursor, Limit: DefaultLimit}
 	var ours, raw int64
 	for b.Loop() {
-		page, err := m.readPage(l, req)
+		page, err := l.Page(req)
 		if err != nil || len(page.Events) == 0 {
-			b.Fatalf("readPage: %d events, %v", len(page.Events), err)
+			b.Fatalf("Page: %d events, %v", len(page.Events), err)
 		}
 		_ = ours
 		_ = raw

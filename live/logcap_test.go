@@ -1,4 +1,4 @@
-package manager
+package live
 
 import (
 	"context"
@@ -157,20 +157,20 @@ func TestIngestPastTheCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	const limit = 1 << 20
-	m := New(Config{Store: store, MaxLogBytes: limit})
 	// A log just over the cap: 17 chunks of 64 KiB, then a running turn.
 	var envs [][]byte
 	for i := range 17 {
 		envs = append(envs, chunkItem(int64(i+1), strings.Repeat("x", 64<<10)).data)
 	}
 	l := liveWithLog(t, envs)
-	l.m = m
+	l.cfg = testConfig(store)
+	l.cfg.MaxLogBytes = limit
 	prompt := []byte(`{"jsonrpc":"2.0","id":"turn-1","method":"session/prompt","params":{"sessionId":"s","prompt":[{"type":"text","text":"go"}]}}`)
 	if _, err := l.append(eventlog.Record{Dir: eventlog.DirOut, Env: prompt}); err != nil {
 		t.Fatal(err)
 	}
 	last := l.log.LastSeq()
-	changed := l.wait()
+	changed := l.Changed()
 
 	if err := l.ingestBatch(t.Context(), []sseItem{chunkItem(18, "more"), chunkItem(19, "more")}); err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestIngestPastTheCap(t *testing.T) {
 	default:
 		t.Fatal("the note did not wake readers")
 	}
-	changed = l.wait()
+	changed = l.Changed()
 	if err := l.ingestBatch(t.Context(), []sseItem{chunkItem(20, "more")}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,15 +197,15 @@ func TestIngestPastTheCap(t *testing.T) {
 	if err := l.ingestBatch(t.Context(), []sseItem{rawItem(21, `{"jsonrpc":"2.0","id":"turn-1","result":{"stopReason":"end_turn"}}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if st := l.snapshot().State; st.Status != events.StatusIdle || st.LastStopReason != "end_turn" {
+	if st := l.Snapshot().State; st.Status != events.StatusIdle || st.LastStopReason != "end_turn" {
 		t.Fatalf("after the turn end past the cap: status %s, stop %q", st.Status, st.LastStopReason)
 	}
 
 	// Past the hard limit (the cap plus 1 MiB here), must-keep records fail the session.
 	big := `{"jsonrpc":"2.0","id":"x-%d","error":{"code":1,"message":"` + strings.Repeat("e", 60<<10) + `"}}`
-	for i := 0; l.snapshot().State.Status != events.StatusFailed; i++ {
+	for i := 0; l.Snapshot().State.Status != events.StatusFailed; i++ {
 		if i > 40 {
-			t.Fatalf("still %s after %d MiB of errors past the cap; log %d bytes", l.snapshot().State.Status, i*60>>10, l.log.Size())
+			t.Fatalf("still %s after %d MiB of errors past the cap; log %d bytes", l.Snapshot().State.Status, i*60>>10, l.log.Size())
 		}
 		if err := l.ingestBatch(t.Context(), []sseItem{rawItem(int64(100+i), fmt.Sprintf(big, i))}); err != nil {
 			t.Fatal(err)
@@ -214,7 +214,7 @@ func TestIngestPastTheCap(t *testing.T) {
 	if size := l.log.Size(); size > hardLimit(limit) {
 		t.Errorf("log is %d bytes, over the hard limit %d", size, hardLimit(limit))
 	}
-	if reason := l.snapshot().State.LastError; !strings.Contains(reason, "hard limit of 2 MiB") {
+	if reason := l.Snapshot().State.LastError; !strings.Contains(reason, "hard limit of 2 MiB") {
 		t.Errorf("failed with %q", reason)
 	}
 }

@@ -1,4 +1,4 @@
-package manager
+package live
 
 import (
 	"encoding/json"
@@ -39,24 +39,24 @@ func (r *textRun) merge(next events.Event) bool {
 // bound makes an event safe to return: its text redacted whole (before any cut, so a cut never leaves
 // the start of a key that redaction would have caught), then every agent-controlled string cut to
 // events.EventLimits. dropped is text already left out of ev.Text, counted in the note.
-func (m *Manager) bound(ev events.Event, dropped int) events.Event {
-	ev.Text = m.cfg.Secrets.String(ev.Text)
+func (l *Session) bound(ev events.Event, dropped int) events.Event {
+	ev.Text = l.cfg.Secrets.String(ev.Text)
 	if ev.ToolCall != nil {
 		tc := *ev.ToolCall
-		tc.Output = m.cfg.Secrets.String(tc.Output)
-		tc.Title = m.cfg.Secrets.String(tc.Title)
+		tc.Output = l.cfg.Secrets.String(tc.Output)
+		tc.Title = l.cfg.Secrets.String(tc.Title)
 		// A diff shows what the agent writes into files, which may be a key it read.
 		if tc.Diffs != nil {
 			diffs := make([]events.Diff, len(tc.Diffs))
 			for i, d := range tc.Diffs {
-				d.Path, d.Diff = m.cfg.Secrets.String(d.Path), m.cfg.Secrets.String(d.Diff)
+				d.Path, d.Diff = l.cfg.Secrets.String(d.Path), l.cfg.Secrets.String(d.Diff)
 				diffs[i] = d
 			}
 			tc.Diffs = diffs
 		}
 		ev.ToolCall = &tc
 	}
-	ev.Error = m.cfg.Secrets.String(ev.Error)
+	ev.Error = l.cfg.Secrets.String(ev.Error)
 	b := events.Bound(ev, events.EventLimits)
 	if dropped > 0 {
 		head := textcut.JSONHead(textcut.Head(ev.Text, events.EventLimits.Text), 2*events.EventLimits.Text)

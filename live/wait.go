@@ -1,4 +1,4 @@
-package manager
+package live
 
 import (
 	"context"
@@ -11,22 +11,19 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 )
 
-// MaxWait bounds how long one call may wait: hosts drop tool calls after about 60 s.
-const MaxWait = 45 * time.Second
-
 // progressEvery is how often a waiting call reports progress: often enough to keep a host's idle watchdog
 // happy and show movement, rarely enough not to fill mcp-go's 100-slot notification channel.
 const progressEvery = 3 * time.Second
 
-// waitFor calls done until it reports true, re-checking at every append to the session's log, until wait
+// WaitFor calls done until it reports true, re-checking at every append to the session's log, until wait
 // passes or ctx ends. progress (if set) hears what the agent is doing every few seconds meanwhile.
-func (m *Manager) waitFor(ctx context.Context, l *live, wait time.Duration, progress func(string), done func() (bool, error)) error {
+func (l *Session) WaitFor(ctx context.Context, wait time.Duration, progress func(string), done func() (bool, error)) error {
 	deadline := time.NewTimer(max(wait, 0))
 	defer deadline.Stop()
 	ticker := time.NewTicker(progressEvery)
 	defer ticker.Stop()
 	for {
-		changed := l.wait() // taken before the check, so an append in between still wakes us
+		changed := l.Changed() // taken before the check, so an append in between still wakes us
 		ok, err := done()
 		if ok || err != nil || wait <= 0 {
 			return err
@@ -46,8 +43,8 @@ func (m *Manager) waitFor(ctx context.Context, l *live, wait time.Duration, prog
 }
 
 // activity says in a few words what the session is doing, from its state and its last event.
-func (l *live) activity() string {
-	s := l.snapshot()
+func (l *Session) activity() string {
+	s := l.Snapshot()
 	msg := s.State.Status
 	if s.State.Turn != "" {
 		msg += " " + s.State.Turn
@@ -69,7 +66,7 @@ func (l *live) activity() string {
 	ev := evs[len(evs)-1]
 	// Everything the agent wrote is redacted whole, then cut: the message goes out as a notification,
 	// which no result middleware sees.
-	red := l.m.cfg.Secrets.String
+	red := l.cfg.Secrets.String
 	switch {
 	case ev.ToolCall != nil && ev.ToolCall.Title != "":
 		title := textcut.Head(red(ev.ToolCall.Title), 80)
@@ -86,9 +83,9 @@ func (l *live) activity() string {
 	return msg
 }
 
-// turnText is the agent's text in a turn, from the log: what send_message returns when the turn ends in
+// turnText is the agent's text in a turn, from the log: what Send returns when the turn ends in
 // time. Long text keeps its end, where agents put their conclusions.
-func (m *Manager) turnText(l *live, startSeq int64) string {
+func (l *Session) turnText(startSeq int64) string {
 	l.mu.Lock()
 	lg := l.log
 	l.mu.Unlock()
@@ -113,7 +110,7 @@ func (m *Manager) turnText(l *live, startSeq int64) string {
 	// Ingest stored the text redacted across chunks already; redacting the kept tail again is a second
 	// line of defence. Then it is cut to its JSON size, never inside a character.
 	text, cut := b.String()
-	text = m.cfg.Secrets.String(text)
+	text = l.cfg.Secrets.String(text)
 	if tail := textcut.JSONTail(text, maxEventText*4); len(tail) < len(text) {
 		cut += int64(len(text) - len(tail))
 		text = tail

@@ -1,4 +1,4 @@
-package manager
+package live
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 )
 
 // liveWithLog is a session whose log holds the given envelopes, with no stream running.
-func liveWithLog(t *testing.T, envs [][]byte) *live {
+func liveWithLog(t *testing.T, envs [][]byte) *Session {
 	t.Helper()
 	lg, err := eventlog.Open(filepath.Join(t.TempDir(), "log"))
 	if err != nil {
@@ -25,7 +25,8 @@ func liveWithLog(t *testing.T, envs [][]byte) *live {
 			t.Fatal(err)
 		}
 	}
-	return &live{rec: state.Session{Sandbox: "sb", Name: "mock-1", State: events.NewState()}, log: lg, changed: make(chan struct{})}
+	cfg := testConfig(nil)
+	return &Session{cfg: cfg, logger: cfg.Logger, rec: state.Session{Sandbox: "sb", Name: "mock-1", State: events.NewState()}, log: lg, changed: make(chan struct{})}
 }
 
 func bigChunks(n, size int) [][]byte {
@@ -43,12 +44,11 @@ func bigChunks(n, size int) [][]byte {
 func TestReadPageByteBudget(t *testing.T) {
 	const n, size = 48, 512 << 10
 	l := liveWithLog(t, bigChunks(n, size))
-	m := &Manager{}
 
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	page, err := m.readPage(l, EventsRequest{Sandbox: "sb", Session: "mock-1"})
+	page, err := l.Page(PageRequest{})
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestReadPageByteBudget(t *testing.T) {
 		quiet[i] = []byte(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s","update":{"sessionUpdate":"some_future_update","x":"` + strings.Repeat("u", size) + `"}}}`)
 	}
 	l = liveWithLog(t, quiet)
-	page, err = m.readPage(l, EventsRequest{Sandbox: "sb", Session: "mock-1"})
+	page, err = l.Page(PageRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestReadPageByteBudget(t *testing.T) {
 
 	// raw=true: every envelope of a merged run goes out with the event, so the run is cut at the budget.
 	l = liveWithLog(t, bigChunks(20, 16<<10))
-	page, err = m.readPage(l, EventsRequest{Sandbox: "sb", Session: "mock-1", Raw: true})
+	page, err = l.Page(PageRequest{Raw: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-package manager
+package live
 
 import (
 	"encoding/json"
 	"fmt"
+
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
@@ -175,7 +176,7 @@ func mib(n int64) string {
 }
 
 // admit applies the session log cap to a batch from the stream (ingestBatch holds l.ingest).
-func (l *live) admit(batch []sseItem) ([]sseItem, string) {
+func (l *Session) admit(batch []sseItem) ([]sseItem, string) {
 	l.mu.Lock()
 	var size int64
 	if l.log != nil {
@@ -183,13 +184,13 @@ func (l *live) admit(batch []sseItem) ([]sseItem, string) {
 	}
 	l.mu.Unlock()
 	if l.budget.max == 0 {
-		l.budget.max = l.m.cfg.MaxLogBytes
+		l.budget.max = l.cfg.MaxLogBytes
 	}
 	return l.budget.admit(size, batch)
 }
 
 // failOverLimit fails the session whose agent went on past the hard limit; the stream then ends.
-func (l *live) failOverLimit(reason string) {
-	l.m.log.Error("session log over its hard limit; session failed", "session", l.key())
-	l.setState(func(s *events.State) { s.Fail(reason) })
+func (l *Session) failOverLimit(reason string) {
+	l.logger.Error("session log over its hard limit; session failed", "session", l.Key())
+	l.SetState(func(s *events.State) { s.Fail(reason) })
 }

@@ -1,29 +1,22 @@
-package manager
+package live
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 )
 
-// EventsRequest is get_events' input after binding.
-type EventsRequest struct {
-	Sandbox, Session string
-	Cursor           int64
-	Limit            int
-	Raw              bool
-	MaxBytes         int
-	// Wait, when positive, holds the call until events arrive after Cursor, the turn stops running, or
-	// Wait passes. Progress, when set, is called every few seconds meanwhile with what the agent is doing.
-	Wait     time.Duration
-	Progress func(msg string)
+// PageRequest says which page of events to read.
+type PageRequest struct {
+	Cursor   int64 // read after this log position (0: from the start)
+	Limit    int   // events at most (DefaultLimit when 0, never over MaxLimit)
+	Raw      bool  // keep every envelope as it came, unmerged
+	MaxBytes int   // the page's JSON size at most (DefaultMaxBytes when 0)
 }
 
-// EventsPage is a page of normalised events.
-type EventsPage struct {
+// Page is a page of a session's normalised events, with its status.
+type Page struct {
 	Sandbox     string         `json:"sandbox" jsonschema_description:"Sandbox name."`
 	Session     string         `json:"session" jsonschema_description:"Session name."`
 	Status      string         `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status: idle (ready for send_message), running, waiting_permission (answer with respond_permission), ended or failed."`
@@ -47,31 +40,10 @@ const (
 	DefaultMaxBytes = 40_000
 )
 
-// GetEvents returns the normalised events after a cursor, bounded in count and bytes, waiting for them
-// when asked.
-func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (EventsPage, error) {
-	if req.Wait > MaxWait {
-		return EventsPage{}, invalidf("wait_seconds %d is over the %d-second limit (hosts cut calls at about 60 s): wait less and call again", int(req.Wait.Seconds()), int(MaxWait.Seconds()))
-	}
-	defer m.use(ctx, req.Sandbox)() // a use, for --idle-ttl (ttl.go)
-	l, err := m.session(ctx, req.Sandbox, req.Session)
-	if err != nil {
-		return EventsPage{}, err
-	}
-	var page EventsPage
-	err = m.waitFor(ctx, l, req.Wait, req.Progress, func() (bool, error) {
-		var err error
-		page, err = m.readPage(l, req)
-		busy := page.Status == events.StatusRunning
-		return err != nil || len(page.Events) > 0 || !busy, err
-	})
-	return page, err
-}
-
-// readPage reads one bounded page of events after req.Cursor.
-func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
+// Page reads one bounded page of events after req.Cursor.
+func (l *Session) Page(req PageRequest) (Page, error) {
 	if req.Cursor < 0 {
-		return EventsPage{}, invalidf("cursor %d is negative: pass 0 or a next_cursor from get_events", req.Cursor)
+		return Page{}, invalidf("cursor %d is negative: pass 0 or a next_cursor from get_events", req.Cursor)
 	}
 	limit := req.Limit
 	if limit <= 0 {
@@ -82,11 +54,11 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	s := l.snapshot()
-	page := EventsPage{Sandbox: req.Sandbox, Session: req.Session, Status: s.State.Status, Turn: s.State.Turn,
+	s := l.Snapshot()
+	page := Page{Sandbox: s.Sandbox, Session: s.Name, Status: s.State.Status, Turn: s.State.Turn,
 		LastStop: s.State.LastStopReason, LastError: s.State.LastError, Events: []events.Event{}}
 	page.Pending, page.PendingMore = boundPending(s.State.Pending)
-	page.Mode, page.Model = currentConfig(s)
+	page.Mode, page.Model = s.CurrentConfig()
 	page.LastStop, _ = textcut.JSONClip(page.LastStop, events.EventLimits.Field, textcut.MoreBytes)
 	page.LastError, _ = textcut.JSONClip(page.LastError, events.EventLimits.Error, textcut.MoreBytes)
 	l.mu.Lock()
@@ -97,7 +69,7 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	}
 	l.mu.Unlock()
 	if req.Cursor > last {
-		return EventsPage{}, invalidf("cursor %d is beyond the end of the log (%d): pass 0 or a next_cursor from get_events", req.Cursor, last)
+		return Page{}, invalidf("cursor %d is beyond the end of the log (%d): pass 0 or a next_cursor from get_events", req.Cursor, last)
 	}
 	page.NextCursor = req.Cursor
 	// The byte budget covers the whole page: what the agent can put in the fields above counts too.
@@ -117,7 +89,7 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	for cursor := req.Cursor; len(page.Events) < limit && cursor < last && scanned < pageScanBytes; {
 		recs, err := lg.ReadBytes(cursor, limit*4, batchBytes)
 		if err != nil {
-			return EventsPage{}, fmt.Errorf("read events: %w", err)
+			return Page{}, fmt.Errorf("read events: %w", err)
 		}
 		if len(recs) == 0 {
 			break
@@ -130,7 +102,7 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 			ev = s.State.Usage.Enrich(ev)
 			if n := len(page.Events); n > 0 && run.merge(ev) {
 				// A run of text chunks split by the batch boundary continues the same event.
-				merged := m.bound(run.ev, run.dropped)
+				merged := l.bound(run.ev, run.dropped)
 				grown := jsonSize(merged) - jsonSize(page.Events[n-1])
 				if size+grown > maxBytes {
 					page.Truncated = true
@@ -141,7 +113,7 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 				page.NextCursor = ev.Seq
 				continue
 			}
-			b := m.bound(ev, 0)
+			b := l.bound(ev, 0)
 			bs := jsonSize(b)
 			if size+bs > maxBytes && len(page.Events) > 0 {
 				page.Truncated = true
@@ -165,7 +137,7 @@ func (m *Manager) readPage(l *live, req EventsRequest) (EventsPage, error) {
 	return page, nil
 }
 
-// Byte budgets of a page read (see readPage).
+// Byte budgets of a page read (see Page).
 const (
 	pageBatchBytes = 1 << 20
 	pageScanBytes  = 16 << 20
