@@ -70,8 +70,8 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 	// one turn id. A second send while one is starting is told the session is busy; it does not wait, as a
 	// host retrying a slow call must not queue a second prompt.
 	if !l.starting.TryLock() {
-		return TurnResult{}, fmt.Errorf("session %q is busy: another send_message is starting a turn in it: follow that turn with get_events, then send again: %w",
-			sessionName, sandbox.ErrInvalid)
+		return TurnResult{}, sandbox.Errorf(sandbox.Invalid, "session %q is busy: another send_message is starting a turn in it: follow that turn with get_events, then send again",
+			sessionName)
 	}
 	stored, turn, env, err := m.claimTurn(ctx, l, sessionName, message)
 	l.starting.Unlock()
@@ -124,11 +124,11 @@ func (m *Manager) claimTurn(ctx context.Context, l *live, sessionName, message s
 func sendable(s state.Session, sessionName string) error {
 	switch s.State.Status {
 	case events.StatusRunning, events.StatusWaitingPermission:
-		return fmt.Errorf("session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn: %w",
-			sessionName, s.State.Turn, s.State.Status, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn",
+			sessionName, s.State.Turn, s.State.Status)
 	case events.StatusEnded, events.StatusFailed:
-		return fmt.Errorf("session %q has %s (%s): open a new one with create_session: %w",
-			sessionName, s.State.Status, s.State.LastError, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "session %q has %s (%s): open a new one with create_session",
+			sessionName, s.State.Status, s.State.LastError)
 	}
 	return nil
 }
@@ -299,7 +299,7 @@ func (m *Manager) CancelTurn(ctx context.Context, sandboxName, sessionName strin
 // gone rewrites a failure caused by a sandbox that no longer exists into what the model should do.
 func gone(sandboxName string, err error) error {
 	if errors.Is(err, sandbox.ErrNotFound) {
-		return fmt.Errorf("sandbox %q no longer exists (it was removed outside sandbox-mcp): call destroy_sandbox to clean up, then create_sandbox: %w", sandboxName, sandbox.ErrNotFound)
+		return sandbox.Errorf(sandbox.NotFound, "sandbox %q no longer exists (it was removed outside sandbox-mcp): call destroy_sandbox to clean up, then create_sandbox", sandboxName)
 	}
 	return err
 }

@@ -3,7 +3,8 @@
 // containers), the shared types and errors, name validation, and the command runner the backends use.
 //
 // Backends know nothing of MCP or of sandbox-agent's protocol: they create, list, exec in and remove
-// sandboxes, and translate their CLI's failures into the sentinel errors below.
+// sandboxes, and translate their CLI's failures into error kinds (errkind.go) that errors.Is matches against
+// the sentinels below.
 package sandbox
 
 import (
@@ -14,8 +15,9 @@ import (
 	"time"
 )
 
-// Sentinel errors. Backends wrap them with %w and the CLI's own message, so callers test with errors.Is
-// and show the wrapped text to the user.
+// Sentinel errors, one per Kind. Failures are built with Errorf(kind, …) (errkind.go), not by wrapping these
+// with %w: callers test with errors.Is(err, ErrInvalid) all the same, and the message shown to the user is
+// the error's own text, without these words.
 var (
 	// ErrNotFound: the sandbox does not exist (or no longer exists).
 	ErrNotFound = errors.New("sandbox not found")

@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 )
 
@@ -90,7 +89,7 @@ func (s *Sbx) Check(ctx context.Context) error { return s.c.check(ctx) }
 // sbx's own text.
 func (s *Sbx) Create(ctx context.Context, spec Spec) (Info, error) {
 	if spec.Name == "default" { // reserved by sbx (docs/upstream/sbx-cli.json "create")
-		return Info{}, fmt.Errorf("%s: the name %q is reserved by sbx: choose another name: %w", s.c.op("create", spec.Name), spec.Name, ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: the name %q is reserved by sbx: choose another name", s.c.op("create", spec.Name), spec.Name)
 	}
 	info, err := s.c.create(ctx, spec)
 	if err == nil && spec.AgentEnv != nil {

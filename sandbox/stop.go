@@ -15,7 +15,7 @@ import (
 func (c *cli) stop(ctx context.Context, name string) error {
 	op := c.op("stop", name)
 	if name == "" || strings.HasPrefix(name, "-") {
-		return fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+		return Errorf(Invalid, "%s: empty or flag-like name", op)
 	}
 	res, err := c.r.Run(ctx, Cmd{Args: c.argv("stop", append(c.jsonArgs(), name)...)})
 	if jerr := perTargetError(res.Stdout, name); jerr != "" || (err == nil && len(c.jsonArgs()) > 0) {
@@ -28,7 +28,7 @@ func (c *cli) stop(ctx context.Context, name string) error {
 	// stop's stderr is only the CLI's own (no inner command), so the loose match of rm is safe here too; sbx
 	// says `ERROR: no sandbox named 'X'` (docker/sbx-releases#504), the plugin's text is undocumented (§9, §14).
 	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such", "no sandbox named") {
-		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+		return Errorf(NotFound, "%s: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
@@ -61,7 +61,7 @@ func (d *Docker) Stop(ctx context.Context, name string) error {
 		return err
 	}
 	if !info.Managed {
-		return fmt.Errorf("%s: container %q was not created by sandbox-mcp; refusing to stop it: %w", op, name, ErrInvalid)
+		return Errorf(Invalid, "%s: container %q was not created by sandbox-mcp; refusing to stop it", op, name)
 	}
 	// Stopping a stopped container exits 0; a container removed since inspect gives "No such container".
 	if _, err := d.r.Run(ctx, Cmd{Args: d.argv("stop", "-t", dockerStopGrace, "--", name)}); err != nil {

@@ -255,7 +255,7 @@ func checkName(kind, name string, required bool) error {
 		return nil
 	}
 	if name == "" {
-		return fmt.Errorf("%s is required: %w", kind, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "%s is required", kind)
 	}
 	return sandbox.ValidateName(kind, name)
 }
