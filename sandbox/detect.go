@@ -132,6 +132,16 @@ func (l *Lazy) Remove(ctx context.Context, name string) error {
 	return b.Remove(ctx, name)
 }
 
+// Stop detects a backend if needed and delegates; see Backend.Stop.
+func (l *Lazy) Stop(ctx context.Context, name string) error {
+	b, err := l.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	return b.Stop(ctx, name)
+}
+
 var _ Backend = (*Lazy)(nil)
 var _ Backend = (*Sbx)(nil)
 var _ Backend = (*DockerSandbox)(nil)
+var _ Backend = (*Docker)(nil)

@@ -280,6 +280,34 @@ func (d *Docker) Remove(ctx context.Context, name string) error {
 	return nil
 }
 
+// dockerStopGrace is `docker stop -t`: seconds between SIGTERM and SIGKILL. The main process is
+// `sleep infinity` or sandbox-agent under --init, which both stop at once on SIGTERM; agents get a moment
+// to exit on their own.
+const dockerStopGrace = "5"
+
+// Stop implements Backend: `docker stop -t 5 -- NAME`, only for a container sandbox-mcp created. Exec and
+// AgentEndpoint start it again; its sandbox-agent token is kept, since the container keeps its environment.
+// It returns ErrNotFound when the container is gone and ErrInvalid for a container we did not create.
+func (d *Docker) Stop(ctx context.Context, name string) error {
+	if err := ValidateName("sandbox", name); err != nil {
+		return err
+	}
+	op := "docker stop " + name
+	// Look first, as Remove does: a container we did not create must never be touched.
+	info, err := d.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !info.Managed {
+		return Errorf(Invalid, "%s: container %q was not created by sandbox-mcp; refusing to stop it", op, name)
+	}
+	// Stopping a stopped container exits 0; a container removed since inspect gives "No such container".
+	if _, err := d.r.Run(ctx, Cmd{Args: d.argv("stop", "-t", dockerStopGrace, "--", name)}); err != nil {
+		return dockerErr(op, name, err)
+	}
+	return nil
+}
+
 // dockerContainer is the part of `docker inspect --type container` output we read.
 type dockerContainer struct {
 	ID      string `json:"Id"`

@@ -130,8 +130,9 @@ type Backend interface {
 	// Remove stops and deletes the sandbox. It returns ErrNotFound if it is already gone.
 	Remove(ctx context.Context, name string) error
 	// Stop stops the sandbox without deleting it: every process in it dies (sandbox-agent and its agents
-	// with them), its filesystem stays, and Exec starts it again. Stopping a stopped sandbox is a success.
-	// It returns ErrNotFound if the sandbox is gone.
+	// with them), its filesystem stays, and Exec starts it again, so an idle sandbox costs nothing until it
+	// is used. Stopping a stopped sandbox is a success. It returns ErrNotFound if the sandbox is gone.
+	// Docs: docs/upstream/docker-sandboxes.md §7 "stop" and §13.
 	Stop(ctx context.Context, name string) error
 }
 

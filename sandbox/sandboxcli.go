@@ -360,6 +360,29 @@ func (c *cli) remove(ctx context.Context, name string) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// stop runs `stop NAME`: neither CLI has flags for it (§7, §13), and it prints the names it stopped. Like rm,
+// stop ends with the name rather than `--`, so the name is checked not to look like a flag instead.
+func (c *cli) stop(ctx context.Context, name string) error {
+	op := c.op("stop", name)
+	if name == "" || strings.HasPrefix(name, "-") {
+		return Errorf(Invalid, "%s: empty or flag-like name", op)
+	}
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv("stop", append(c.jsonArgs(), name)...)})
+	if jerr := perTargetError(res.Stdout, name); jerr != "" || (err == nil && len(c.jsonArgs()) > 0) {
+		return targetErr(op, jerr, err)
+	}
+	if err == nil {
+		return nil
+	}
+	var ee *ExitError
+	// stop's stderr is only the CLI's own (no inner command), so the loose match of rm is safe here too; sbx
+	// says `ERROR: no sandbox named 'X'` (docker/sbx-releases#504), the plugin's text is undocumented (§9, §14).
+	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such", "no sandbox named") {
+		return Errorf(NotFound, "%s: %w", op, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
 func containsAny(s string, subs ...string) bool {
 	for _, sub := range subs {
 		if strings.Contains(s, sub) {

@@ -125,3 +125,9 @@ func (s *Sbx) Remove(ctx context.Context, name string) error {
 	}
 	return err
 }
+
+// Stop runs `sbx stop NAME`. sbx exec starts the sandbox again (§13). It returns ErrNotFound if it is gone.
+func (s *Sbx) Stop(ctx context.Context, name string) error {
+	s.dropHold(name) // the held sandbox-agent would keep it running (sbx_agent.go)
+	return s.c.stop(ctx, name)
+}
