@@ -340,34 +340,23 @@ func cliNotFound(ee *ExitError, name string) bool {
 
 // remove runs `rm [FLAGS] NAME`; rm also removes running sandboxes (§7), so there is no stop first.
 func (c *cli) remove(ctx context.Context, name string) error {
-	op := c.op("rm", name)
-	if name == "" || strings.HasPrefix(name, "-") {
-		return Errorf(Invalid, "%s: empty or flag-like name", op)
-	}
-	args := append(append([]string{}, c.d.rmFlags...), c.jsonArgs()...)
-	res, err := c.r.Run(ctx, Cmd{Args: c.argv("rm", append(args, name)...)})
-	if jerr := perTargetError(res.Stdout, name); jerr != "" || (err == nil && len(c.jsonArgs()) > 0) {
-		return targetErr(op, jerr, err)
-	}
-	if err == nil {
-		return nil
-	}
-	var ee *ExitError
-	// rm's stderr is only the CLI's own, so a loose match is safe here.
-	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such", "no sandbox named") {
-		return Errorf(NotFound, "%s: %w", op, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
+	return c.byName(ctx, "rm", name, c.d.rmFlags...)
 }
 
-// stop runs `stop NAME`: neither CLI has flags for it (§7, §13), and it prints the names it stopped. Like rm,
-// stop ends with the name rather than `--`, so the name is checked not to look like a flag instead.
-func (c *cli) stop(ctx context.Context, name string) error {
-	op := c.op("stop", name)
+// stop runs `stop NAME`: neither CLI has flags for it (§7, §13).
+func (c *cli) stop(ctx context.Context, name string) error { return c.byName(ctx, "stop", name) }
+
+// byName runs `SUB [FLAGS] NAME` for rm and stop, which print the names they acted on. Both end with the
+// name rather than `--`, so the name is checked not to look like a flag instead. Their stderr is only the
+// CLI's own (no inner command), so a loose not-found match is safe; sbx says `ERROR: no sandbox named 'X'`
+// (docker/sbx-releases#504), the plugin's text is undocumented (§9, §14).
+func (c *cli) byName(ctx context.Context, sub, name string, flags ...string) error {
+	op := c.op(sub, name)
 	if name == "" || strings.HasPrefix(name, "-") {
 		return Errorf(Invalid, "%s: empty or flag-like name", op)
 	}
-	res, err := c.r.Run(ctx, Cmd{Args: c.argv("stop", append(c.jsonArgs(), name)...)})
+	args := append(append([]string{}, flags...), c.jsonArgs()...)
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv(sub, append(args, name)...)})
 	if jerr := perTargetError(res.Stdout, name); jerr != "" || (err == nil && len(c.jsonArgs()) > 0) {
 		return targetErr(op, jerr, err)
 	}
@@ -375,8 +364,6 @@ func (c *cli) stop(ctx context.Context, name string) error {
 		return nil
 	}
 	var ee *ExitError
-	// stop's stderr is only the CLI's own (no inner command), so the loose match of rm is safe here too; sbx
-	// says `ERROR: no sandbox named 'X'` (docker/sbx-releases#504), the plugin's text is undocumented (§9, §14).
 	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such", "no sandbox named") {
 		return Errorf(NotFound, "%s: %w", op, err)
 	}
