@@ -465,7 +465,7 @@ func (l *Session) Stop() {
 
 // invalidf is an error the caller can act on: bad input, or a request the session's state refuses.
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, sandbox.ErrInvalid)...)
+	return sandbox.Errorf(sandbox.Invalid, format, args...)
 }
 
 // End ends a session whose sandbox is going away: a running turn is cancelled (best effort) and the

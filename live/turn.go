@@ -47,8 +47,8 @@ func (l *Session) Send(ctx context.Context, message string, wait time.Duration, 
 	// one turn id. A second send while one is starting is told the session is busy; it does not wait, as a
 	// host retrying a slow call must not queue a second prompt.
 	if !l.starting.TryLock() {
-		return Turn{}, fmt.Errorf("session %q is busy: another send_message is starting a turn in it: follow that turn with get_events, then send again: %w",
-			name, sandbox.ErrInvalid)
+		return Turn{}, sandbox.Errorf(sandbox.Invalid, "session %q is busy: another send_message is starting a turn in it: follow that turn with get_events, then send again",
+			name)
 	}
 	stored, turn, env, err := l.claimTurn(ctx, message)
 	l.starting.Unlock()
@@ -101,11 +101,11 @@ func (l *Session) claimTurn(ctx context.Context, message string) (stored []event
 func sendable(s state.Session) error {
 	switch s.State.Status {
 	case events.StatusRunning, events.StatusWaitingPermission:
-		return fmt.Errorf("session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn: %w",
-			s.Name, s.State.Turn, s.State.Status, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn",
+			s.Name, s.State.Turn, s.State.Status)
 	case events.StatusEnded, events.StatusFailed:
-		return fmt.Errorf("session %q has %s (%s): open a new one with create_session: %w",
-			s.Name, s.State.Status, s.State.LastError, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "session %q has %s (%s): open a new one with create_session",
+			s.Name, s.State.Status, s.State.LastError)
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 	defer m.lockSandbox(rec.Name)()
 	old, err := m.cfg.Store.GetSession(rec.Name, req.Continue)
 	if errors.Is(err, state.ErrNotFound) {
-		return SessionResult{}, "", fmt.Errorf("unknown session %q in sandbox %q: list_sessions shows the ones that can be continued: %w", req.Continue, rec.Name, sandbox.ErrNotFound)
+		return SessionResult{}, "", sandbox.Errorf(sandbox.NotFound, "unknown session %q in sandbox %q: list_sessions shows the ones that can be continued", req.Continue, rec.Name)
 	}
 	if err != nil {
 		return SessionResult{}, "", err
@@ -243,7 +243,7 @@ func (m *Manager) forkPrimer(sandboxName, from string) (string, error) {
 	}
 	src, err := m.cfg.Store.GetSession(sandboxName, from)
 	if errors.Is(err, state.ErrNotFound) {
-		return "", fmt.Errorf("unknown session %q to fork in sandbox %q: list_sessions shows them: %w", from, sandboxName, sandbox.ErrNotFound)
+		return "", sandbox.Errorf(sandbox.NotFound, "unknown session %q to fork in sandbox %q: list_sessions shows them", from, sandboxName)
 	}
 	if err != nil {
 		return "", err

@@ -69,13 +69,13 @@ func (m *Manager) Diff(ctx context.Context, sandboxName string) (DiffResult, err
 	if errors.As(err, &ee) {
 		switch {
 		case ee.Code == 126 || ee.Code == 127 || strings.Contains(ee.Stderr, "executable file not found"):
-			return res, fmt.Errorf("git is not installed in sandbox %q: use a template with git: %w", rec.Name, sandbox.ErrInvalid)
+			return res, sandbox.Errorf(sandbox.Invalid, "git is not installed in sandbox %q: use a template with git", rec.Name)
 		case strings.Contains(strings.ToLower(ee.Stderr), "not a git repository"):
 			// git 2.39 outside a repo: "warning: Not a git repository. Use --no-index…", usage, exit 129.
 			if c := controlChange(rec.GitControl, m.gitControl(ctx, b, rec)); c != "" {
-				return res, fmt.Errorf("workspace %s is not a git repository any more: %s: %w", rec.Workspace, c, sandbox.ErrInvalid)
+				return res, sandbox.Errorf(sandbox.Invalid, "workspace %s is not a git repository any more: %s", rec.Workspace, c)
 			}
-			return res, fmt.Errorf("workspace %s is not a git repository: run git init there (and commit a baseline) to track the agent's changes: %w", rec.Workspace, sandbox.ErrInvalid)
+			return res, sandbox.Errorf(sandbox.Invalid, "workspace %s is not a git repository: run git init there (and commit a baseline) to track the agent's changes", rec.Workspace)
 		case strings.Contains(ee.Stderr, "ambiguous argument 'HEAD'") || strings.Contains(ee.Stderr, "bad revision 'HEAD'"):
 			// No commit yet: everything staged or not is new.
 			diff, err = git(append(diffArgs, "--cached", "--")...)

@@ -16,7 +16,7 @@ import (
 )
 
 // ErrUnlanded: the sandbox's clone holds work that was not landed, so it is not destroyed.
-var ErrUnlanded = fmt.Errorf("unlanded work: %w", sandbox.ErrInvalid)
+var ErrUnlanded = sandbox.Errorf(sandbox.Invalid, "unlanded work")
 
 // KeepWork says what destroy_sandbox does with a clone's unlanded work: refuse (the zero value), land it
 // to LandTo first, or Discard it.
@@ -159,7 +159,7 @@ func (m *Manager) LandSandbox(ctx context.Context, req LandRequest) (LandResult,
 		if _, err := m.cfg.Store.GetSandbox(req.Sandbox); err == nil {
 			return LandResult{}, invalidf("sandbox %q works in your folder directly (isolation direct): its changes are in the workspace already; see them with get_diff", req.Sandbox)
 		}
-		return LandResult{}, fmt.Errorf("sandbox %q has no work to land: it was destroyed and its clone discarded (or never existed); a branch landed before is still in your repository: %w", req.Sandbox, sandbox.ErrNotFound)
+		return LandResult{}, sandbox.Errorf(sandbox.NotFound, "sandbox %q has no work to land: it was destroyed and its clone discarded (or never existed); a branch landed before is still in your repository", req.Sandbox)
 	}
 	rec, _ := m.cfg.Store.GetSandbox(req.Sandbox)
 	b, err := m.backend(meta.backendName(rec))
@@ -302,7 +302,7 @@ func (m *Manager) keepWork(ctx context.Context, b sandbox.Backend, rec state.San
 	}
 	c, _, err := m.collect(ctx, b, meta)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox %q: cannot tell whether its work was landed (%v): land it with land_sandbox, or pass discard=true: %w", rec.Name, err, sandbox.ErrInvalid)
+		return nil, sandbox.Errorf(sandbox.Invalid, "sandbox %q: cannot tell whether its work was landed (%v): land it with land_sandbox, or pass discard=true", rec.Name, err)
 	}
 	results := resultsDir(m.workDir(rec.Name))
 	if c.Snapshot == meta.Base || (meta.LandedTip != "" && m.hostGit().IsAncestor(ctx, results, c.Snapshot, meta.LandedTip)) {

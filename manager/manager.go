@@ -227,7 +227,7 @@ func (m *Manager) backend(name string) (sandbox.Backend, error) {
 	}
 	if name == "" || name == "auto" {
 		if m.cfg.Auto == nil {
-			return nil, fmt.Errorf("no backend configured: %w", sandbox.ErrUnavailable)
+			return nil, sandbox.Errorf(sandbox.Unavailable, "no backend configured")
 		}
 		return m.cfg.Auto, nil
 	}
@@ -255,14 +255,14 @@ func (m *Manager) sandboxRecord(name string) (state.Sandbox, error) {
 	}
 	rec, err := m.cfg.Store.GetSandbox(name)
 	if errors.Is(err, state.ErrNotFound) {
-		return rec, fmt.Errorf("unknown sandbox %q: create it with create_sandbox first: %w", name, sandbox.ErrNotFound)
+		return rec, sandbox.Errorf(sandbox.NotFound, "unknown sandbox %q: create it with create_sandbox first", name)
 	}
 	return rec, err
 }
 
 // invalidf builds an ErrInvalid error with a message for the model.
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, sandbox.ErrInvalid)...)
+	return sandbox.Errorf(sandbox.Invalid, format, args...)
 }
 
 // secretEnv lists the secret names that are set, to pass by name.

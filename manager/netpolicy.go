@@ -8,7 +8,6 @@ package manager
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -85,9 +84,9 @@ func blockedError(ctx context.Context, b sandbox.Backend, sandboxName, agent str
 		return err
 	}
 	if host == "" {
-		return fmt.Errorf("installing the %s agent was blocked by the sandbox's network policy (HTTP 403): allow the host it needs with `%s`, then retry create_session: %w",
-			agent, np.AllowCommand(sandboxName, "HOST"), sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "installing the %s agent was blocked by the sandbox's network policy (HTTP 403): allow the host it needs with `%s`, then retry create_session",
+			agent, np.AllowCommand(sandboxName, "HOST"))
 	}
-	return fmt.Errorf("installing the %s agent was blocked by the sandbox's network policy (HTTP 403 for %s): allow it with `%s`, then retry create_session: %w",
-		agent, host, np.AllowCommand(sandboxName, host), sandbox.ErrInvalid)
+	return sandbox.Errorf(sandbox.Invalid, "installing the %s agent was blocked by the sandbox's network policy (HTTP 403 for %s): allow it with `%s`, then retry create_session",
+		agent, host, np.AllowCommand(sandboxName, host))
 }

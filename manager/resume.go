@@ -78,8 +78,8 @@ func (m *Manager) resume(ctx context.Context, l *live.Session) (*live.Session, s
 			return st.Turn != res.Turn || st.Status != events.StatusRunning, nil
 		})
 		if st := nl.Snapshot().State; st.Turn == res.Turn && st.Status == events.StatusRunning {
-			return nil, "", fmt.Errorf("session %q was interrupted and continued with a summary, whose turn %s is still running: follow it with get_events, then send the message again: %w",
-				s.Name, res.Turn, sandbox.ErrInvalid)
+			return nil, "", sandbox.Errorf(sandbox.Invalid, "session %q was interrupted and continued with a summary, whose turn %s is still running: follow it with get_events, then send the message again",
+				s.Name, res.Turn)
 		}
 	}
 	return nl, fmt.Sprintf("the session was interrupted (its sandbox-agent had stopped) and continued with %s before this message", res.Continued), nil

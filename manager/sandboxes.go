@@ -115,10 +115,10 @@ func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws
 
 	rec, recErr := m.cfg.Store.GetSandbox(name)
 	if recErr == nil && rec.Workspace != ws {
-		return SandboxResult{}, fmt.Errorf("sandbox %q already exists for workspace %s: choose another name or destroy it first: %w", name, rec.Workspace, sandbox.ErrExists)
+		return SandboxResult{}, sandbox.Errorf(sandbox.Exists, "sandbox %q already exists for workspace %s: choose another name or destroy it first", name, rec.Workspace)
 	}
 	if recErr == nil && rec.Backend != b.Name() {
-		return SandboxResult{}, fmt.Errorf("sandbox %q already exists on backend %s: pass backend=%s or choose another name: %w", name, rec.Backend, rec.Backend, sandbox.ErrExists)
+		return SandboxResult{}, sandbox.Errorf(sandbox.Exists, "sandbox %q already exists on backend %s: pass backend=%s or choose another name", name, rec.Backend, rec.Backend)
 	}
 	info, getErr := b.Get(ctx, name)
 	switch {
@@ -133,7 +133,7 @@ func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws
 		res, err := m.reuse(ctx, b, rec, info)
 		return m.attachSbxMCP(ctx, gw, mcpNames, res, err)
 	case getErr == nil:
-		return SandboxResult{}, fmt.Errorf("a sandbox named %q already exists with another workspace: choose another name: %w", name, sandbox.ErrExists)
+		return SandboxResult{}, sandbox.Errorf(sandbox.Exists, "a sandbox named %q already exists with another workspace: choose another name", name)
 	case !errors.Is(getErr, sandbox.ErrNotFound):
 		return SandboxResult{}, fmt.Errorf("look up sandbox %q: %w", name, getErr)
 	}
@@ -309,7 +309,7 @@ func (m *Manager) ensureAgent(ctx context.Context, b sandbox.Backend, rec state.
 		return version, nil
 	}
 	if errors.Is(err, acp.ErrNoClient) {
-		return "", fmt.Errorf("sandbox %q has no curl, which sandbox-mcp needs to reach sandbox-agent inside it: use a template with curl (see the README): %w", rec.Name, sandbox.ErrInvalid)
+		return "", sandbox.Errorf(sandbox.Invalid, "sandbox %q has no curl, which sandbox-mcp needs to reach sandbox-agent inside it: use a template with curl (see the README)", rec.Name)
 	}
 	if !direct {
 		m.log.Info("starting sandbox-agent", "sandbox", rec.Name, "port", rec.AgentPort)
@@ -356,19 +356,19 @@ func (m *Manager) agentVersion(ctx context.Context, b sandbox.Backend, rec state
 		if tmpl == "" {
 			tmpl = "the backend's default (--template, or --docker-image for docker)"
 		}
-		return "", fmt.Errorf("sandbox-agent is not installed in sandbox %q (template %s): use a template or image with sandbox-agent 0.4 (README: images/Dockerfile; or run `npm install -g @sandbox-agent/cli@0.4.2` in it): %w",
-			rec.Name, tmpl, sandbox.ErrUnsupportedVersion)
+		return "", sandbox.Errorf(sandbox.UnsupportedVersion, "sandbox-agent is not installed in sandbox %q (template %s): use a template or image with sandbox-agent 0.4 (README: images/Dockerfile; or run `npm install -g @sandbox-agent/cli@0.4.2` in it)",
+			rec.Name, tmpl)
 	}
 	if err != nil {
 		return "", fmt.Errorf("check sandbox-agent version in %q: %w", rec.Name, err)
 	}
 	v, ok := agentversion.Parse(res.Stdout)
 	if !ok {
-		return "", fmt.Errorf("sandbox-agent in %q printed an unrecognised version %q: install sandbox-agent 0.4: %w", rec.Name, firstLine(res.Stdout), sandbox.ErrUnsupportedVersion)
+		return "", sandbox.Errorf(sandbox.UnsupportedVersion, "sandbox-agent in %q printed an unrecognised version %q: install sandbox-agent 0.4", rec.Name, firstLine(res.Stdout))
 	}
 	version := v.String()
 	if v.TooOld() {
-		return "", fmt.Errorf("sandbox-agent %s in %q is too old (its `api sessions` API was removed in 0.2): use a template with sandbox-agent 0.4 (npm @sandbox-agent/cli@0.4.2): %w", version, rec.Name, sandbox.ErrUnsupportedVersion)
+		return "", sandbox.Errorf(sandbox.UnsupportedVersion, "sandbox-agent %s in %q is too old (its `api sessions` API was removed in 0.2): use a template with sandbox-agent 0.4 (npm @sandbox-agent/cli@0.4.2)", version, rec.Name)
 	}
 	return version, nil
 }
@@ -447,9 +447,9 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string, keep ...KeepW
 		if err := m.cfg.Store.DeleteSandbox(name); err != nil {
 			return res, err
 		}
-		return res, fmt.Errorf("sandbox %q was not created by sandbox-mcp (it existed and was adopted): its %d session(s) were closed and "+
-			"sandbox-mcp forgot it, but the sandbox itself was left in place; remove it by hand with `%s` if you mean to: %w",
-			name, res.SessionsClosed, removeByHand(rec.Backend, name), sandbox.ErrInvalid)
+		return res, sandbox.Errorf(sandbox.Invalid, "sandbox %q was not created by sandbox-mcp (it existed and was adopted): its %d session(s) were closed and "+
+			"sandbox-mcp forgot it, but the sandbox itself was left in place; remove it by hand with `%s` if you mean to",
+			name, res.SessionsClosed, removeByHand(rec.Backend, name))
 	}
 	if err := m.checkOwned(ctx, b, rec); err != nil {
 		return res, err
@@ -488,9 +488,9 @@ func (m *Manager) checkOwned(ctx context.Context, b sandbox.Backend, rec state.S
 		return fmt.Errorf("destroy sandbox %q: %w", rec.Name, err)
 	case cur.Adopted, b.Name() == "docker" && !info.Managed,
 		len(info.Workspaces) > 0 && !slices.Contains(info.Workspaces, m.insideDir(cur)): // a clone's folder (isolation.go)
-		return fmt.Errorf("sandbox %q on %s is not the one sandbox-mcp created (workspace %s, ours %s): refusing to remove it; "+
-			"remove it by hand with `%s` if you mean to: %w", rec.Name, b.Name(), strings.Join(info.Workspaces, ","), cur.Workspace,
-			removeByHand(b.Name(), rec.Name), sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "sandbox %q on %s is not the one sandbox-mcp created (workspace %s, ours %s): refusing to remove it; "+
+			"remove it by hand with `%s` if you mean to", rec.Name, b.Name(), strings.Join(info.Workspaces, ","), cur.Workspace,
+			removeByHand(b.Name(), rec.Name))
 	}
 	return nil
 }
@@ -520,8 +520,8 @@ func (m *Manager) destroyUnrecorded(ctx context.Context, name string) (DestroyRe
 		return res, nil // gone, or no backend answers: nothing of ours to remove
 	}
 	if !info.Managed {
-		return DestroyResult{}, fmt.Errorf("sandbox %q exists on %s but was not created by sandbox-mcp (not in its records): refusing to destroy it; remove it with the backend's own CLI if you mean to: %w",
-			name, b.Name(), sandbox.ErrInvalid)
+		return DestroyResult{}, sandbox.Errorf(sandbox.Invalid, "sandbox %q exists on %s but was not created by sandbox-mcp (not in its records): refusing to destroy it; remove it with the backend's own CLI if you mean to",
+			name, b.Name())
 	}
 	if err := b.Remove(ctx, name); err != nil && !errors.Is(err, sandbox.ErrNotFound) {
 		return DestroyResult{}, fmt.Errorf("destroy sandbox %q: %w", name, err)

@@ -296,7 +296,7 @@ func agentStartError(agent string, err error) error {
 func (m *Manager) sessionName(sandboxName, name, agent string) (string, error) {
 	if name != "" {
 		if _, err := m.cfg.Store.GetSession(sandboxName, name); err == nil {
-			return "", fmt.Errorf("session %q already exists in sandbox %q: choose another name: %w", name, sandboxName, sandbox.ErrExists)
+			return "", sandbox.Errorf(sandbox.Exists, "session %q already exists in sandbox %q: choose another name", name, sandboxName)
 		}
 		return name, nil
 	}
@@ -359,7 +359,7 @@ func (m *Manager) load(ctx context.Context, rec state.Sandbox, name string) (*li
 	}
 	srec, err := m.cfg.Store.GetSession(rec.Name, name)
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, fmt.Errorf("unknown session %q in sandbox %q: create it with create_session first: %w", name, rec.Name, sandbox.ErrNotFound)
+		return nil, sandbox.Errorf(sandbox.NotFound, "unknown session %q in sandbox %q: create it with create_session first", name, rec.Name)
 	}
 	if err != nil {
 		return nil, err

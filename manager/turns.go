@@ -3,7 +3,6 @@ package manager
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -141,7 +140,7 @@ func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (live.Page, 
 // gone rewrites a failure caused by a sandbox that no longer exists into what the model should do.
 func gone(sandboxName string, err error) error {
 	if errors.Is(err, sandbox.ErrNotFound) {
-		return fmt.Errorf("sandbox %q no longer exists (it was removed outside sandbox-mcp): call destroy_sandbox to clean up, then create_sandbox: %w", sandboxName, sandbox.ErrNotFound)
+		return sandbox.Errorf(sandbox.NotFound, "sandbox %q no longer exists (it was removed outside sandbox-mcp): call destroy_sandbox to clean up, then create_sandbox", sandboxName)
 	}
 	return err
 }

@@ -132,7 +132,7 @@ func targetErr(op, jerr string, err error) error {
 	case jerr == "" && err == nil:
 		return nil
 	case strings.Contains(jerr, "no sandbox named"):
-		return fmt.Errorf("%s: %s: %w", op, jerr, ErrNotFound)
+		return Errorf(NotFound, "%s: %s", op, jerr)
 	case jerr != "":
 		return fmt.Errorf("%s: %s", op, jerr)
 	}

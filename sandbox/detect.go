@@ -17,7 +17,7 @@ import (
 // the search and its error is returned.
 func Detect(ctx context.Context, candidates ...Backend) (Backend, error) {
 	if len(candidates) == 0 {
-		return nil, fmt.Errorf("no sandbox backend is configured: %w", ErrUnavailable)
+		return nil, Errorf(Unavailable, "no sandbox backend is configured")
 	}
 	reasons := make([]string, 0, len(candidates))
 	for _, b := range candidates {
@@ -32,7 +32,7 @@ func Detect(ctx context.Context, candidates ...Backend) (Backend, error) {
 		msg := strings.TrimPrefix(err.Error(), b.Name()+" check: ")
 		reasons = append(reasons, b.Name()+": "+strings.Join(strings.Fields(msg), " "))
 	}
-	return nil, fmt.Errorf("no sandbox backend is available: %s: %w", strings.Join(reasons, "; "), ErrUnavailable)
+	return nil, Errorf(Unavailable, "no sandbox backend is available: %s", strings.Join(reasons, "; "))
 }
 
 // Lazy is a Backend that picks one of its candidates with Detect on first use. A success is kept for the
@@ -132,6 +132,16 @@ func (l *Lazy) Remove(ctx context.Context, name string) error {
 	return b.Remove(ctx, name)
 }
 
+// Stop detects a backend if needed and delegates; see Backend.Stop.
+func (l *Lazy) Stop(ctx context.Context, name string) error {
+	b, err := l.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	return b.Stop(ctx, name)
+}
+
 var _ Backend = (*Lazy)(nil)
 var _ Backend = (*Sbx)(nil)
 var _ Backend = (*DockerSandbox)(nil)
+var _ Backend = (*Docker)(nil)

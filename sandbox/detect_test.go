@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,7 +42,7 @@ func (s *stubBackend) List(context.Context) ([]Info, error) {
 }
 
 func unavailable(op, why string) error {
-	return fmt.Errorf("%s check: %s: %w", op, why, ErrUnavailable)
+	return Errorf(Unavailable, "%s check: %s", op, why)
 }
 
 func TestDetect(t *testing.T) {
@@ -66,8 +65,8 @@ func TestDetect(t *testing.T) {
 				{name: "docker-sandbox", checks: []error{unavailable("docker-sandbox", "docker sandbox was\nremoved")}},
 				{name: "docker", checks: []error{errors.New("docker: engine not running")}},
 			},
-			"", "no sandbox backend is available: sbx: sbx is not installed: backend unavailable; " +
-				"docker-sandbox: docker sandbox was removed: backend unavailable; docker: docker: engine not running: backend unavailable",
+			"", "no sandbox backend is available: sbx: sbx is not installed; " +
+				"docker-sandbox: docker sandbox was removed; docker: docker: engine not running",
 			[]int32{1, 1, 1}},
 		{"no candidates", nil, "", "no sandbox backend is configured", nil},
 	}

@@ -190,16 +190,16 @@ func (d *Docker) Check(ctx context.Context) error {
 	var ee *ExitError
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrUnavailable) && !errors.As(err, &ee):
-		return fmt.Errorf("docker version: %s is not installed or not on PATH: install Docker Engine "+
-			"(https://docs.docker.com/engine/install/) or pass --docker-bin with the CLI's path: %w", d.opts.Binary, ErrUnavailable)
+		return Errorf(Unavailable, "docker version: %s is not installed or not on PATH: install Docker Engine "+
+			"(https://docs.docker.com/engine/install/) or pass --docker-bin with the CLI's path", d.opts.Binary)
 	case errors.As(err, &ee):
 		first, _, _ := strings.Cut(strings.TrimSpace(ee.Stderr), "\n")
-		return fmt.Errorf("docker version: no Docker Engine answers (%s): start Docker, set DOCKER_HOST or pass --docker-context: %w",
-			truncate(first, 200), ErrUnavailable)
+		return Errorf(Unavailable, "docker version: no Docker Engine answers (%s): start Docker, set DOCKER_HOST or pass --docker-context",
+			truncate(first, 200))
 	case err != nil:
-		return fmt.Errorf("docker version: %w: %w", err, ErrUnavailable)
+		return Errorf(Unavailable, "docker version: %w", err)
 	case strings.TrimSpace(string(res.Stdout)) == "":
-		return fmt.Errorf("docker version: the engine reported no version: %w", ErrUnavailable)
+		return Errorf(Unavailable, "docker version: the engine reported no version")
 	}
 	return nil
 }
@@ -258,7 +258,7 @@ func (d *Docker) Remove(ctx context.Context, name string) error {
 		return err
 	}
 	if !c.info().Managed || c.ID == "" {
-		return fmt.Errorf("%s: container %q was not created by sandbox-mcp; refusing to remove it: %w", op, name, ErrInvalid)
+		return Errorf(Invalid, "%s: container %q was not created by sandbox-mcp; refusing to remove it", op, name)
 	}
 	res, err := d.r.Run(ctx, Cmd{Args: d.argv("rm", "-f", "--", c.ID)})
 	if err != nil {
@@ -275,7 +275,35 @@ func (d *Docker) Remove(ctx context.Context, name string) error {
 	// Both the 28.x and the 20.10 CLI print "No such container" but exit 0 for `rm -f` of a missing
 	// container (cli/command/container/rm.go ignores not-found errors with --force).
 	if dockerNoSuch(string(res.Stderr), c.ID) {
-		return fmt.Errorf("%s: no such container: %w", op, ErrNotFound)
+		return Errorf(NotFound, "%s: no such container", op)
+	}
+	return nil
+}
+
+// dockerStopGrace is `docker stop -t`: seconds between SIGTERM and SIGKILL. The main process is
+// `sleep infinity` or sandbox-agent under --init, which both stop at once on SIGTERM; agents get a moment
+// to exit on their own.
+const dockerStopGrace = "5"
+
+// Stop implements Backend: `docker stop -t 5 -- NAME`, only for a container sandbox-mcp created. Exec and
+// AgentEndpoint start it again; its sandbox-agent token is kept, since the container keeps its environment.
+// It returns ErrNotFound when the container is gone and ErrInvalid for a container we did not create.
+func (d *Docker) Stop(ctx context.Context, name string) error {
+	if err := ValidateName("sandbox", name); err != nil {
+		return err
+	}
+	op := "docker stop " + name
+	// Look first, as Remove does: a container we did not create must never be touched.
+	info, err := d.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !info.Managed {
+		return Errorf(Invalid, "%s: container %q was not created by sandbox-mcp; refusing to stop it", op, name)
+	}
+	// Stopping a stopped container exits 0; a container removed since inspect gives "No such container".
+	if _, err := d.r.Run(ctx, Cmd{Args: d.argv("stop", "-t", dockerStopGrace, "--", name)}); err != nil {
+		return dockerErr(op, name, err)
 	}
 	return nil
 }
@@ -337,8 +365,8 @@ func (d *Docker) inspectName(ctx context.Context, name string) (dockerContainer,
 		return dockerContainer{}, err
 	}
 	if cs[0].Name != "/"+name {
-		return dockerContainer{}, fmt.Errorf("docker inspect %s: no container of that name (%s matches another container's id): %w",
-			name, name, ErrNotFound)
+		return dockerContainer{}, Errorf(NotFound, "docker inspect %s: no container of that name (%s matches another container's id)",
+			name, name)
 	}
 	return cs[0], nil
 }
@@ -356,7 +384,7 @@ func (d *Docker) inspect(ctx context.Context, refs ...string) ([]dockerContainer
 		return nil, dockerErr(op, "", err)
 	}
 	if len(cs) == 0 {
-		return nil, fmt.Errorf("%s: no such container: %w", op, ErrNotFound)
+		return nil, Errorf(NotFound, "%s: no such container", op)
 	}
 	return cs, nil
 }

@@ -41,7 +41,7 @@ func (d *Docker) provision(ctx context.Context, p dockerPlan) (dockerProvision, 
 		return prov, nil
 	}
 	if p.arch == "" {
-		return prov, fmt.Errorf("provisioning sandbox-agent: the engine did not report its architecture: %w", ErrUnavailable)
+		return prov, Errorf(Unavailable, "provisioning sandbox-agent: the engine did not report its architecture")
 	}
 	t0 := time.Now()
 	bin, version, err := d.opts.ProvideAgent(ctx, p.arch)
@@ -121,7 +121,7 @@ mkdir -p "$XDG_DATA_HOME/.installed"
 // sandbox without the volume, or whose image keeps its own installs, needs nothing: (false, nil).
 func (d *Docker) InstallAgent(ctx context.Context, name, agent string) (installed bool, err error) {
 	if !dockerAgentRE.MatchString(agent) {
-		return false, fmt.Errorf("agent %q is not a sandbox-agent agent id: %w", truncate(agent, 40), ErrInvalid)
+		return false, Errorf(Invalid, "agent %q is not a sandbox-agent agent id", truncate(agent, 40))
 	}
 	c, err := d.inspectName(ctx, name)
 	if err != nil {

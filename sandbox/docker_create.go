@@ -36,7 +36,7 @@ var (
 func (o DockerOptions) Validate() error {
 	o.fill()
 	bad := func(field, v string) error {
-		return fmt.Errorf("docker option %s %q is not valid: %w", field, truncate(v, 60), ErrInvalid)
+		return Errorf(Invalid, "docker option %s %q is not valid", field, truncate(v, 60))
 	}
 	switch {
 	case o.Binary == "" || strings.HasPrefix(o.Binary, "-"):
@@ -58,12 +58,12 @@ func (o DockerOptions) Validate() error {
 	case o.Transport != "exec" && o.Transport != "port" && o.Transport != "socket" && o.Transport != "auto":
 		return bad("Transport", o.Transport)
 	case o.Network == "host" && !o.InsecureHostNetwork:
-		return fmt.Errorf("docker option Network \"host\" would put sandbox-agent on the host's loopback, open to every local user "+
-			"(or its token in argv): use the default network or none, or opt in with --docker-insecure-host-network: %w", ErrInvalid)
+		return Errorf(Invalid, "docker option Network \"host\" would put sandbox-agent on the host's loopback, open to every local user "+
+			"(or its token in argv): use the default network or none, or opt in with --docker-insecure-host-network")
 	case o.Relay != "" && dockerCheckWorkspace(o.Relay) != nil:
 		return bad("Relay", o.Relay)
 	case o.Transport == "port" && o.Network == "none":
-		return fmt.Errorf("docker option Transport \"port\" needs a network (Network is \"none\"): %w", ErrInvalid)
+		return Errorf(Invalid, "docker option Transport \"port\" needs a network (Network is \"none\")")
 	case o.AgentsVolume != "" && !dockerWordRE.MatchString(o.AgentsVolume):
 		return bad("AgentsVolume", o.AgentsVolume)
 	case o.AgentPort < 1 || o.AgentPort > 65535:
@@ -82,8 +82,8 @@ func (o DockerOptions) Validate() error {
 func dockerCheckWorkspace(ws string) error {
 	if !filepath.IsAbs(ws) || filepath.Clean(ws) != ws || strings.ContainsAny(ws, ",\"") ||
 		strings.ContainsFunc(ws, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Errorf("workspace %q must be a clean absolute path without ',', '\"' or control characters: %w",
-			truncate(ws, 80), ErrInvalid)
+		return Errorf(Invalid, "workspace %q must be a clean absolute path without ',', '\"' or control characters",
+			truncate(ws, 80))
 	}
 	return nil
 }
@@ -101,11 +101,11 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 		return Info{}, err
 	}
 	if len(spec.StaticMCP) > 0 { // sbx's MCP gateway has no Docker Engine counterpart (sbx_mcp.go)
-		return Info{}, fmt.Errorf("%s: sbx MCP registrations exist only on the sbx backend: %w", op, ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: sbx MCP registrations exist only on the sbx backend", op)
 	}
 	if dockerHexRE.MatchString(spec.Name) {
-		return Info{}, fmt.Errorf("%s: a Docker sandbox name of hex digits only could also match another container's id: "+
-			"add a '-' or a letter after f: %w", op, ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: a Docker sandbox name of hex digits only could also match another container's id: "+
+			"add a '-' or a letter after f", op)
 	}
 	if err := dockerCheckWorkspace(spec.Workspace); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
@@ -117,10 +117,10 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Info, error) {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if !dockerImageRE.MatchString(image) || len(image) > 255 {
-		return Info{}, fmt.Errorf("%s: image %q is not a valid reference: %w", op, truncate(image, 80), ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: image %q is not a valid reference", op, truncate(image, 80))
 	}
 	if spec.Agent != "" && !dockerWordRE.MatchString(spec.Agent) {
-		return Info{}, fmt.Errorf("%s: agent %q is not valid: %w", op, truncate(spec.Agent, 40), ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: agent %q is not valid", op, truncate(spec.Agent, 40))
 	}
 	p, err := d.plan(ctx)
 	if err != nil {
@@ -245,7 +245,7 @@ func (d *Docker) runCmdWith(spec Spec, image string, prov dockerProvision) (Cmd,
 func dockerCheckEnv(e string) error {
 	name, _, _ := strings.Cut(e, "=")
 	if !dockerEnvNameRE.MatchString(name) {
-		return fmt.Errorf("environment entry %q does not start with a valid NAME: %w", truncate(name, 40), ErrInvalid)
+		return Errorf(Invalid, "environment entry %q does not start with a valid NAME", truncate(name, 40))
 	}
 	return nil
 }
@@ -259,16 +259,16 @@ func (d *Docker) createErr(ctx context.Context, op, name, image string, noPull b
 		return dockerErr(op, name, err)
 	case strings.Contains(stderr, "is already in use"):
 		// "Conflict. The container name "/X" is already in use by container "…"".
-		return fmt.Errorf("%s: a container named %s exists already: %w", op, name, ErrExists)
+		return Errorf(Exists, "%s: a container named %s exists already", op, name)
 	case dockerUnreachable(stderr):
 		return dockerErr(op, name, err)
 	case noPull && strings.Contains(stderr, "No such image"):
-		return fmt.Errorf("%s: image %s is not on this machine, and sandbox-mcp pulls only the images the operator allowed "+
-			"(--allowed-templates): use the default image, or pull or build that one yourself first: %w", op, image, ErrInvalid)
+		return Errorf(Invalid, "%s: image %s is not on this machine, and sandbox-mcp pulls only the images the operator allowed "+
+			"(--allowed-templates): use the default image, or pull or build that one yourself first", op, image)
 	case !d.opts.Pull && strings.Contains(stderr, "No such image"):
-		return fmt.Errorf("%s: image %s not found locally: build it (see README) or pass --docker-pull: %w", op, image, ErrInvalid)
+		return Errorf(Invalid, "%s: image %s not found locally: build it (see README) or pass --docker-pull", op, image)
 	case d.opts.Pull && strings.Contains(stderr, "Unable to find image"):
-		return fmt.Errorf("%s: image %s not found locally and could not be pulled (%s): %w", op, image, tail(stderr, 200), ErrInvalid)
+		return Errorf(Invalid, "%s: image %s not found locally and could not be pulled (%s)", op, image, tail(stderr, 200))
 	}
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

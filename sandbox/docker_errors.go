@@ -13,9 +13,9 @@ func dockerErr(op, name string, err error) error {
 	stderr := dockerStderr(err)
 	switch {
 	case dockerNoSuch(stderr, name):
-		return fmt.Errorf("%s: no such container: %w", op, ErrNotFound)
+		return Errorf(NotFound, "%s: no such container", op)
 	case dockerUnreachable(stderr):
-		return fmt.Errorf("%s: %s: start Docker, set DOCKER_HOST or pass --docker-context: %w", op, tail(stderr, 200), ErrUnavailable)
+		return Errorf(Unavailable, "%s: %s: start Docker, set DOCKER_HOST or pass --docker-context", op, tail(stderr, 200))
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

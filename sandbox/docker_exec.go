@@ -30,7 +30,7 @@ func (d *Docker) Exec(ctx context.Context, name string, spec ExecSpec) (Result, 
 		return Result{}, err
 	}
 	if len(spec.Args) == 0 {
-		return Result{}, fmt.Errorf("%s: no command: %w", op, ErrInvalid)
+		return Result{}, Errorf(Invalid, "%s: no command", op)
 	}
 	a := d.argv("exec")
 	if spec.Stdin != nil {
@@ -41,13 +41,13 @@ func (d *Docker) Exec(ctx context.Context, name string, spec ExecSpec) (Result, 
 	}
 	if spec.User != "" {
 		if !dockerUserRE.MatchString(spec.User) {
-			return Result{}, fmt.Errorf("%s: user %q is not valid: %w", op, truncate(spec.User, 40), ErrInvalid)
+			return Result{}, Errorf(Invalid, "%s: user %q is not valid", op, truncate(spec.User, 40))
 		}
 		a = append(a, "-u", spec.User)
 	}
 	if spec.Workdir != "" {
 		if !path.IsAbs(spec.Workdir) || strings.ContainsRune(spec.Workdir, 0) {
-			return Result{}, fmt.Errorf("%s: workdir %q is not an absolute path: %w", op, truncate(spec.Workdir, 80), ErrInvalid)
+			return Result{}, Errorf(Invalid, "%s: workdir %q is not an absolute path", op, truncate(spec.Workdir, 80))
 		}
 		a = append(a, "-w", spec.Workdir)
 	}
@@ -135,7 +135,7 @@ func (d *Docker) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool
 	}
 	port := c.Config.Labels[dockerLabelAgentPort]
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return Endpoint{}, true, fmt.Errorf("%s: label %s=%q is not a port: %w", op, dockerLabelAgentPort, port, ErrInvalid)
+		return Endpoint{}, true, Errorf(Invalid, "%s: label %s=%q is not a port", op, dockerLabelAgentPort, port)
 	}
 	token, err := d.loadToken(name)
 	if err != nil {
@@ -163,8 +163,8 @@ func (d *Docker) AgentEndpoint(ctx context.Context, name string) (Endpoint, bool
 // start.
 func (d *Docker) socketEndpoint(ctx context.Context, op, name string, c dockerContainer) (Endpoint, bool, error) {
 	if d.opts.StateDir == "" || c.Config.Labels[dockerLabelSocket] != d.socketDir(name) {
-		return Endpoint{}, true, fmt.Errorf("%s: its socket folder %q is not this server's (%s): was it created with another --state-dir? "+
-			"Remove and recreate the sandbox: %w", op, c.Config.Labels[dockerLabelSocket], d.socketDir(name), ErrUnavailable)
+		return Endpoint{}, true, Errorf(Unavailable, "%s: its socket folder %q is not this server's (%s): was it created with another --state-dir? "+
+			"Remove and recreate the sandbox", op, c.Config.Labels[dockerLabelSocket], d.socketDir(name))
 	}
 	dir, err := d.makeSocketDir(name)
 	if err != nil {
@@ -260,8 +260,8 @@ func (d *Docker) loadToken(name string) (string, error) {
 			return "", fmt.Errorf("reading sandbox-agent token: %w", err)
 		}
 	}
-	return "", fmt.Errorf("the sandbox-agent token of %s is lost (its token file under the state directory is gone): "+
-		"remove and recreate the sandbox: %w", name, ErrUnavailable)
+	return "", Errorf(Unavailable, "the sandbox-agent token of %s is lost (its token file under the state directory is gone): "+
+		"remove and recreate the sandbox", name)
 }
 
 func (d *Docker) forgetToken(name string) error {

@@ -22,7 +22,7 @@ func dockerCheckReadOnly(spec Spec) error {
 			return err
 		}
 		if !within(p, spec.Workspace) {
-			return fmt.Errorf("read-only path %q is not inside the workspace: %w", truncate(p, 80), ErrInvalid)
+			return Errorf(Invalid, "read-only path %q is not inside the workspace", truncate(p, 80))
 		}
 		if err := CheckMountSource(p); err != nil {
 			return err
@@ -36,7 +36,7 @@ func dockerCheckReadOnly(spec Spec) error {
 // that was checked.
 func CheckMountSource(path string) error {
 	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
-		return fmt.Errorf("mount source %q is not a clean absolute path: %w", truncate(path, 80), ErrInvalid)
+		return Errorf(Invalid, "mount source %q is not a clean absolute path", truncate(path, 80))
 	}
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	cur := "/"
@@ -47,10 +47,10 @@ func CheckMountSource(path string) error {
 		cur = filepath.Join(cur, part)
 		fi, err := os.Lstat(cur)
 		if err != nil {
-			return fmt.Errorf("mount source %s no longer exists (%s: %v): destroy the sandbox and create it again: %w", path, cur, err, ErrInvalid)
+			return Errorf(Invalid, "mount source %s no longer exists (%s: %v): destroy the sandbox and create it again", path, cur, err)
 		}
 		if fi.Mode()&os.ModeSymlink != 0 {
-			return fmt.Errorf("mount source %s is no longer what was checked: %s is now a symlink; refusing to mount it: check the folder, then destroy the sandbox and create it again: %w", path, cur, ErrInvalid)
+			return Errorf(Invalid, "mount source %s is no longer what was checked: %s is now a symlink; refusing to mount it: check the folder, then destroy the sandbox and create it again", path, cur)
 		}
 	}
 	return nil

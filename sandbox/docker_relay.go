@@ -98,17 +98,17 @@ func (d *Docker) resolvePlan(ctx context.Context) (dockerPlan, error) {
 		t = "port"
 	}
 	if t == "socket" && !d.ownUser() {
-		return dockerPlan{}, fmt.Errorf("--docker-transport socket needs the container to run as the server's own uid "+
-			"(--docker-user is %q): use port or exec: %w", d.opts.User, ErrInvalid)
+		return dockerPlan{}, Errorf(Invalid, "--docker-transport socket needs the container to run as the server's own uid "+
+			"(--docker-user is %q): use port or exec", d.opts.User)
 	}
 	if t == "socket" && runtime.GOOS != "linux" {
-		return dockerPlan{}, fmt.Errorf("--docker-transport socket needs a Linux host: use port or exec: %w", ErrInvalid)
+		return dockerPlan{}, Errorf(Invalid, "--docker-transport socket needs a Linux host: use port or exec")
 	}
 	if t == "socket" && d.opts.StateDir == "" {
-		return dockerPlan{}, fmt.Errorf("--docker-transport socket needs a state directory: %w", ErrInvalid)
+		return dockerPlan{}, Errorf(Invalid, "--docker-transport socket needs a state directory")
 	}
 	if t == "port" && d.opts.Network == "none" {
-		return dockerPlan{}, fmt.Errorf("--docker-transport port needs a network (Network is \"none\"): %w", ErrInvalid)
+		return dockerPlan{}, Errorf(Invalid, "--docker-transport port needs a network (Network is \"none\")")
 	}
 	_, arch, _, err := d.platform(ctx)
 	return dockerPlan{transport: t, relay: path, arch: arch}, err
@@ -190,7 +190,7 @@ func (d *Docker) makeSocketDir(name string) (string, error) {
 	}
 	fi, err := os.Lstat(dir)
 	if err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("socket folder %s is not a folder: %w", dir, ErrInvalid)
+		return "", Errorf(Invalid, "socket folder %s is not a folder", dir)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return "", fmt.Errorf("socket folder: %w", err)

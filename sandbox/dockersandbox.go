@@ -102,3 +102,6 @@ func (d *DockerSandbox) Exec(ctx context.Context, name string, spec ExecSpec) (R
 // Remove runs `docker sandbox rm`, which also removes a running sandbox without asking (§7). It returns
 // ErrNotFound if the sandbox is gone.
 func (d *DockerSandbox) Remove(ctx context.Context, name string) error { return d.c.remove(ctx, name) }
+
+// Stop runs `docker sandbox stop NAME`; exec starts the VM again (§6). It returns ErrNotFound if it is gone.
+func (d *DockerSandbox) Stop(ctx context.Context, name string) error { return d.c.stop(ctx, name) }

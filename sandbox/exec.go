@@ -129,7 +129,7 @@ func (r *Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		return res, fmt.Errorf("%s: %w", strings.Join(c.Args[:min(2, len(c.Args))], " "), ctxErr)
 	}
 	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-		return res, fmt.Errorf("%s is not installed or not on PATH: %w", c.Args[0], ErrUnavailable)
+		return res, Errorf(Unavailable, "%s is not installed or not on PATH", c.Args[0])
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,8 +17,8 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,30}$`)
 // ValidateName checks a sandbox or session name. The error wraps ErrInvalid and says what is allowed.
 func ValidateName(kind, name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("%s name %q is not valid: use 2-31 lowercase letters, digits or '-', starting with a letter or digit: %w",
-			kind, truncate(name, 40), ErrInvalid)
+		return Errorf(Invalid, "%s name %q is not valid: use 2-31 lowercase letters, digits or '-', starting with a letter or digit",
+			kind, truncate(name, 40))
 	}
 	return nil
 }

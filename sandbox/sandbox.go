@@ -3,7 +3,8 @@
 // containers), the shared types and errors, name validation, and the command runner the backends use.
 //
 // Backends know nothing of MCP or of sandbox-agent's protocol: they create, list, exec in and remove
-// sandboxes, and translate their CLI's failures into the sentinel errors below.
+// sandboxes, and translate their CLI's failures into error kinds (errkind.go) that errors.Is matches against
+// the sentinels below.
 package sandbox
 
 import (
@@ -14,8 +15,9 @@ import (
 	"time"
 )
 
-// Sentinel errors. Backends wrap them with %w and the CLI's own message, so callers test with errors.Is
-// and show the wrapped text to the user.
+// Sentinel errors, one per Kind. Failures are built with Errorf(kind, …) (errkind.go), not by wrapping these
+// with %w: callers test with errors.Is(err, ErrInvalid) all the same, and the message shown to the user is
+// the error's own text, without these words.
 var (
 	// ErrNotFound: the sandbox does not exist (or no longer exists).
 	ErrNotFound = errors.New("sandbox not found")
@@ -128,8 +130,9 @@ type Backend interface {
 	// Remove stops and deletes the sandbox. It returns ErrNotFound if it is already gone.
 	Remove(ctx context.Context, name string) error
 	// Stop stops the sandbox without deleting it: every process in it dies (sandbox-agent and its agents
-	// with them), its filesystem stays, and Exec starts it again. Stopping a stopped sandbox is a success.
-	// It returns ErrNotFound if the sandbox is gone.
+	// with them), its filesystem stays, and Exec starts it again, so an idle sandbox costs nothing until it
+	// is used. Stopping a stopped sandbox is a success. It returns ErrNotFound if the sandbox is gone.
+	// Docs: docs/upstream/docker-sandboxes.md §7 "stop" and §13.
 	Stop(ctx context.Context, name string) error
 }
 

@@ -70,7 +70,7 @@ func (c *cli) check(ctx context.Context) error {
 	var ee *ExitError
 	if errors.As(err, &ee) && c.d.classifyVersion != nil {
 		if hint, ok := c.d.classifyVersion(ee.Stderr); ok {
-			return fmt.Errorf("%s: %s: %w: %w", c.op("check", ""), hint, ErrUnavailable, err)
+			return Errorf(Unavailable, "%s: %s: %w", c.op("check", ""), hint, err)
 		}
 	}
 	// The runner's "not installed" error already wraps ErrUnavailable; any other failure of `version`
@@ -78,7 +78,7 @@ func (c *cli) check(ctx context.Context) error {
 	if errors.Is(err, ErrUnavailable) {
 		return fmt.Errorf("%s: %w; %s", c.op("check", ""), err, c.d.hint)
 	}
-	return fmt.Errorf("%s: %w: %w; %s", c.op("check", ""), ErrUnavailable, err, c.d.hint)
+	return Errorf(Unavailable, "%s: %w; %s", c.op("check", ""), err, c.d.hint)
 }
 
 // create runs `create --name NAME --pull|--pull-template POLICY [-t TEMPLATE] AGENT [WORKSPACE]` (§7 "create",
@@ -88,10 +88,10 @@ func (c *cli) check(ctx context.Context) error {
 func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 	op := c.op("create", spec.Name)
 	if spec.Name == "" || strings.HasPrefix(spec.Name, "-") {
-		return Info{}, fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: empty or flag-like name", op)
 	}
 	if c.d.needsWorkspace && spec.Workspace == "" {
-		return Info{}, fmt.Errorf("%s: this CLI requires a workspace path: %w", op, ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: this CLI requires a workspace path", op)
 	}
 	if err := c.checkWorkspaces(spec); err != nil {
 		return Info{}, fmt.Errorf("%s: %w", op, err)
@@ -101,7 +101,7 @@ func (c *cli) create(ctx context.Context, spec Spec) (Info, error) {
 		agent = c.agent
 	}
 	if strings.HasPrefix(agent, "-") || (spec.Workspace != "" && !strings.HasPrefix(spec.Workspace, "/")) {
-		return Info{}, fmt.Errorf("%s: flag-like agent or relative workspace: %w", op, ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: flag-like agent or relative workspace", op)
 	}
 	pullMode := c.pull
 	if spec.NoPull {
@@ -154,14 +154,14 @@ func (c *cli) checkWorkspaces(spec Spec) error {
 		}
 		if !filepath.IsAbs(p) || filepath.Clean(p) != p || strings.ContainsRune(p, ':') || strings.Contains(p, ", ") ||
 			strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return fmt.Errorf("workspace %q is not a clean absolute path without ':', \", \" or control characters, which %s would read as mount syntax: rename the folder or use the docker backend: %w",
-				truncate(p, 80), c.d.name, ErrInvalid)
+			return Errorf(Invalid, "workspace %q is not a clean absolute path without ':', \", \" or control characters, which %s would read as mount syntax: rename the folder or use the docker backend",
+				truncate(p, 80), c.d.name)
 		}
 	}
 	for _, p := range spec.ReadOnly {
 		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() || !within(p, spec.Workspace) {
-			return fmt.Errorf("%s cannot mount %s read-only: %s mounts only folders inside the workspace as read-only extras (a .git file of a worktree or submodule is not one): use the docker backend, or --writable-git: %w",
-				c.d.name, truncate(p, 80), c.d.name, ErrInvalid)
+			return Errorf(Invalid, "%s cannot mount %s read-only: %s mounts only folders inside the workspace as read-only extras (a .git file of a worktree or submodule is not one): use the docker backend, or --writable-git",
+				c.d.name, truncate(p, 80), c.d.name)
 		}
 	}
 	return nil
@@ -181,11 +181,11 @@ func (c *cli) mapCreate(op string, err error) error {
 	// §4: no clean "name in use" message exists; a stale VM leaks the daemon's
 	// `Conflict. The container name "/<name>" is already in use`.
 	case containsAny(s, "already in use", "Conflict", "already exists"):
-		return fmt.Errorf("%s: %w: %w", op, ErrExists, err)
+		return Errorf(Exists, "%s: %w", op, err)
 	// §4 (v0.7 charset) and §5 (4.58.0 made the workspace mandatory). "invalid agent"/"invalid workspace"
 	// are the test double's texts for two refusals whose real wording is undocumented (§7, §14).
 	case containsAny(s, "invalid VM name", "requires a workspace path", "invalid agent", "invalid workspace"):
-		return fmt.Errorf("%s: %w: %w", op, ErrInvalid, err)
+		return Errorf(Invalid, "%s: %w", op, err)
 	}
 	// Template and pull failures stay as the CLI worded them: they say what to fix.
 	return fmt.Errorf("%s: %w", op, err)
@@ -202,7 +202,7 @@ func (c *cli) get(ctx context.Context, name string) (Info, error) {
 			return in, nil
 		}
 	}
-	return Info{}, fmt.Errorf("%s: %w", c.op("get", name), ErrNotFound)
+	return Info{}, Errorf(NotFound, "%s", c.op("get", name))
 }
 
 // list runs `ls --json` and falls back to the table of plain `ls` when the JSON cannot be read (§8): an
@@ -266,30 +266,30 @@ func (c *cli) exec(ctx context.Context, name string, spec ExecSpec) (Result, err
 func (c *cli) execArgs(name string, spec ExecSpec, held bool) ([]string, error) {
 	op := c.op("exec", name)
 	if name == "" || strings.HasPrefix(name, "-") {
-		return nil, fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+		return nil, Errorf(Invalid, "%s: empty or flag-like name", op)
 	}
 	if len(spec.Args) == 0 {
-		return nil, fmt.Errorf("%s: no command: %w", op, ErrInvalid)
+		return nil, Errorf(Invalid, "%s: no command", op)
 	}
 	var args []string
 	if spec.Stdin != nil {
 		args = append(args, "-i") // without -i piped input arrives as 0 bytes (§7, §12)
 	}
 	if spec.Detach && c.d.noDetach && !held {
-		return nil, fmt.Errorf("%s: this CLI has no detached exec: %w", op, ErrInvalid)
+		return nil, Errorf(Invalid, "%s: this CLI has no detached exec", op)
 	}
 	if spec.Detach {
 		args = append(args, "-d")
 	}
 	if spec.Workdir != "" {
 		if !strings.HasPrefix(spec.Workdir, "/") {
-			return nil, fmt.Errorf("%s: workdir %q is not an absolute path: %w", op, spec.Workdir, ErrInvalid)
+			return nil, Errorf(Invalid, "%s: workdir %q is not an absolute path", op, spec.Workdir)
 		}
 		args = append(args, "-w", spec.Workdir)
 	}
 	for _, e := range spec.Env {
 		if !envNameRE.MatchString(e) {
-			return nil, fmt.Errorf("%s: env entry %q is not NAME or NAME=VALUE: %w", op, truncate(e, 40), ErrInvalid)
+			return nil, Errorf(Invalid, "%s: env entry %q is not NAME or NAME=VALUE", op, truncate(e, 40))
 		}
 		args = append(args, "-e", e)
 	}
@@ -307,7 +307,7 @@ func (c *cli) mapExec(op, name string, err error) error {
 	}
 	switch {
 	case cliNotFound(ee, name):
-		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+		return Errorf(NotFound, "%s: %w", op, err)
 	case strings.Contains(ee.Stderr, "socket path is empty"):
 		// §6 zombie VM (desktop-feedback#232, #252): ls still says running, only rm + create helps.
 		return fmt.Errorf("%s: the sandbox VM is dead although listed as running; remove the sandbox and create it again: %w", op, err)
@@ -340,12 +340,23 @@ func cliNotFound(ee *ExitError, name string) bool {
 
 // remove runs `rm [FLAGS] NAME`; rm also removes running sandboxes (§7), so there is no stop first.
 func (c *cli) remove(ctx context.Context, name string) error {
-	op := c.op("rm", name)
+	return c.byName(ctx, "rm", name, c.d.rmFlags...)
+}
+
+// stop runs `stop NAME`: neither CLI has flags for it (§7, §13).
+func (c *cli) stop(ctx context.Context, name string) error { return c.byName(ctx, "stop", name) }
+
+// byName runs `SUB [FLAGS] NAME` for rm and stop, which print the names they acted on. Both end with the
+// name rather than `--`, so the name is checked not to look like a flag instead. Their stderr is only the
+// CLI's own (no inner command), so a loose not-found match is safe; sbx says `ERROR: no sandbox named 'X'`
+// (docker/sbx-releases#504), the plugin's text is undocumented (§9, §14).
+func (c *cli) byName(ctx context.Context, sub, name string, flags ...string) error {
+	op := c.op(sub, name)
 	if name == "" || strings.HasPrefix(name, "-") {
-		return fmt.Errorf("%s: empty or flag-like name: %w", op, ErrInvalid)
+		return Errorf(Invalid, "%s: empty or flag-like name", op)
 	}
-	args := append(append([]string{}, c.d.rmFlags...), c.jsonArgs()...)
-	res, err := c.r.Run(ctx, Cmd{Args: c.argv("rm", append(args, name)...)})
+	args := append(append([]string{}, flags...), c.jsonArgs()...)
+	res, err := c.r.Run(ctx, Cmd{Args: c.argv(sub, append(args, name)...)})
 	if jerr := perTargetError(res.Stdout, name); jerr != "" || (err == nil && len(c.jsonArgs()) > 0) {
 		return targetErr(op, jerr, err)
 	}
@@ -353,9 +364,8 @@ func (c *cli) remove(ctx context.Context, name string) error {
 		return nil
 	}
 	var ee *ExitError
-	// rm's stderr is only the CLI's own, so a loose match is safe here.
 	if errors.As(err, &ee) && containsAny(strings.ToLower(ee.Stderr), "not found", "no such", "no sandbox named") {
-		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+		return Errorf(NotFound, "%s: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

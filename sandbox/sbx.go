@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 )
 
@@ -90,7 +89,7 @@ func (s *Sbx) Check(ctx context.Context) error { return s.c.check(ctx) }
 // sbx's own text.
 func (s *Sbx) Create(ctx context.Context, spec Spec) (Info, error) {
 	if spec.Name == "default" { // reserved by sbx (docs/upstream/sbx-cli.json "create")
-		return Info{}, fmt.Errorf("%s: the name %q is reserved by sbx: choose another name: %w", s.c.op("create", spec.Name), spec.Name, ErrInvalid)
+		return Info{}, Errorf(Invalid, "%s: the name %q is reserved by sbx: choose another name", s.c.op("create", spec.Name), spec.Name)
 	}
 	info, err := s.c.create(ctx, spec)
 	if err == nil && spec.AgentEnv != nil {
@@ -125,4 +124,10 @@ func (s *Sbx) Remove(ctx context.Context, name string) error {
 		s.forget(name)
 	}
 	return err
+}
+
+// Stop runs `sbx stop NAME`. sbx exec starts the sandbox again (§13). It returns ErrNotFound if it is gone.
+func (s *Sbx) Stop(ctx context.Context, name string) error {
+	s.dropHold(name) // the held sandbox-agent would keep it running (sbx_agent.go)
+	return s.c.stop(ctx, name)
 }

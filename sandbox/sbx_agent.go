@@ -318,7 +318,7 @@ func (s *Sbx) publishedPort(ctx context.Context, name string) (int, error) {
 		}
 		published = true
 	}
-	return 0, fmt.Errorf("%s: port %d is published but has no loopback host port: %w", op, s.opts.AgentPort, ErrUnavailable)
+	return 0, Errorf(Unavailable, "%s: port %d is published but has no loopback host port", op, s.opts.AgentPort)
 }
 
 // agentEnv is sandbox-agent's environment as given at Create (kept in the state dir across restarts).

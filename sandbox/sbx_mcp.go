@@ -51,10 +51,10 @@ var _ MCPGateway = (*Sbx)(nil)
 // mcpSupported fails when the CLI is known to predate `sbx mcp`. An unknown version is assumed new enough.
 func (c *cli) mcpSupported(op string) error {
 	if c.d.name != "sbx" {
-		return fmt.Errorf("%s: only sbx has an MCP gateway for host registrations: %w", op, ErrInvalid)
+		return Errorf(Invalid, "%s: only sbx has an MCP gateway for host registrations", op)
 	}
 	if known, ok := c.ver.atLeast(SbxMCPVersion); known && !ok {
-		return fmt.Errorf("%s: sbx %s has no MCP gateway (sbx mcp arrived in %s): upgrade sbx: %w", op, c.ver, SbxMCPVersion, ErrInvalid)
+		return Errorf(Invalid, "%s: sbx %s has no MCP gateway (sbx mcp arrived in %s): upgrade sbx", op, c.ver, SbxMCPVersion)
 	}
 	return nil
 }
@@ -76,11 +76,11 @@ func (c *cli) staticMCPArgs(op string, names []string) ([]string, error) {
 
 func checkMCPNames(names []string) error {
 	if len(names) > MaxMCPServers {
-		return fmt.Errorf("%d MCP servers named, at most %d: %w", len(names), MaxMCPServers, ErrInvalid)
+		return Errorf(Invalid, "%d MCP servers named, at most %d", len(names), MaxMCPServers)
 	}
 	for _, n := range names {
 		if !ValidMCPServerName(n) {
-			return fmt.Errorf("MCP server name %q is not valid (letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64): %w", truncate(n, 70), ErrInvalid)
+			return Errorf(Invalid, "MCP server name %q is not valid (letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64)", truncate(n, 70))
 		}
 	}
 	return nil
@@ -133,7 +133,7 @@ func (s *Sbx) LoadMCP(ctx context.Context, name, server string) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if name == "" || strings.HasPrefix(name, "-") {
-		return fmt.Errorf("%s: empty or flag-like sandbox name: %w", op, ErrInvalid)
+		return Errorf(Invalid, "%s: empty or flag-like sandbox name", op)
 	}
 	_, err := s.c.r.Run(ctx, Cmd{Args: s.c.argv("mcp", "load", "--sandbox", name, "--", server)})
 	if err = s.c.mapExec(op, name, err); err != nil && !errors.Is(err, ErrNotFound) {

@@ -120,8 +120,8 @@ func (a *agentStreamer) ensure(ctx context.Context, b Backend, name string) (str
 	case p.ours != "" && p.ours == a.cfg.Version && validSandboxPath(p.bin):
 		return p.bin, p.ours, nil // provisioned before (a stopped sandbox keeps its disk)
 	case p.arch == "":
-		return "", "", fmt.Errorf("provisioning sandbox-agent into %s: the sandbox reports architecture %q, and sandbox-agent is published for x86_64 and aarch64 only: use a template with sandbox-agent %s, or another machine: %w",
-			name, truncate(p.uname, 40), a.cfg.Version, ErrInvalid)
+		return "", "", Errorf(Invalid, "provisioning sandbox-agent into %s: the sandbox reports architecture %q, and sandbox-agent is published for x86_64 and aarch64 only: use a template with sandbox-agent %s, or another machine",
+			name, truncate(p.uname, 40), a.cfg.Version)
 	}
 	t0 := time.Now()
 	host, version, err := a.cfg.Provide(ctx, p.arch)

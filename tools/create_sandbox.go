@@ -36,16 +36,16 @@ type CreateSandboxInput struct {
 // Validate implements validator.
 func (in CreateSandboxInput) Validate() error {
 	if in.Workspace == "" {
-		return fmt.Errorf("workspace is required: pass the absolute path of the project folder: %w", sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "workspace is required: pass the absolute path of the project folder")
 	}
 	if in.Backend != "" && !slices.Contains([]string{"auto", "sbx", "docker-sandbox", "docker"}, in.Backend) {
-		return fmt.Errorf("backend %q is unknown: use auto, sbx, docker-sandbox or docker: %w", in.Backend, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "backend %q is unknown: use auto, sbx, docker-sandbox or docker", in.Backend)
 	}
 	if in.Isolation != "" && in.Isolation != manager.IsolationClone && in.Isolation != manager.IsolationDirect {
-		return fmt.Errorf("isolation %q is unknown: use clone or direct: %w", in.Isolation, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "isolation %q is unknown: use clone or direct", in.Isolation)
 	}
 	if in.Base != "" && (strings.HasPrefix(in.Base, "-") || len(in.Base) > 200 || strings.ContainsAny(in.Base, " \t\n\x00")) {
-		return fmt.Errorf("base %q is not a valid ref: pass a branch, tag or commit: %w", truncate(in.Base, 60), sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "base %q is not a valid ref: pass a branch, tag or commit", truncate(in.Base, 60))
 	}
 	return checkName("sandbox", in.Name, false)
 }
@@ -113,7 +113,7 @@ func clientRoots(ctx context.Context, log *slog.Logger) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil || res == nil {
-		return nil, fmt.Errorf("the MCP client declared roots but did not list them (%v), so no folder is allowed: retry, or check the client's roots setting: %w", err, sandbox.ErrInvalid)
+		return nil, sandbox.Errorf(sandbox.Invalid, "the MCP client declared roots but did not list them (%v), so no folder is allowed: retry, or check the client's roots setting", err)
 	}
 	var paths []string
 	for _, r := range res.Roots {
@@ -122,7 +122,7 @@ func clientRoots(ctx context.Context, log *slog.Logger) ([]string, error) {
 		}
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("the MCP client declared roots but shared no local folder (no file:// root among %d), so no folder is allowed: add the project folder to the client's roots: %w", len(res.Roots), sandbox.ErrInvalid)
+		return nil, sandbox.Errorf(sandbox.Invalid, "the MCP client declared roots but shared no local folder (no file:// root among %d), so no folder is allowed: add the project folder to the client's roots", len(res.Roots))
 	}
 	return paths, nil
 }

@@ -32,13 +32,13 @@ type CreateSessionInput struct {
 // Validate implements validator.
 func (in CreateSessionInput) Validate() error {
 	if !slices.Contains(manager.Agents, in.Agent) {
-		return fmt.Errorf("unknown agent %q: use one of %s: %w", in.Agent, strings.Join(manager.Agents, ", "), sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "unknown agent %q: use one of %s", in.Agent, strings.Join(manager.Agents, ", "))
 	}
 	if err := checkName("sandbox", in.Sandbox, true); err != nil {
 		return err
 	}
 	if in.Continue != "" && in.Fork != "" {
-		return fmt.Errorf("continue and fork exclude each other: continue resumes a session in place, fork starts a new one from it: %w", sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "continue and fork exclude each other: continue resumes a session in place, fork starts a new one from it")
 	}
 	if err := checkName("session", in.Continue, false); err != nil {
 		return err

@@ -22,7 +22,7 @@ type DestroySandboxInput struct {
 // Validate implements validator.
 func (in DestroySandboxInput) Validate() error {
 	if in.LandTo != "" && in.Discard {
-		return fmt.Errorf("pass land_to or discard, not both: %w", sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "pass land_to or discard, not both")
 	}
 	return checkName("sandbox", in.Name, true)
 }

@@ -34,10 +34,10 @@ func (in GetEventsInput) Validate() error {
 		return err
 	}
 	if in.Cursor < 0 || in.Limit < 0 || in.Limit > live.MaxLimit {
-		return fmt.Errorf("cursor must be ≥ 0 and limit between 0 and %d: %w", live.MaxLimit, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "cursor must be ≥ 0 and limit between 0 and %d", live.MaxLimit)
 	}
 	if in.Wait < 0 || in.Wait > int(manager.MaxWait.Seconds()) {
-		return fmt.Errorf("wait_seconds must be between 0 and %d: %w", int(manager.MaxWait.Seconds()), sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "wait_seconds must be between 0 and %d", int(manager.MaxWait.Seconds()))
 	}
 	return nil
 }

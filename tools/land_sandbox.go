@@ -28,14 +28,14 @@ type LandSandboxInput struct {
 func (in LandSandboxInput) Validate() error {
 	for _, b := range []string{in.Branch, in.Into} {
 		if b != "" && !gitwork.ValidBranch(b) {
-			return fmt.Errorf("branch %q is not valid: use letters, digits and . _ / - (not starting with one of them): %w", truncate(b, 60), sandbox.ErrInvalid)
+			return sandbox.Errorf(sandbox.Invalid, "branch %q is not valid: use letters, digits and . _ / - (not starting with one of them)", truncate(b, 60))
 		}
 	}
 	if in.CheckTimeoutSecond < 0 || in.CheckTimeoutSecond > 3600 {
-		return fmt.Errorf("check_timeout_seconds must be between 1 and 3600: %w", sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "check_timeout_seconds must be between 1 and 3600")
 	}
 	if len(in.Check) > 4096 || strings.ContainsRune(in.Check, 0) {
-		return fmt.Errorf("check must be a command line of at most 4096 bytes: %w", sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "check must be a command line of at most 4096 bytes")
 	}
 	return checkName("sandbox", in.Sandbox, true)
 }

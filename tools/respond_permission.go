@@ -28,7 +28,7 @@ func (in RespondPermissionInput) Validate() error {
 		return err
 	}
 	if in.RequestID == "" || len(in.RequestID) > 200 || in.Option == "" || len(in.Option) > 200 {
-		return fmt.Errorf("request_id and option are required (at most 200 characters each): %w", sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "request_id and option are required (at most 200 characters each)")
 	}
 	return nil
 }

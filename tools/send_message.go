@@ -32,10 +32,10 @@ func (in SendMessageInput) Validate() error {
 		return err
 	}
 	if in.Wait < 0 || in.Wait > int(manager.MaxWait.Seconds()) {
-		return fmt.Errorf("wait_seconds must be between 0 and %d: %w", int(manager.MaxWait.Seconds()), sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "wait_seconds must be between 0 and %d", int(manager.MaxWait.Seconds()))
 	}
 	if len(in.Message) > maxMessage {
-		return fmt.Errorf("message is %d characters, over the %d limit: put long instructions in a file in the workspace and refer to it: %w", len(in.Message), maxMessage, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "message is %d characters, over the %d limit: put long instructions in a file in the workspace and refer to it", len(in.Message), maxMessage)
 	}
 	return nil
 }

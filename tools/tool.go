@@ -229,18 +229,10 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(string)
 	}
 }
 
-// sentinelSuffixes are the texts our sentinel errors add when wrapped with %w (at every layer that wraps
-// them); they say nothing the message around them does not, so the model gets the message without them.
-var sentinelSuffixes = []error{sandbox.ErrInvalid, sandbox.ErrNotFound, sandbox.ErrExists, sandbox.ErrUnsupportedVersion, sandbox.ErrUnavailable}
-
-// Message renders an error as the one line a tool result carries.
+// Message renders an error as the one line a tool result carries: its text as it is. Errors of a known
+// kind (sandbox.Errorf) carry their kind without adding words to that text, so nothing is cut out here.
 func Message(err error) string {
 	msg := oneLine(err)
-	for _, s := range sentinelSuffixes {
-		if errors.Is(err, s) {
-			msg = strings.ReplaceAll(msg, ": "+s.Error(), "")
-		}
-	}
 	if errors.Is(err, context.Canceled) {
 		msg += " (the call was cancelled)"
 	}
@@ -255,7 +247,7 @@ func checkName(kind, name string, required bool) error {
 		return nil
 	}
 	if name == "" {
-		return fmt.Errorf("%s is required: %w", kind, sandbox.ErrInvalid)
+		return sandbox.Errorf(sandbox.Invalid, "%s is required", kind)
 	}
 	return sandbox.ValidateName(kind, name)
 }

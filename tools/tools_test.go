@@ -284,7 +284,7 @@ func TestResults(t *testing.T) {
 
 // TestServiceErrors: a failing service call becomes one isError line without sentinel noise.
 func TestServiceErrors(t *testing.T) {
-	err := fmt.Errorf("unknown sandbox \"box\": create it with create_sandbox first: %w", sandbox.ErrNotFound)
+	err := sandbox.Errorf(sandbox.NotFound, "unknown sandbox %q: create it with create_sandbox first", "box")
 	res := call(t, byName(t, &fakeService{err: err})["send_message"], map[string]any{"sandbox": "box", "session": "s1", "message": "go"})
 	if got, want := resultText(res), "unknown sandbox \"box\": create it with create_sandbox first"; !res.IsError || got != want {
 		t.Errorf("got isError=%t %q, want %q", res.IsError, got, want)

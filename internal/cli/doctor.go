@@ -468,15 +468,13 @@ func doctorVerdict(cfg config, chosen *backendProbe, agent string) string {
 	return fmt.Sprintf("backend %s (%s), template %s (sandbox-agent is checked by create_sandbox)", chosen.name(), chosen.version, cfg.template)
 }
 
-// doctorReason is an error as one short line: the backend's own "NAME check: " prefix and the repeated
-// sentinel text dropped.
+// doctorReason is an error as one short line, without the backend's own "NAME check: " prefix.
 func doctorReason(name string, err error) string {
 	s := err.Error()
 	if name != "" {
 		s = strings.TrimPrefix(s, name+" check: ")
 		s = strings.TrimPrefix(s, name+" version: ") // docker's Check
 	}
-	s = strings.ReplaceAll(s, ": "+sandbox.ErrUnavailable.Error(), "")
 	return doctorTruncate(s, 300)
 }
 

@@ -7,7 +7,6 @@ package fakebackend
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -62,7 +61,7 @@ func (b *Backend) Create(_ context.Context, spec sandbox.Spec) (sandbox.Info, er
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.sandboxes[spec.Name]; ok {
-		return sandbox.Info{}, fmt.Errorf("create %s: %w", spec.Name, sandbox.ErrExists)
+		return sandbox.Info{}, sandbox.Errorf(sandbox.Exists, "create %s", spec.Name)
 	}
 	info := &sandbox.Info{Name: spec.Name, Backend: Name, Status: sandbox.StatusRunning, Agent: spec.Agent,
 		Workspaces: []string{spec.Workspace}, Template: spec.Template, Created: time.Now().UTC(), Managed: true}
@@ -76,7 +75,7 @@ func (b *Backend) Get(_ context.Context, name string) (sandbox.Info, error) {
 	defer b.mu.Unlock()
 	info, ok := b.sandboxes[name]
 	if !ok {
-		return sandbox.Info{}, fmt.Errorf("sandbox %s: %w", name, sandbox.ErrNotFound)
+		return sandbox.Info{}, sandbox.Errorf(sandbox.NotFound, "sandbox %s", name)
 	}
 	return *info, nil
 }
@@ -105,7 +104,7 @@ func (b *Backend) Exec(ctx context.Context, name string, spec sandbox.ExecSpec) 
 	hook := b.ExecHook
 	b.mu.Unlock()
 	if !ok {
-		return sandbox.Result{}, fmt.Errorf("exec in %s: %w", name, sandbox.ErrNotFound)
+		return sandbox.Result{}, sandbox.Errorf(sandbox.NotFound, "exec in %s", name)
 	}
 	if err := ctx.Err(); err != nil {
 		return sandbox.Result{}, err
@@ -135,7 +134,7 @@ func (b *Backend) Remove(_ context.Context, name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.sandboxes[name]; !ok {
-		return fmt.Errorf("remove %s: %w", name, sandbox.ErrNotFound)
+		return sandbox.Errorf(sandbox.NotFound, "remove %s", name)
 	}
 	delete(b.sandboxes, name)
 	return nil
@@ -147,7 +146,7 @@ func (b *Backend) Stop(_ context.Context, name string) error {
 	defer b.mu.Unlock()
 	info, ok := b.sandboxes[name]
 	if !ok {
-		return fmt.Errorf("stop %s: %w", name, sandbox.ErrNotFound)
+		return sandbox.Errorf(sandbox.NotFound, "stop %s", name)
 	}
 	info.Status = sandbox.StatusStopped
 	return nil
