@@ -25,10 +25,10 @@ type Usage struct {
 	CachedWriteTokens int64   `json:"cached_write_tokens,omitempty"`
 	ThoughtTokens     int64   `json:"thought_tokens,omitempty"`
 	TotalTokens       int64   `json:"total_tokens,omitempty"`
-	ContextUsed       int64   `json:"context_used,omitempty" jsonschema_description:"Tokens in the agent's context window now."`
-	ContextSize       int64   `json:"context_size,omitempty" jsonschema_description:"Size of the agent's context window."`
-	Cost              float64 `json:"cost,omitempty" jsonschema_description:"Cost in currency: on a usage event the session's total so far as the agent reports it; on a turn_end the turn's share."`
-	Currency          string  `json:"currency,omitempty" jsonschema_description:"ISO 4217 code of cost, e.g. USD."`
+	ContextUsed       int64   `json:"context_used,omitempty"`
+	ContextSize       int64   `json:"context_size,omitempty"`
+	Cost              float64 `json:"cost,omitempty"`
+	Currency          string  `json:"currency,omitempty"`
 }
 
 // Budget limits, as named in a budget_exceeded event.
@@ -44,9 +44,9 @@ const StopBudgetExceeded = "budget_exceeded"
 
 // BudgetHit says which limit a turn crossed.
 type BudgetHit struct {
-	Limit string  `json:"limit" jsonschema:"enum=tokens,enum=cost,enum=turn_time" jsonschema_description:"The limit crossed: tokens, cost or turn_time."`
-	Used  float64 `json:"used" jsonschema_description:"What the turn had used (tokens, currency units or seconds)."`
-	Max   float64 `json:"max" jsonschema_description:"The limit."`
+	Limit string  `json:"limit"`
+	Used  float64 `json:"used"`
+	Max   float64 `json:"max"`
 }
 
 // MetaBudget is the _meta key of our session/cancel params that records a budget cancel in the log.

@@ -82,13 +82,13 @@ type LandSpec struct {
 
 // Landed is what Land did.
 type Landed struct {
-	Branch        string   `json:"branch" jsonschema_description:"The branch in your repository that holds the sandbox's work."`
-	Commit        string   `json:"commit" jsonschema_description:"Its commit."`
-	AlreadyLanded bool     `json:"already_landed" jsonschema_description:"True when the branch already held exactly this work (landing is idempotent)."`
-	Into          string   `json:"into,omitempty" jsonschema_description:"The branch the work was integrated into, when asked."`
-	IntoCommit    string   `json:"into_commit,omitempty" jsonschema_description:"That branch's commit afterwards."`
-	Integration   string   `json:"integration,omitempty" jsonschema_description:"fast-forward, merge, or already-contained."`
-	Conflicts     []string `json:"conflicts,omitempty" jsonschema_description:"Files that conflict when merging into the branch; nothing was changed."`
+	Branch        string   `json:"branch"`
+	Commit        string   `json:"commit"`
+	AlreadyLanded bool     `json:"already_landed"`
+	Into          string   `json:"into,omitempty"`
+	IntoCommit    string   `json:"into_commit,omitempty"`
+	Integration   string   `json:"integration,omitempty"`
+	Conflicts     []string `json:"conflicts,omitempty"`
 }
 
 // ErrConflict: merging into the target branch conflicts; nothing was changed.

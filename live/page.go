@@ -17,20 +17,20 @@ type PageRequest struct {
 
 // Page is a page of a session's normalised events, with its status.
 type Page struct {
-	Sandbox     string         `json:"sandbox" jsonschema_description:"Sandbox name."`
-	Session     string         `json:"session" jsonschema_description:"Session name."`
-	Status      string         `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status: idle (ready for send_message), running, waiting_permission (answer with respond_permission), ended or failed."`
-	Turn        string         `json:"turn,omitempty" jsonschema_description:"The running turn's id."`
-	Events      []events.Event `json:"events" jsonschema_description:"Events after the cursor, oldest first."`
-	NextCursor  int64          `json:"next_cursor" jsonschema_description:"Pass as cursor to get the events that follow."`
-	More        bool           `json:"more" jsonschema_description:"True when more events are already waiting after next_cursor."`
-	Truncated   bool           `json:"truncated" jsonschema_description:"True when the page was cut to stay within the output limit (more then follow)."`
-	Pending     []events.Event `json:"pending_permissions,omitempty" jsonschema_description:"Permission requests waiting for respond_permission (at most 5; answer them and read again for the rest)."`
-	PendingMore int            `json:"pending_more,omitempty" jsonschema_description:"How many more permission requests wait beyond those listed."`
-	LastStop    string         `json:"last_stop_reason,omitempty" jsonschema_description:"How the last turn ended."`
-	LastError   string         `json:"last_error,omitempty" jsonschema_description:"Why the last turn or the session failed."`
-	Mode        string         `json:"mode,omitempty" jsonschema_description:"The agent's current mode, as it last reported it."`
-	Model       string         `json:"model,omitempty" jsonschema_description:"The agent's current model, as it last reported it."`
+	Sandbox     string         `json:"sandbox"`
+	Session     string         `json:"session"`
+	Status      string         `json:"status"`
+	Turn        string         `json:"turn,omitempty"`
+	Events      []events.Event `json:"events"`
+	NextCursor  int64          `json:"next_cursor"`
+	More        bool           `json:"more"`
+	Truncated   bool           `json:"truncated"`
+	Pending     []events.Event `json:"pending_permissions,omitempty"`
+	PendingMore int            `json:"pending_more,omitempty"`
+	LastStop    string         `json:"last_stop_reason,omitempty"`
+	LastError   string         `json:"last_error,omitempty"`
+	Mode        string         `json:"mode,omitempty"`
+	Model       string         `json:"model,omitempty"`
 }
 
 // Output bounds: a page stays far below Claude Code's 25 k-token tool-output limit.

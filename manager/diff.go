@@ -23,18 +23,18 @@ const (
 
 // DiffResult is get_diff's answer.
 type DiffResult struct {
-	Sandbox   string   `json:"sandbox" jsonschema_description:"Sandbox name."`
-	Workspace string   `json:"workspace" jsonschema_description:"The folder diffed, inside the sandbox (the same path as on the host)."`
-	Base      string   `json:"base,omitempty" jsonschema_description:"The commit diffed against: the workspace's HEAD when the sandbox was created (empty: HEAD now, or no commit)."`
-	Diff      string   `json:"diff" jsonschema_description:"git diff of the workspace against the base commit (committed, staged and unstaged changes)."`
-	Untracked []string `json:"untracked" jsonschema_description:"New files git does not track yet (not ignored)."`
+	Sandbox   string   `json:"sandbox"`
+	Workspace string   `json:"workspace"`
+	Base      string   `json:"base,omitempty"`
+	Diff      string   `json:"diff"`
+	Untracked []string `json:"untracked"`
 	// ControlChanges are changes to what configures git itself; each deserves a look before the user runs
 	// git in this folder on the host.
-	ControlChanges []string `json:"control_changes,omitempty" jsonschema_description:"Changes to git control files (.gitattributes, .gitignore, .gitmodules, .git itself, HEAD moved): check them before running git here on the host."`
-	Truncated      bool     `json:"truncated" jsonschema_description:"True when the diff or the file list was cut to stay bounded."`
+	ControlChanges []string `json:"control_changes,omitempty"`
+	Truncated      bool     `json:"truncated"`
 	// Isolation is set for a sandbox on its own clone (land.go): the diff is then its branch and
 	// uncommitted work against the base, and Untracked is empty (new files are in the diff).
-	Isolation *DiffIsolation `json:"isolation,omitempty" jsonschema_description:"For a sandbox on its own clone: its branch, base, commits and changed files."`
+	Isolation *DiffIsolation `json:"isolation,omitempty"`
 }
 
 // controlNames are the files in the working tree that configure git: an agent can hide changes with them

@@ -29,11 +29,11 @@ const (
 
 // IsolationInfo tells the caller how the sandbox is isolated.
 type IsolationInfo struct {
-	Mode      string `json:"mode" jsonschema_description:"clone: the sandbox works on a private clone, on its own branch; direct: it works in your folder itself."`
-	Transport string `json:"transport,omitempty" jsonschema_description:"How the clone reaches the sandbox: mount (a server-owned clone), bundle (copied in, no host folder mounted) or sbx (sbx --clone)."`
-	Branch    string `json:"branch,omitempty" jsonschema_description:"The sandbox's branch; land_sandbox brings it into your repository."`
-	Base      string `json:"base,omitempty" jsonschema_description:"The commit the clone starts from."`
-	Note      string `json:"note,omitempty" jsonschema_description:"What the caller should know, e.g. uncommitted changes that were not included."`
+	Mode      string `json:"mode"`
+	Transport string `json:"transport,omitempty"`
+	Branch    string `json:"branch,omitempty"`
+	Base      string `json:"base,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // isoMeta is what we keep of an isolated sandbox, in <state>/work/<name>/isolation.json. It lives beside

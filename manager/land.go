@@ -42,24 +42,24 @@ type LandRequest struct {
 // LandResult is land_sandbox's answer.
 type LandResult struct {
 	gitwork.Landed
-	Sandbox     string `json:"sandbox" jsonschema_description:"Sandbox name."`
-	Workspace   string `json:"workspace" jsonschema_description:"Your repository the work landed in."`
-	Commits     int    `json:"commits" jsonschema_description:"Commits landed on top of the base."`
-	Uncommitted bool   `json:"uncommitted" jsonschema_description:"True when the sandbox has uncommitted work; it is landed only with include_uncommitted."`
-	CheckOutput string `json:"check_output,omitempty" jsonschema_description:"The end of the check command's output, when one ran and passed."`
-	Note        string `json:"note,omitempty" jsonschema_description:"What else to know (e.g. the sandbox is gone and this is the last collected work)."`
+	Sandbox     string `json:"sandbox"`
+	Workspace   string `json:"workspace"`
+	Commits     int    `json:"commits"`
+	Uncommitted bool   `json:"uncommitted"`
+	CheckOutput string `json:"check_output,omitempty"`
+	Note        string `json:"note,omitempty"`
 }
 
 // DiffIsolation is get_diff's extra part for a sandbox working on a clone.
 type DiffIsolation struct {
-	Branch      string   `json:"branch" jsonschema_description:"The sandbox's branch."`
-	Base        string   `json:"base" jsonschema_description:"The commit the diff is against (where the clone started)."`
-	Head        string   `json:"head" jsonschema_description:"The branch's commit in the sandbox."`
-	Commits     []string `json:"commits" jsonschema_description:"The sandbox's commits since the base, newest first (short sha and subject)."`
-	Files       []string `json:"files" jsonschema_description:"Changed files as git --name-status lines (committed and uncommitted)."`
-	Uncommitted bool     `json:"uncommitted" jsonschema_description:"True when part of the diff is not committed in the sandbox."`
-	Diverged    bool     `json:"diverged,omitempty" jsonschema_description:"True when the sandbox rewrote history below the base: the diff still compares the contents."`
-	Landed      bool     `json:"landed" jsonschema_description:"True when everything shown was landed already."`
+	Branch      string   `json:"branch"`
+	Base        string   `json:"base"`
+	Head        string   `json:"head"`
+	Commits     []string `json:"commits"`
+	Files       []string `json:"files"`
+	Uncommitted bool     `json:"uncommitted"`
+	Diverged    bool     `json:"diverged,omitempty"`
+	Landed      bool     `json:"landed"`
 }
 
 // dropWork removes a destroyed sandbox's work directory.

@@ -13,37 +13,37 @@ import (
 
 // SandboxEntry is one sandbox in list_sandboxes.
 type SandboxEntry struct {
-	Name      string         `json:"name" jsonschema_description:"Sandbox name."`
-	Backend   string         `json:"backend" jsonschema_description:"Backend that runs it."`
-	Status    string         `json:"status" jsonschema_description:"running, stopped, or missing (in our records but gone from the backend)."`
-	Workspace string         `json:"workspace,omitempty" jsonschema_description:"Host folder mounted in it."`
-	Ours      bool           `json:"ours" jsonschema_description:"True when sandbox-mcp created it (only these can be used and destroyed with these tools)."`
-	Sessions  []SessionEntry `json:"sessions,omitempty" jsonschema_description:"Its agent sessions."`
+	Name      string         `json:"name"`
+	Backend   string         `json:"backend"`
+	Status    string         `json:"status"`
+	Workspace string         `json:"workspace,omitempty"`
+	Ours      bool           `json:"ours"`
+	Sessions  []SessionEntry `json:"sessions,omitempty"`
 }
 
 // SessionEntry is one session in list_sessions and list_sandboxes.
 type SessionEntry struct {
-	Name      string `json:"name" jsonschema_description:"Session name."`
-	Agent     string `json:"agent" jsonschema_description:"The coding agent."`
-	Status    string `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status."`
-	Turn      string `json:"turn,omitempty" jsonschema_description:"The running turn."`
-	Turns     int    `json:"turns" jsonschema_description:"Messages sent so far."`
-	Pending   int    `json:"pending_permissions,omitempty" jsonschema_description:"Permission requests waiting for an answer."`
-	LastError string `json:"last_error,omitempty" jsonschema_description:"Why the last turn or the session failed."`
-	Created   string `json:"created" jsonschema_description:"When it was created (RFC 3339)."`
+	Name      string `json:"name"`
+	Agent     string `json:"agent"`
+	Status    string `json:"status"`
+	Turn      string `json:"turn,omitempty"`
+	Turns     int    `json:"turns"`
+	Pending   int    `json:"pending_permissions,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	Created   string `json:"created"`
 	// Usage, budgets and continuation (budget.go, continue.go).
-	Usage        *events.Usage `json:"usage,omitempty" jsonschema_description:"Tokens and cost so far, as the agent reported them (tokens summed over turns, cost the session's total)."`
-	Budget       *state.Budget `json:"budget,omitempty" jsonschema_description:"The limits each turn runs under."`
-	CanContinue  bool          `json:"can_continue,omitempty" jsonschema_description:"True when the session ended (its agent process is gone) and create_session with continue=<name> can resume it."`
-	ContinueWith string        `json:"continue_with,omitempty" jsonschema:"enum=session/load,enum=summary" jsonschema_description:"How it would be continued: session/load (the agent reloads its own history) or summary (a new agent session primed with a summary)."`
-	Mode         string        `json:"mode,omitempty" jsonschema_description:"The agent's current mode, as it last reported it."`
-	Model        string        `json:"model,omitempty" jsonschema_description:"The agent's current model, as it last reported it."`
+	Usage        *events.Usage `json:"usage,omitempty"`
+	Budget       *state.Budget `json:"budget,omitempty"`
+	CanContinue  bool          `json:"can_continue,omitempty"`
+	ContinueWith string        `json:"continue_with,omitempty"`
+	Mode         string        `json:"mode,omitempty"`
+	Model        string        `json:"model,omitempty"`
 }
 
 // SandboxList is list_sandboxes' answer.
 type SandboxList struct {
-	Sandboxes []SandboxEntry `json:"sandboxes" jsonschema_description:"Sandboxes, ours first."`
-	Warnings  []string       `json:"warnings,omitempty" jsonschema_description:"Backends that could not be listed, and why."`
+	Sandboxes []SandboxEntry `json:"sandboxes"`
+	Warnings  []string       `json:"warnings,omitempty"`
 }
 
 // ListSandboxes joins our records with what the backends report: a sandbox we created that is gone shows
@@ -111,8 +111,8 @@ func (m *Manager) listFailed(warnings []string, backend string) bool {
 
 // SessionList is list_sessions' answer.
 type SessionList struct {
-	Sandbox  string         `json:"sandbox" jsonschema_description:"Sandbox name."`
-	Sessions []SessionEntry `json:"sessions" jsonschema_description:"Its sessions, oldest first."`
+	Sandbox  string         `json:"sandbox"`
+	Sessions []SessionEntry `json:"sessions"`
 }
 
 // ListSessions lists a sandbox's sessions from our records (live state where the session is loaded).

@@ -40,19 +40,19 @@ type CreateSandboxRequest struct {
 
 // SandboxResult describes a ready sandbox.
 type SandboxResult struct {
-	Name         string `json:"name" jsonschema_description:"The sandbox name to pass to the other tools."`
-	Backend      string `json:"backend" jsonschema_description:"Backend that runs it: sbx, docker-sandbox or docker."`
-	Workspace    string `json:"workspace" jsonschema_description:"Host folder mounted at the same path inside the sandbox."`
-	Status       string `json:"status" jsonschema_description:"running or stopped, as the backend reports it."`
-	AgentVersion string `json:"agent_version" jsonschema_description:"sandbox-agent version found inside the sandbox."`
-	Reused       bool   `json:"reused" jsonschema_description:"True when an existing sandbox with this name and workspace was returned."`
+	Name         string `json:"name"`
+	Backend      string `json:"backend"`
+	Workspace    string `json:"workspace"`
+	Status       string `json:"status"`
+	AgentVersion string `json:"agent_version"`
+	Reused       bool   `json:"reused"`
 	// Isolation says whether the sandbox works on a clone and on which branch (isolation.go).
-	Isolation *IsolationInfo `json:"isolation,omitempty" jsonschema_description:"How the sandbox is isolated from your folder: mode clone (its own clone and branch) or direct."`
-	Setup     []Step         `json:"setup,omitempty" jsonschema_description:"The long steps this call took, and how long each: what took the time."`
+	Isolation *IsolationInfo `json:"isolation,omitempty"`
+	Setup     []Step         `json:"setup,omitempty"`
 	// SbxMCP are the sbx MCP registrations attached to the sandbox's gateway by this server (sbxmcp.go).
-	SbxMCP []string `json:"sbx_mcp,omitempty" jsonschema_description:"sbx only: the operator's sbx MCP servers on this sandbox's MCP gateway, as attached by this server."`
+	SbxMCP []string `json:"sbx_mcp,omitempty"`
 	// Warning says what to look at although the sandbox is ready: a sandbox-agent outside the verified 0.4.x.
-	Warning string `json:"warning,omitempty" jsonschema_description:"Something to look at although the sandbox is ready, e.g. a sandbox-agent version sandbox-mcp is not verified with."`
+	Warning string `json:"warning,omitempty"`
 }
 
 // CreateSandbox creates the sandbox (or finds the existing one for the same name and workspace), makes
@@ -411,12 +411,12 @@ func firstLine(b []byte) string {
 
 // DestroyResult says what destroy_sandbox did.
 type DestroyResult struct {
-	Name      string `json:"name" jsonschema_description:"The sandbox name."`
-	Destroyed bool   `json:"destroyed" jsonschema_description:"True when a sandbox was removed by this call."`
+	Name      string `json:"name"`
+	Destroyed bool   `json:"destroyed"`
 	// Landed is what land_to landed before destroying (isolation).
-	Landed         *LandResult `json:"landed,omitempty" jsonschema_description:"What was landed first, when land_to was given."`
-	AlreadyGone    bool        `json:"already_gone" jsonschema_description:"True when there was nothing left to remove."`
-	SessionsClosed int         `json:"sessions_closed" jsonschema_description:"Agent sessions that were stopped."`
+	Landed         *LandResult `json:"landed,omitempty"`
+	AlreadyGone    bool        `json:"already_gone"`
+	SessionsClosed int         `json:"sessions_closed"`
 }
 
 // DestroySandbox cancels and closes the sandbox's sessions, removes the sandbox and archives our records.

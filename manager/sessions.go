@@ -37,19 +37,19 @@ type CreateSessionRequest struct {
 
 // SessionResult describes an open agent session.
 type SessionResult struct {
-	Sandbox   string          `json:"sandbox" jsonschema_description:"Sandbox the session runs in."`
-	Name      string          `json:"name" jsonschema_description:"Session name to pass to send_message and get_events."`
-	Agent     string          `json:"agent" jsonschema_description:"The coding agent."`
-	Cwd       string          `json:"cwd" jsonschema_description:"The agent's working directory inside the sandbox."`
-	Status    string          `json:"status" jsonschema_description:"Session status."`
-	AgentInfo json.RawMessage `json:"agent_info,omitempty" jsonschema_description:"What the agent reported about itself (name, version)."`
-	Modes     json.RawMessage `json:"modes,omitempty" jsonschema_description:"Current and available modes, as the agent reported them."`
-	Models    json.RawMessage `json:"models,omitempty" jsonschema_description:"Current and available models, as the agent reported them."`
-	Budget    *state.Budget   `json:"budget,omitempty" jsonschema_description:"The limits each turn runs under."`
-	Continued string          `json:"continued,omitempty" jsonschema_description:"How a continued session got its context back: session/load (the agent reloaded its own history) or summary (a new agent session primed with a summary of the transcript)."`
-	Forked    string          `json:"forked_from,omitempty" jsonschema_description:"The session whose context this one was primed with."`
-	Turn      string          `json:"turn,omitempty" jsonschema_description:"The turn that primes the agent with a summary, when one was sent: follow it with get_events."`
-	Setup     []Step          `json:"setup,omitempty" jsonschema_description:"The long steps this call took, and how long each (an agent's first install)."`
+	Sandbox   string          `json:"sandbox"`
+	Name      string          `json:"name"`
+	Agent     string          `json:"agent"`
+	Cwd       string          `json:"cwd"`
+	Status    string          `json:"status"`
+	AgentInfo json.RawMessage `json:"agent_info,omitempty"`
+	Modes     json.RawMessage `json:"modes,omitempty"`
+	Models    json.RawMessage `json:"models,omitempty"`
+	Budget    *state.Budget   `json:"budget,omitempty"`
+	Continued string          `json:"continued,omitempty"`
+	Forked    string          `json:"forked_from,omitempty"`
+	Turn      string          `json:"turn,omitempty"`
+	Setup     []Step          `json:"setup,omitempty"`
 }
 
 // initTimeout bounds initialize, which may install the agent's adapter first (npm) inside the sandbox.

@@ -14,8 +14,8 @@ import (
 // Step is one long first step of a call and how long it took, so a result can say what took the time
 // (pulling an image, fetching sandbox-agent, installing an agent).
 type Step struct {
-	What    string  `json:"what" jsonschema_description:"What was done."`
-	Seconds float64 `json:"seconds" jsonschema_description:"How long it took."`
+	What    string  `json:"what"`
+	Seconds float64 `json:"seconds"`
 }
 
 // setupReporter collects a call's steps and passes its messages on as progress (sandbox.Reporter).

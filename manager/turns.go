@@ -24,16 +24,16 @@ type SendRequest struct {
 
 // TurnResult is send_message's answer.
 type TurnResult struct {
-	Sandbox    string `json:"sandbox" jsonschema_description:"Sandbox name."`
-	Session    string `json:"session" jsonschema_description:"Session name."`
-	TurnID     string `json:"turn_id" jsonschema_description:"Id of the turn this message started."`
-	Status     string `json:"status" jsonschema:"enum=idle,enum=running,enum=waiting_permission,enum=ended,enum=failed" jsonschema_description:"Session status now: running while the agent works, idle once the turn ended."`
-	Cursor     int64  `json:"cursor" jsonschema_description:"Pass to get_events to read this turn's events from its start."`
-	Done       bool   `json:"done" jsonschema_description:"True when the turn ended within wait_seconds."`
-	StopReason string `json:"stop_reason,omitempty" jsonschema_description:"How the turn ended, when done."`
-	Error      string `json:"error,omitempty" jsonschema_description:"Why the turn failed, when it did."`
-	FinalText  string `json:"final_text,omitempty" jsonschema_description:"The agent's text in this turn, when done."`
-	Resumed    string `json:"resumed,omitempty" jsonschema_description:"Set when the session had been interrupted (its sandbox stopped or sandbox-agent died) and was continued before this message: how."`
+	Sandbox    string `json:"sandbox"`
+	Session    string `json:"session"`
+	TurnID     string `json:"turn_id"`
+	Status     string `json:"status"`
+	Cursor     int64  `json:"cursor"`
+	Done       bool   `json:"done"`
+	StopReason string `json:"stop_reason,omitempty"`
+	Error      string `json:"error,omitempty"`
+	FinalText  string `json:"final_text,omitempty"`
+	Resumed    string `json:"resumed,omitempty"`
 }
 
 // SendMessage starts a turn (live.Session.Send), continuing an interrupted session first.
@@ -63,9 +63,9 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 
 // PermissionResult is respond_permission's answer.
 type PermissionResult struct {
-	RequestID string `json:"request_id" jsonschema_description:"The request answered."`
-	Outcome   string `json:"outcome" jsonschema_description:"The option id sent, or cancelled."`
-	Status    string `json:"status" jsonschema_description:"Session status after the answer."`
+	RequestID string `json:"request_id"`
+	Outcome   string `json:"outcome"`
+	Status    string `json:"status"`
 }
 
 // RespondPermission answers a pending session/request_permission with one of its option ids, or
@@ -85,8 +85,8 @@ func (m *Manager) RespondPermission(ctx context.Context, sandboxName, sessionNam
 
 // CancelResult is cancel_turn's answer.
 type CancelResult struct {
-	TurnID string `json:"turn_id" jsonschema_description:"The turn asked to stop."`
-	Status string `json:"status" jsonschema_description:"Session status after the cancel: idle once the turn ended with stop reason cancelled."`
+	TurnID string `json:"turn_id"`
+	Status string `json:"status"`
 }
 
 // CancelTurn stops the running turn (live.Session.Cancel).

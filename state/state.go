@@ -87,9 +87,9 @@ type Session struct {
 
 // Budget limits one turn of a session; zero fields are unlimited.
 type Budget struct {
-	MaxTokens      int64   `json:"max_tokens,omitempty" jsonschema_description:"Most tokens one turn may use: its token total as the agent reports it, or while it runs the growth of the agent's context window."`
-	MaxCostUSD     float64 `json:"max_cost_usd,omitempty" jsonschema_description:"Most one turn may cost, in the agent's reported currency (USD for the agents we know)."`
-	MaxTurnSeconds int     `json:"max_turn_seconds,omitempty" jsonschema_description:"Longest wall time of one turn, in seconds."`
+	MaxTokens      int64   `json:"max_tokens,omitempty"`
+	MaxCostUSD     float64 `json:"max_cost_usd,omitempty"`
+	MaxTurnSeconds int     `json:"max_turn_seconds,omitempty"`
 }
 
 // IsZero reports a budget with no limit.
@@ -98,13 +98,13 @@ func (b *Budget) IsZero() bool { return b == nil || *b == Budget{} }
 // MCPServer is one MCP server for the agent inside the sandbox: a stdio command (type stdio, the
 // default) or an HTTP server the sandbox can reach (type http or sse).
 type MCPServer struct {
-	Name    string            `json:"name" jsonschema_description:"Server name (letters, digits, '.', '_' or '-')."`
-	Type    string            `json:"type,omitempty" jsonschema:"enum=stdio,enum=http,enum=sse" jsonschema_description:"stdio (default): a command run inside the sandbox; http or sse: a URL the sandbox can reach."`
-	Command string            `json:"command,omitempty" jsonschema_description:"For stdio: the command inside the sandbox (a name on its PATH or an absolute path)."`
-	Args    []string          `json:"args,omitempty" jsonschema_description:"For stdio: its arguments. No secrets here: argv is visible to every process."`
-	Env     map[string]string `json:"env,omitempty" jsonschema_description:"For stdio: environment variables. A secret is written as ${NAME}, NAME one of the server's allowed secret variables."`
-	URL     string            `json:"url,omitempty" jsonschema_description:"For http and sse: the server's URL, without credentials."`
-	Headers map[string]string `json:"headers,omitempty" jsonschema_description:"For http and sse: request headers; a secret is written as ${NAME}, e.g. Authorization: Bearer ${GITHUB_TOKEN}."`
+	Name    string            `json:"name"`
+	Type    string            `json:"type,omitempty"`
+	Command string            `json:"command,omitempty"`
+	Args    []string          `json:"args,omitempty"`
+	Env     map[string]string `json:"env,omitempty"`
+	URL     string            `json:"url,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Store reads and writes records under one directory. Methods are safe for concurrent use as long as no

@@ -35,10 +35,11 @@ type spec struct {
 }
 
 // reflector generates inline object schemas (no $ref, no $defs): some clients reject references and
-// top-level combinators in tool schemas.
+// top-level combinators in tool schemas. The domain types' fields get their descriptions from words.go.
 var reflector = &jsonschema.Reflector{
 	ExpandedStruct: true,
 	DoNotReference: true,
+	LookupComment:  describe,
 	Mapper: func(t reflect.Type) *jsonschema.Schema {
 		if t == reflect.TypeFor[json.RawMessage]() {
 			return &jsonschema.Schema{} // any JSON value, passed through from the agent
@@ -50,6 +51,7 @@ var reflector = &jsonschema.Reflector{
 // Schema returns the JSON schema of v's type as mcp-go expects it (an object schema, no $schema/$id).
 func Schema(v any) json.RawMessage {
 	s := reflector.Reflect(v)
+	addEnums(s, reflect.TypeOf(v))
 	s.Version, s.ID = "", ""
 	b, err := json.Marshal(s)
 	if err != nil {
