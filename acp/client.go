@@ -34,16 +34,22 @@ func Health(ctx context.Context, t Transport, timeout time.Duration) error {
 // Request sends a JSON-RPC request and waits up to timeout for the agent's reply. agent is set only on the
 // first request to a server id: sandbox-agent then installs (if needed) and spawns that agent. A JSON-RPC
 // error in the reply comes back as *RPCError, an HTTP error as *ProblemError.
-func (c *Client) Request(ctx context.Context, id any, method string, params any, agent string, timeout time.Duration) (json.RawMessage, error) {
-	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+func (c *Client) Request(ctx context.Context, req Request, agent string, timeout time.Duration) (json.RawMessage, error) {
+	enc, err := req.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", method, err)
+		return nil, err
 	}
+	return c.send(ctx, enc, agent, timeout)
+}
+
+// send posts an encoded request and reads the agent's reply.
+func (c *Client) send(ctx context.Context, req EncodedRequest, agent string, timeout time.Duration) (json.RawMessage, error) {
+	method := req.Method
 	p := c.path()
 	if agent != "" {
 		p += "?agent=" + url.QueryEscape(agent)
 	}
-	status, resp, err := c.T.Do(ctx, http.MethodPost, p, body, timeout)
+	status, resp, err := c.T.Do(ctx, http.MethodPost, p, req.Body, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", method, err)
 	}
@@ -60,10 +66,11 @@ func (c *Client) Request(ctx context.Context, id any, method string, params any,
 	return env.Result, nil
 }
 
-// Post sends an envelope that expects no reply: a notification (session/cancel) or our response to an
-// agent's request (a permission answer). sandbox-agent answers 202.
-func (c *Client) Post(ctx context.Context, env any, timeout time.Duration) error {
-	body, err := json.Marshal(env)
+// Post sends a message that expects no reply: a Notification (session/cancel), a Response to an agent's
+// request (a permission answer), or one already encoded as json.RawMessage, which is posted as it is.
+// sandbox-agent answers 202.
+func (c *Client) Post(ctx context.Context, msg json.Marshaler, timeout time.Duration) error {
+	body, err := msg.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("encode envelope: %w", err)
 	}
@@ -77,12 +84,13 @@ func (c *Client) Post(ctx context.Context, env any, timeout time.Duration) error
 	return nil
 }
 
-// Start sends a request whose reply may take minutes (session/prompt) and waits at most wait. The POST
-// blocks upstream until the turn ends, and hosts drop tool calls after ~60 s; sandbox-agent keeps the turn
-// going when the client stops waiting (measured with 0.4.2), and the reply shows up on SSE. So a timeout
-// here means "started": done=false with no error.
-func (c *Client) Start(ctx context.Context, id any, method string, params any, wait time.Duration) (result json.RawMessage, done bool, err error) {
-	result, err = c.Request(ctx, id, method, params, "", wait)
+// Start sends a request whose reply may take minutes (session/prompt) and waits at most wait. It takes the
+// request encoded, so the caller can log the very bytes that are posted. The POST blocks upstream until
+// the turn ends, and hosts drop tool calls after ~60 s; sandbox-agent keeps the turn going when the client
+// stops waiting (measured with 0.4.2), and the reply shows up on SSE. So a timeout here means "started":
+// done=false with no error.
+func (c *Client) Start(ctx context.Context, req EncodedRequest, wait time.Duration) (result json.RawMessage, done bool, err error) {
+	result, err = c.send(ctx, req, "", wait)
 	if errors.Is(err, ErrTimeout) {
 		return nil, false, nil
 	}

@@ -39,14 +39,14 @@ func TestClientRequest(t *testing.T) {
 		wantKind   string // problem kind, when a *ProblemError is expected
 		wantStatus int
 	}{
-		{name: "first request with agent gets the JSON-RPC result", agent: "mock", method: "initialize",
+		{name: "first request with agent gets the JSON-RPC result", agent: "mock", method: MethodInitialize,
 			params: map[string]any{"protocolVersion": 1}, wantResult: `{"method":"initialize","params":{"protocolVersion":1}}`},
-		{name: "later request without agent gets the result", known: true, method: "session/new",
+		{name: "later request without agent gets the result", known: true, method: MethodNew,
 			params: map[string]any{"cwd": "/ws", "mcpServers": []any{}}, wantResult: `{"method":"session/new","params":{"cwd":"/ws","mcpServers":[]}}`},
 		{name: "JSON-RPC error in a 200 reply is an *RPCError", known: true, method: "fail", wantRPC: -32601},
-		{name: "first request without agent is a 400 invalid_request problem", method: "initialize",
+		{name: "first request without agent is a 400 invalid_request problem", method: MethodInitialize,
 			wantKind: "invalid_request", wantStatus: http.StatusBadRequest},
-		{name: "another agent on an existing id is a 409 conflict problem", known: true, agent: "claude", method: "initialize",
+		{name: "another agent on an existing id is a 409 conflict problem", known: true, agent: "claude", method: MethodInitialize,
 			wantKind: "conflict", wantStatus: http.StatusConflict},
 	}
 	for _, tt := range tests {
@@ -56,7 +56,7 @@ func TestClientRequest(t *testing.T) {
 				fa.AddServer("sdk-mock-1", "mock")
 			}
 			c := httpClient(fa, "sdk-mock-1")
-			got, err := c.Request(t.Context(), 1, tt.method, tt.params, tt.agent, 5*time.Second)
+			got, err := c.Request(t.Context(), Request{ID: NumberID(1), Method: tt.method, Params: tt.params}, tt.agent, 5*time.Second)
 			switch {
 			case tt.wantRPC != 0:
 				var re *RPCError
@@ -89,10 +89,10 @@ func TestClientRequest(t *testing.T) {
 func TestClientRequestSendsAgentOnlyWhenGiven(t *testing.T) {
 	fa := newFakeAgent(t, "")
 	c := httpClient(fa, "sdk mock/1") // escaped into one path segment
-	if _, err := c.Request(t.Context(), 0, "initialize", nil, "mock", 5*time.Second); err != nil {
+	if _, err := c.Request(t.Context(), Request{ID: NumberID(0), Method: MethodInitialize}, "mock", 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Request(t.Context(), "x", "session/new", nil, "", 5*time.Second); err != nil {
+	if _, err := c.Request(t.Context(), Request{ID: StringID("x"), Method: MethodNew}, "", 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	got, want := fa.Posts(), []string{"/v1/acp/sdk%20mock%2F1?agent=mock", "/v1/acp/sdk%20mock%2F1"}
@@ -105,15 +105,17 @@ func TestClientPost(t *testing.T) {
 	tests := []struct {
 		name     string
 		known    bool
-		env      any
+		env      json.Marshaler
 		wantKind string
 	}{
 		{name: "a notification is accepted with 202", known: true,
-			env: map[string]any{"jsonrpc": "2.0", "method": "session/cancel", "params": map[string]any{"sessionId": "s"}}},
+			env: Notification{Method: MethodCancel, Params: CancelParams{SessionID: "s"}}},
 		{name: "a permission answer is accepted with 202", known: true,
-			env: map[string]any{"jsonrpc": "2.0", "id": "perm-1", "result": map[string]any{"outcome": map[string]any{"outcome": "selected", "optionId": "allow"}}}},
+			env: Response{ID: StringID("perm-1"), Result: SelectOption("allow")}},
+		{name: "an envelope encoded already is accepted with 202", known: true,
+			env: json.RawMessage(`{"jsonrpc":"2.0","method":"session/cancel","params":{"sessionId":"s"}}`)},
 		{name: "a post to an id that was never started is an invalid_request problem",
-			env: map[string]any{"jsonrpc": "2.0", "method": "session/cancel"}, wantKind: "invalid_request"},
+			env: Notification{Method: MethodCancel}, wantKind: "invalid_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,7 +141,7 @@ func TestClientPost(t *testing.T) {
 func TestClientStart(t *testing.T) {
 	t.Parallel()
 	tests := []startCase{
-		{name: "a reply within the wait is done", method: "session/prompt", wait: 5 * time.Second, wantDone: true,
+		{name: "a reply within the wait is done", method: MethodPrompt, wait: 5 * time.Second, wantDone: true,
 			wantResult: `{"method":"session/prompt","params":{"sessionId":"s"}}`},
 		{name: "a reply slower than the wait means started: no result, not done, no error", method: "block",
 			wait: 300 * time.Millisecond},
@@ -167,7 +169,11 @@ func testClientStart(t *testing.T, tt startCase) {
 	fa := newFakeAgent(t, "")
 	fa.AddServer("s1", "mock")
 	start := time.Now()
-	got, done, err := httpClient(fa, "s1").Start(t.Context(), "turn-1", tt.method, map[string]any{"sessionId": "s"}, tt.wait)
+	req, err := Request{ID: StringID("turn-1"), Method: tt.method, Params: map[string]any{"sessionId": "s"}}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, done, err := httpClient(fa, "s1").Start(t.Context(), req, tt.wait)
 	elapsed := time.Since(start)
 	if done != tt.wantDone || string(got) != tt.wantResult {
 		t.Errorf("Start: got (%s, %v), want (%s, %v)", got, done, tt.wantResult, tt.wantDone)
@@ -347,10 +353,10 @@ func TestHTTPClosedPortIsUnreachable(t *testing.T) {
 	}{
 		{"Health", func(ctx context.Context) error { return Health(ctx, tr, 5*time.Second) }},
 		{"Request", func(ctx context.Context) error {
-			_, err := c.Request(ctx, 1, "initialize", nil, "mock", 5*time.Second)
+			_, err := c.Request(ctx, Request{ID: NumberID(1), Method: MethodInitialize}, "mock", 5*time.Second)
 			return err
 		}},
-		{"Post", func(ctx context.Context) error { return c.Post(ctx, map[string]any{"jsonrpc": "2.0"}, 5*time.Second) }},
+		{"Post", func(ctx context.Context) error { return c.Post(ctx, Notification{Method: MethodCancel}, 5*time.Second) }},
 		{"Stream", func(ctx context.Context) error {
 			return c.Stream(ctx, 0, 5*time.Second, func(int64, []byte) error { return nil }, nil, nil)
 		}},

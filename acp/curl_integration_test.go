@@ -73,19 +73,19 @@ func TestCurlRealDo(t *testing.T) {
 	if err := Health(t.Context(), c.T, 5*time.Second); err != nil {
 		t.Errorf("Health: %v", err)
 	}
-	got, err := c.Request(t.Context(), 0, "initialize", map[string]any{"protocolVersion": 1}, "mock", 5*time.Second)
+	got, err := c.Request(t.Context(), Request{ID: NumberID(0), Method: MethodInitialize, Params: map[string]any{"protocolVersion": 1}}, "mock", 5*time.Second)
 	if want := `{"method":"initialize","params":{"protocolVersion":1}}`; err != nil || string(got) != want {
 		t.Errorf("Request: got %s, %v; want %s", got, err, want)
 	}
-	_, err = c.Request(t.Context(), 1, "fail", nil, "", 5*time.Second)
+	_, err = c.Request(t.Context(), Request{ID: NumberID(1), Method: "fail"}, "", 5*time.Second)
 	var re *RPCError
 	if !errors.As(err, &re) || re.Code != -32601 {
 		t.Errorf("Request of an unknown method: got %v, want an *RPCError -32601", err)
 	}
-	if err := c.Post(t.Context(), map[string]any{"jsonrpc": "2.0", "method": "session/cancel", "params": map[string]any{"sessionId": "s"}}, 5*time.Second); err != nil {
+	if err := c.Post(t.Context(), Notification{Method: MethodCancel, Params: CancelParams{SessionID: "s"}}, 5*time.Second); err != nil {
 		t.Errorf("Post: %v", err)
 	}
-	_, err = curlClient(t, fa, "fresh").Request(t.Context(), 0, "initialize", nil, "", 5*time.Second)
+	_, err = curlClient(t, fa, "fresh").Request(t.Context(), Request{ID: NumberID(0), Method: MethodInitialize}, "", 5*time.Second)
 	var pe *ProblemError
 	if !errors.As(err, &pe) || pe.Kind() != "invalid_request" || pe.Status != http.StatusBadRequest {
 		t.Errorf("first Request without agent: got %v, want a 400 invalid_request problem", err)
@@ -102,7 +102,11 @@ func TestCurlRealStartTimesOutAsStarted(t *testing.T) {
 	fa.AddServer("s1", "mock")
 	const wait = 500 * time.Millisecond
 	start := time.Now()
-	got, done, err := curlClient(t, fa, "s1").Start(t.Context(), "turn-1", "block", nil, wait)
+	req, err := Request{ID: StringID("turn-1"), Method: "block"}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, done, err := curlClient(t, fa, "s1").Start(t.Context(), req, wait)
 	if got != nil || done || err != nil {
 		t.Errorf("Start: got (%s, %v, %v), want (nil, false, nil)", got, done, err)
 	}

@@ -505,7 +505,7 @@ func BenchmarkToolOverhead(b *testing.B) {
 		// process of its own (a server id the server does not use), so the server's session is untouched.
 		rawC, sessionID := rawSession(b, e, "bench-raw")
 		ctx := context.Background()
-		prompt := map[string]any{"sessionId": sessionID, "prompt": []map[string]string{{"type": "text", "text": script}}}
+		prompt := acp.PromptParams{SessionID: sessionID, Prompt: []acp.ContentBlock{acp.TextBlock(script)}}
 		var ours, raw time.Duration
 		n := 0
 		for b.Loop() {
@@ -516,7 +516,7 @@ func BenchmarkToolOverhead(b *testing.B) {
 			e.waitIdle(b, t.Cursor) // not timed: the next message needs an idle session
 
 			t1 := time.Now()
-			res, err := rawC.Request(ctx, "raw-"+strconv.Itoa(n), "session/prompt", prompt, "", 30*time.Second)
+			res, err := rawC.Request(ctx, acp.Request{ID: acp.StringID("raw-" + strconv.Itoa(n)), Method: acp.MethodPrompt, Params: prompt}, "", 30*time.Second)
 			raw += time.Since(t1)
 			if err != nil || !strings.Contains(string(res), "end_turn") {
 				b.Fatalf("raw session/prompt: %s, %v", res, err)
@@ -536,7 +536,7 @@ func BenchmarkToolOverhead(b *testing.B) {
 		go func() {
 			_ = rawC.Stream(ctx, 0, 10*time.Minute, func(_ int64, data []byte) error {
 				var env acp.Envelope
-				if json.Unmarshal(data, &env) == nil && env.Method == events.MethodPermission {
+				if json.Unmarshal(data, &env) == nil && env.Method == acp.MethodPermission {
 					perms <- env.ID
 				}
 				return nil
@@ -547,7 +547,7 @@ func BenchmarkToolOverhead(b *testing.B) {
 		case <-time.After(30 * time.Second):
 			b.Fatal("raw event stream did not connect")
 		}
-		prompt := map[string]any{"sessionId": sessionID, "prompt": []map[string]string{{"type": "text", "text": script}}}
+		prompt := acp.PromptParams{SessionID: sessionID, Prompt: []acp.ContentBlock{acp.TextBlock(script)}}
 		var ours, raw time.Duration
 		n := 0
 		for b.Loop() {
@@ -566,7 +566,7 @@ func BenchmarkToolOverhead(b *testing.B) {
 
 			done := make(chan error, 1)
 			go func() {
-				res, err := rawC.Request(ctx, "raw-perm-"+strconv.Itoa(n), "session/prompt", prompt, "", 60*time.Second)
+				res, err := rawC.Request(ctx, acp.Request{ID: acp.StringID("raw-perm-" + strconv.Itoa(n)), Method: acp.MethodPrompt, Params: prompt}, "", 60*time.Second)
 				if err == nil && !strings.Contains(string(res), "end_turn") {
 					err = fmt.Errorf("turn ended with %s", res)
 				}
@@ -580,7 +580,7 @@ func BenchmarkToolOverhead(b *testing.B) {
 			case <-time.After(30 * time.Second):
 				b.Fatal("raw agent did not ask for permission")
 			}
-			answer := map[string]any{"jsonrpc": "2.0", "id": id, "result": map[string]any{"outcome": map[string]string{"outcome": "selected", "optionId": "allow"}}}
+			answer := acp.Response{ID: id, Result: acp.SelectOption("allow")}
 			t1 := time.Now()
 			if err := rawC.Post(ctx, answer, 15*time.Second); err != nil {
 				b.Fatalf("raw answer: %v", err)
@@ -607,10 +607,10 @@ func BenchmarkToolOverhead(b *testing.B) {
 			e.call(b, "create_session", map[string]any{"sandbox": e.sandbox, "agent": "mock"}, &sess)
 			t1 := time.Now()
 			rawC := &acp.Client{ServerID: "bench-raw-new-" + strconv.Itoa(n), T: t}
-			if _, err := rawC.Request(ctx, 0, "initialize", initializeParams, "mock", 30*time.Second); err != nil {
+			if _, err := rawC.Request(ctx, acp.Request{ID: acp.NumberID(0), Method: acp.MethodInitialize, Params: initializeParams}, "mock", 30*time.Second); err != nil {
 				b.Fatalf("raw initialize: %v", err)
 			}
-			if res, err := rawC.Request(ctx, 1, "session/new", map[string]any{"cwd": e.ws, "mcpServers": []any{}}, "", 30*time.Second); err != nil || !strings.Contains(string(res), "sessionId") {
+			if res, err := rawC.Request(ctx, acp.Request{ID: acp.NumberID(1), Method: acp.MethodNew, Params: acp.SessionParams{Cwd: e.ws, MCPServers: []any{}}}, "", 30*time.Second); err != nil || !strings.Contains(string(res), "sessionId") {
 				b.Fatalf("raw session/new: %s, %v", res, err)
 			}
 			t2 := time.Now()
@@ -630,11 +630,7 @@ func BenchmarkToolOverhead(b *testing.B) {
 }
 
 // initializeParams are create_session's initialize parameters.
-var initializeParams = map[string]any{
-	"protocolVersion":    1,
-	"clientCapabilities": map[string]any{"fs": map[string]bool{"readTextFile": false, "writeTextFile": false}, "terminal": false},
-	"clientInfo":         map[string]string{"name": "sandbox-mcp-bench", "version": "1"},
-}
+var initializeParams = acp.InitializeParams{ProtocolVersion: 1, ClientInfo: acp.Implementation{Name: "sandbox-mcp-bench", Version: "1"}}
 
 // rawSession opens a session of our own (server id serverID) in e's sandbox, without the server, and
 // returns its client and ACP session id. Its agent process stays until the sandbox goes.
@@ -642,10 +638,10 @@ func rawSession(b *testing.B, e *toolEnv, serverID string) (*acp.Client, string)
 	b.Helper()
 	rawC := &acp.Client{ServerID: serverID, T: e.rawTransport(b)}
 	ctx := context.Background()
-	if _, err := rawC.Request(ctx, 0, "initialize", initializeParams, "mock", 30*time.Second); err != nil {
+	if _, err := rawC.Request(ctx, acp.Request{ID: acp.NumberID(0), Method: acp.MethodInitialize, Params: initializeParams}, "mock", 30*time.Second); err != nil {
 		b.Fatal(err)
 	}
-	res, err := rawC.Request(ctx, 1, "session/new", map[string]any{"cwd": e.ws, "mcpServers": []any{}}, "", 30*time.Second)
+	res, err := rawC.Request(ctx, acp.Request{ID: acp.NumberID(1), Method: acp.MethodNew, Params: acp.SessionParams{Cwd: e.ws, MCPServers: []any{}}}, "", 30*time.Second)
 	var sn struct {
 		SessionID string `json:"sessionId"`
 	}

@@ -24,14 +24,14 @@ func normalizeFast(env []byte) (ev Event, ok, handled bool) {
 		return Event{}, false, false
 	}
 	switch {
-	case e.method == MethodUpdate && e.updateDone && e.update.slow():
+	case e.method == acp.MethodUpdate && e.updateDone && e.update.slow():
 		return Event{}, false, false
-	case e.method == MethodUpdate && e.updateDone:
+	case e.method == acp.MethodUpdate && e.updateDone:
 		ev, ok := updateEvent(&e.update)
 		return ev, ok, true
-	case e.method == MethodUpdate:
+	case e.method == acp.MethodUpdate:
 		return normalizeUpdateFast(e.params)
-	case e.method == MethodPermission || e.method == MethodAgentExit:
+	case e.method == acp.MethodPermission || e.method == acp.MethodAgentExit:
 		return Event{}, false, false // rare: not worth a second implementation
 	case e.method == "" && len(e.id) > 0: // a response (IsResponse) without an error
 		id := acp.IDString(e.id)
@@ -82,7 +82,7 @@ func (e *fastEnvelope) decode(s *jsonscan.Scanner) bool {
 			e.id, ok = s.Span()
 		case string(key) == "method":
 			bit, ok = 4, s.StringOrNull(&e.method)
-		case string(key) == "params" && seen&4 != 0 && e.method == MethodUpdate:
+		case string(key) == "params" && seen&4 != 0 && e.method == acp.MethodUpdate:
 			bit = 8
 			ok = e.update.decodeParams(s)
 			e.updateDone = ok

@@ -10,17 +10,6 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 )
 
-// Method names of the ACP messages we interpret.
-const (
-	MethodPrompt     = "session/prompt"
-	MethodUpdate     = "session/update"
-	MethodPermission = "session/request_permission"
-	MethodCancel     = "session/cancel"
-	MethodAgentExit  = "_adapter/agent_exited"
-	MethodNew        = "session/new"
-	MethodLoad       = "session/load"
-)
-
 // MetaContinued is the _meta key of the session/load or session/new request we log when a session is
 // continued in a new agent process; its value says how ("session/load" or "summary").
 const MetaContinued = "sandbox-mcp/continued"
@@ -178,9 +167,9 @@ func normalizeSlow(r eventlog.Record) (Event, bool) {
 		return normalizeOut(&env)
 	}
 	switch {
-	case env.Method == MethodUpdate:
+	case env.Method == acp.MethodUpdate:
 		return normalizeUpdate(env.Params)
-	case env.Method == MethodPermission && env.IsRequest():
+	case env.Method == acp.MethodPermission && env.IsRequest():
 		var p permissionParams
 		_ = json.Unmarshal(env.Params, &p)
 		perm := &Permission{RequestID: acp.IDString(env.ID)}
@@ -192,7 +181,7 @@ func normalizeSlow(r eventlog.Record) (Event, bool) {
 		tc.Diffs, tc.Terminals = toolContent(p.ToolCall.Content)
 		tc.Locations = locations(p.ToolCall.Locations)
 		return Event{Kind: KindPermissionRequest, Permission: perm, ToolCall: tc}, true
-	case env.Method == MethodAgentExit:
+	case env.Method == acp.MethodAgentExit:
 		var p struct {
 			Code    *int `json:"code"`
 			Success bool `json:"success"`
@@ -220,7 +209,7 @@ func normalizeSlow(r eventlog.Record) (Event, bool) {
 // normalizeOut maps what we sent: the user's prompt, permission answers and cancel requests.
 func normalizeOut(env *acp.Envelope) (Event, bool) {
 	switch {
-	case env.Method == MethodPrompt:
+	case env.Method == acp.MethodPrompt:
 		var p promptParams
 		_ = json.Unmarshal(env.Params, &p)
 		var text []string
@@ -230,9 +219,9 @@ func normalizeOut(env *acp.Envelope) (Event, bool) {
 			}
 		}
 		return Event{Kind: KindUserMessage, Turn: acp.IDString(env.ID), Text: strings.Join(text, "\n")}, true
-	case env.Method == MethodCancel:
+	case env.Method == acp.MethodCancel:
 		return Event{Kind: KindCancel, Budget: budgetFromCancel(env.Params)}, true
-	case env.Method == MethodLoad || env.Method == MethodNew:
+	case env.Method == acp.MethodLoad || env.Method == acp.MethodNew:
 		var p struct {
 			Meta map[string]string `json:"_meta"`
 		}

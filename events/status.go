@@ -65,7 +65,7 @@ func (s *State) Apply(r eventlog.Record) {
 	}
 	if r.Dir == "out" {
 		switch {
-		case env.Method == MethodPrompt:
+		case env.Method == acp.MethodPrompt:
 			s.Turns++
 			s.Turn, s.Status = acp.IDString(env.ID), StatusRunning
 			s.LastError, s.LastStopReason, s.TurnStartSeq = "", "", r.Seq
@@ -73,7 +73,7 @@ func (s *State) Apply(r eventlog.Record) {
 			if s.Usage != nil {
 				s.Usage.startTurn()
 			}
-		case env.Method == MethodCancel && s.Turn != "":
+		case env.Method == acp.MethodCancel && s.Turn != "":
 			if hit := budgetFromCancel(env.Params); hit != nil {
 				s.Budget = hit
 			}
@@ -83,7 +83,7 @@ func (s *State) Apply(r eventlog.Record) {
 		return
 	}
 	switch {
-	case env.Method == MethodUpdate:
+	case env.Method == acp.MethodUpdate:
 		if !bytes.Contains(r.Env, []byte("_update")) {
 			return // the common case (text chunks) pays for no second decoding
 		}
@@ -100,7 +100,7 @@ func (s *State) Apply(r eventlog.Record) {
 		case ev.Kind == KindConfigChange:
 			s.applyConfig(ev.Config)
 		}
-	case env.Method == MethodPermission && env.IsRequest():
+	case env.Method == acp.MethodPermission && env.IsRequest():
 		if ev, ok := normalizeOne(r); ok {
 			ev.Seq, ev.Time = r.Seq, r.Time
 			// Kept cut to size: every result lists the pending requests, and the agent writes them.
@@ -112,7 +112,7 @@ func (s *State) Apply(r eventlog.Record) {
 			s.PendingIDs[ev.Permission.RequestID] = env.ID
 		}
 		s.refresh()
-	case env.Method == MethodAgentExit:
+	case env.Method == acp.MethodAgentExit:
 		ev, _ := normalizeOne(r)
 		s.Pending, s.PendingIDs, s.Turn = nil, nil, ""
 		if ev.Error != "" || s.Status == StatusRunning || s.Status == StatusWaitingPermission {

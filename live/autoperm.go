@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
-	"github.com/sandbox-mcp/sandbox-mcp/events"
 )
 
 // Auto-permission policies (--auto-permission). Off is the default: every request waits for
@@ -207,7 +206,7 @@ func (l *Session) autoAnswer(ctx context.Context, data []byte) []byte {
 		return nil
 	}
 	var env acp.Envelope
-	if json.Unmarshal(data, &env) != nil || env.Method != events.MethodPermission || !env.IsRequest() {
+	if json.Unmarshal(data, &env) != nil || env.Method != acp.MethodPermission || !env.IsRequest() {
 		return nil
 	}
 	workspace := l.cfg.Workspace(l.Snapshot().Sandbox)
@@ -215,8 +214,7 @@ func (l *Session) autoAnswer(ctx context.Context, data []byte) []byte {
 	if option == "" {
 		return nil
 	}
-	reply, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": env.ID,
-		"result": map[string]any{"outcome": map[string]string{"outcome": "selected", "optionId": option}}})
+	reply, _ := json.Marshal(acp.Response{ID: env.ID, Result: acp.SelectOption(option)})
 	if err := l.client.Post(ctx, json.RawMessage(reply), 15*time.Second); err != nil {
 		l.logger.Warn("auto-permission answer failed; left to respond_permission", "session", l.Key(), "err", err)
 		return nil

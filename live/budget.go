@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -81,8 +82,8 @@ func (l *Session) watchBudget(ctx context.Context) {
 // agent does not end within CancelGrace is ended in the log, so the session is usable again.
 func (l *Session) cancelForBudget(ctx context.Context, turn, sessionID string, hit *events.BudgetHit) {
 	l.logger.Info("turn over budget; cancelling", "session", l.Key(), "turn", turn, "limit", hit.Limit, "used", hit.Used, "max", hit.Max)
-	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
-		"params": map[string]any{"sessionId": sessionID, "_meta": map[string]any{events.MetaBudget: hit}}})
+	env, _ := json.Marshal(acp.Notification{Method: acp.MethodCancel,
+		Params: acp.CancelParams{SessionID: sessionID, Meta: map[string]any{events.MetaBudget: hit}}})
 	if err := l.sendLogged(ctx, env); err != nil {
 		l.logger.Warn("budget cancel not delivered", "session", l.Key(), "err", err)
 		// Recorded anyway, so the turn is not cancelled again at every append and still ends as over budget.
@@ -103,8 +104,7 @@ func (l *Session) cancelForBudget(ctx context.Context, turn, sessionID string, h
 		case <-changed:
 		case <-t.C:
 			l.logger.Warn("turn did not end after a budget cancel; ending it locally", "session", l.Key(), "turn", turn)
-			end, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "result": map[string]any{"stopReason": "cancelled"},
-				"_meta": map[string]any{"sandbox-mcp/local": fmt.Sprintf("the agent did not answer session/cancel within %s", CancelGrace)}})
+			end := localCancel(turn, fmt.Sprintf("the agent did not answer session/cancel within %s", CancelGrace))
 			l.ingest.Lock()
 			_, _ = l.append(eventlog.Record{Dir: eventlog.DirIn, Env: end})
 			l.ingest.Unlock()

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
-	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
 
@@ -56,7 +56,7 @@ func (c *chunkRedactor) in(env []byte) (flush [][]byte, out []byte) {
 		return nil, env
 	}
 	var ce chunkEnvelope
-	isUpdate := bytes.Contains(env, []byte(events.MethodUpdate)) && json.Unmarshal(env, &ce) == nil && ce.Method == events.MethodUpdate
+	isUpdate := bytes.Contains(env, []byte(acp.MethodUpdate)) && json.Unmarshal(env, &ce) == nil && ce.Method == acp.MethodUpdate
 	kind := ce.Params.Update.SessionUpdate
 	switch {
 	// Any block with text counts, whatever its type: the reader shows its text (events.contentText).
@@ -133,8 +133,8 @@ func (c *chunkRedactor) flush() [][]byte {
 // then it is rebuilt from what we know, so no other spelling can keep the old text.
 func withText(env []byte, kind, session, text string) []byte {
 	canonical := func() []byte {
-		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": events.MethodUpdate, "params": map[string]any{
-			"sessionId": session, "update": map[string]any{"sessionUpdate": kind, "content": map[string]any{"type": "text", "text": text}}}})
+		b, _ := json.Marshal(acp.Notification{Method: acp.MethodUpdate, Params: acp.UpdateParams{SessionID: session,
+			Update: acp.ContentChunk{SessionUpdate: kind, Content: acp.TextBlock(text)}}})
 		return b
 	}
 	dec := json.NewDecoder(bytes.NewReader(env))

@@ -7,7 +7,6 @@ package live
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -68,8 +67,7 @@ func (l *Session) failAgentServerDown(ctx context.Context) {
 	if id == "" {
 		id = "sandbox-mcp-agent-down"
 	}
-	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id,
-		"error": map[string]any{"code": -32001, "message": reason}})
+	env := errorEnvelope(id, -32001, reason)
 	l.ingest.Lock()
 	_, _ = l.append(eventlog.Record{Dir: "in", Env: env})
 	l.ingest.Unlock()

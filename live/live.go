@@ -355,8 +355,7 @@ func (l *Session) streamOnce(ctx context.Context) error {
 				return errGap
 			}
 			l.logger.Error("events lost: sandbox-agent no longer holds them", "session", l.Key(), "from", last+1, "to", id-1)
-			lost, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "sandbox-mcp-gap", "error": map[string]any{
-				"code": -32001, "message": fmt.Sprintf("%d events (sandbox-agent ids %d-%d) were lost: sandbox-agent replays only its last 1024", id-1-last, last+1, id-1)}})
+			lost := noteEnvelope("sandbox-mcp-gap", fmt.Sprintf("%d events (sandbox-agent ids %d-%d) were lost: sandbox-agent replays only its last 1024", id-1-last, last+1, id-1))
 			if err := queue.put(ctx, sseItem{data: lost}); err != nil {
 				return err
 			}
@@ -476,8 +475,7 @@ func (l *Session) End(ctx context.Context) bool {
 		return false
 	}
 	if s.State.Turn != "" {
-		_ = l.client.Post(ctx, map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
-			"params": map[string]string{"sessionId": s.SessionID}}, 5*time.Second)
+		_ = l.client.Post(ctx, acp.Notification{Method: acp.MethodCancel, Params: acp.CancelParams{SessionID: s.SessionID}}, 5*time.Second)
 	}
 	// No DELETE: it hangs for its full timeout in 0.4.2, and removing the sandbox ends the agent.
 	l.SetState(func(st *events.State) { st.End() })

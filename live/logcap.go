@@ -100,24 +100,22 @@ func essential(data []byte) ([]byte, bool) {
 		return nil, false
 	}
 	switch {
-	case env.IsNotification() && env.Method != events.MethodAgentExit:
+	case env.IsNotification() && env.Method != acp.MethodAgentExit:
 		return nil, false
 	case len(data) <= keepMax:
 		return data, true
 	case env.IsResponse():
-		out := map[string]any{"jsonrpc": "2.0", "id": env.ID}
+		out := acp.Response{ID: env.ID}
 		if env.Error != nil {
-			out["error"] = map[string]any{"code": env.Error.Code, "message": clipNote(env.Error.Message)}
+			out.Error = &acp.RPCError{Code: env.Error.Code, Message: clipNote(env.Error.Message)}
 		} else {
-			var res struct {
-				StopReason string `json:"stopReason"`
-			}
+			var res acp.StopResult
 			_ = json.Unmarshal(env.Result, &res)
-			out["result"] = map[string]any{"stopReason": clipNote(res.StopReason)}
+			out.Result = acp.StopResult{StopReason: clipNote(res.StopReason)}
 		}
 		b, err := json.Marshal(out)
 		return b, err == nil
-	case env.IsRequest() && env.Method == events.MethodPermission:
+	case env.IsRequest() && env.Method == acp.MethodPermission:
 		var p struct {
 			SessionID string `json:"sessionId"`
 			ToolCall  struct {
@@ -142,7 +140,7 @@ func essential(data []byte) ([]byte, bool) {
 			o := &p.Options[i]
 			o.OptionID, o.Name, o.Kind = clipNote(o.OptionID), clipNote(o.Name), clipNote(o.Kind)
 		}
-		b, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": env.ID, "method": env.Method, "params": p})
+		b, err := json.Marshal(acp.Request{ID: env.ID, Method: env.Method, Params: p})
 		return b, err == nil && len(b) <= keepMax
 	}
 	return nil, false
@@ -152,13 +150,6 @@ func essential(data []byte) ([]byte, bool) {
 // reader read past: logged with that envelope's SSE id, so the stream resumes after it.
 func droppedEnvelope(id, size int64, limit int) []byte {
 	return noteEnvelope("sandbox-mcp-dropped", fmt.Sprintf("envelope %d of %d bytes dropped (limit %d, --max-envelope): the agent sent more in one message than sandbox-mcp keeps", id, size, limit))
-}
-
-// noteEnvelope is an error response of ours, which get_events shows as an error event and which changes
-// no turn's state (its id is not a turn's).
-func noteEnvelope(id, msg string) []byte {
-	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32001, "message": msg}})
-	return b
 }
 
 func clipNote(s string) string {

@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
 
 func chunkItem(id int64, text string) sseItem {
-	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": "session/update", "params": map[string]any{
-		"sessionId": "s", "update": map[string]any{"sessionUpdate": "agent_thought_chunk", "content": map[string]any{"type": "text", "text": text}}}})
+	env, _ := json.Marshal(acp.Notification{Method: acp.MethodUpdate, Params: acp.UpdateParams{SessionID: "s",
+		Update: acp.ContentChunk{SessionUpdate: "agent_thought_chunk", Content: acp.TextBlock(text)}}})
 	return sseItem{id: id, data: env}
 }
 
@@ -33,7 +34,7 @@ func summary(items []sseItem) string {
 			}
 			_ = json.Unmarshal(it.data, &env)
 			out = append(out, "note:"+strings.Join(strings.Fields(env.Error.Message)[:3], " "))
-		case strings.Contains(string(it.data), "session/update"):
+		case strings.Contains(string(it.data), acp.MethodUpdate):
 			out = append(out, fmt.Sprintf("c%d", it.id))
 		default:
 			out = append(out, fmt.Sprintf("r%d", it.id))
@@ -86,7 +87,7 @@ func TestLogBudget(t *testing.T) {
 		if len(keep) != 3 {
 			t.Fatalf("kept %q", summary(keep))
 		}
-		if got := string(keep[1].data); got != `{"id":"turn-1","jsonrpc":"2.0","result":{"stopReason":"end_turn"}}` {
+		if got := string(keep[1].data); got != `{"jsonrpc":"2.0","id":"turn-1","result":{"stopReason":"end_turn"}}` {
 			t.Errorf("shrunk turn end = %s", got)
 		}
 		perm := string(keep[2].data)

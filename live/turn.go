@@ -50,12 +50,12 @@ func (l *Session) Send(ctx context.Context, message string, wait time.Duration, 
 		return Turn{}, sandbox.Errorf(sandbox.Invalid, "session %q is busy: another send_message is starting a turn in it: follow that turn with get_events, then send again",
 			name)
 	}
-	stored, turn, env, err := l.claimTurn(ctx, message)
+	stored, turn, req, err := l.claimTurn(ctx, message)
 	l.starting.Unlock()
 	if err != nil {
 		return Turn{}, err
 	}
-	if err := l.startTurn(ctx, turn, env, stored[0].Seq); err != nil {
+	if err := l.startTurn(ctx, turn, req, stored[0].Seq); err != nil {
 		return Turn{}, fmt.Errorf("send message to %q: %w", name, err)
 	}
 	res := Turn{ID: turn, Cursor: stored[0].Seq - 1}
@@ -74,27 +74,30 @@ func (l *Session) Send(ctx context.Context, message string, wait time.Duration, 
 
 // claimTurn checks that the session can take a turn, waits for its event stream, and logs the prompt,
 // which makes the session running. The caller holds l.starting.
-func (l *Session) claimTurn(ctx context.Context, message string) (stored []eventlog.Record, turn string, env []byte, err error) {
+func (l *Session) claimTurn(ctx context.Context, message string) (stored []eventlog.Record, turn string, req acp.EncodedRequest, err error) {
 	if err := sendable(l.Snapshot()); err != nil {
-		return nil, "", nil, err
+		return nil, "", req, err
 	}
 	if !l.awaitStream(ctx, streamWait) {
 		l.logger.Warn("sending before the event stream is connected; a burst of over 1024 events could be lost", "session", l.Key())
 	}
 	s := l.Snapshot() // again: the agent may have exited while we waited
 	if err := sendable(s); err != nil {
-		return nil, "", nil, err
+		return nil, "", req, err
 	}
 	turn = events.TurnID(s.State.Turns + 1)
-	env, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "method": events.MethodPrompt,
-		"params": map[string]any{"sessionId": s.SessionID, "prompt": []map[string]string{{"type": "text", "text": message}}}})
-	// Logged before it is sent, so the user message precedes everything the agent streams back. The log
-	// holds it redacted; the agent gets env as written.
-	stored, err = l.append(eventlog.Record{Dir: "out", Env: env})
+	req, err = acp.Request{ID: acp.StringID(turn), Method: acp.MethodPrompt,
+		Params: acp.PromptParams{SessionID: s.SessionID, Prompt: []acp.ContentBlock{acp.TextBlock(message)}}}.Encode()
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", req, err
 	}
-	return stored, turn, env, nil
+	// Logged before it is sent, so the user message precedes everything the agent streams back. The log
+	// holds it redacted; the agent gets the same envelope as written, encoded only this once.
+	stored, err = l.append(eventlog.Record{Dir: "out", Env: req.Body})
+	if err != nil {
+		return nil, "", req, err
+	}
+	return stored, turn, req, nil
 }
 
 // sendable says why a session cannot take a new turn, or nil.
@@ -115,12 +118,11 @@ func sendable(s state.Session) error {
 // arrives on the stream. It returns as soon as the agent reacts (any record after the prompt's), the POST
 // ends, or promptWait passes. A POST that fails for a reason other than its deadline never reached the
 // agent, so the turn is ended in the log with that error.
-func (l *Session) startTurn(ctx context.Context, turn string, env []byte, seq int64) error {
+func (l *Session) startTurn(ctx context.Context, turn string, req acp.EncodedRequest, seq int64) error {
 	failed := make(chan error, 1)
 	logged := make(chan struct{})
 	notDelivered := func(err error) {
-		fail, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn,
-			"error": map[string]any{"code": -32000, "message": "not delivered: " + err.Error()}})
+		fail := errorEnvelope(turn, -32000, "not delivered: "+err.Error())
 		l.ingest.Lock()
 		_, _ = l.append(eventlog.Record{Dir: "in", Env: fail})
 		l.ingest.Unlock()
@@ -131,7 +133,7 @@ func (l *Session) startTurn(ctx context.Context, turn string, env []byte, seq in
 		// the manager's: Close waits for this bounded POST rather than cut a prompt in half.
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), promptWait+10*time.Second)
 		defer cancel()
-		_, _, err := l.client.Start(pctx, turn, events.MethodPrompt, json.RawMessage(mustParams(env)), promptWait)
+		_, _, err := l.client.Start(pctx, req, promptWait)
 		var rpcErr *acp.RPCError
 		if err == nil || errors.As(err, &rpcErr) || l.reacted(seq, turn) {
 			// Delivered: the agent answered, or already streams this turn (the POST can still fail
@@ -170,12 +172,6 @@ func (l *Session) startTurn(ctx context.Context, turn string, env []byte, seq in
 	}
 }
 
-func mustParams(env []byte) []byte {
-	var e acp.Envelope
-	_ = json.Unmarshal(env, &e)
-	return e.Params
-}
-
 // Respond answers a pending session/request_permission with one of its option ids, or "cancelled", and
 // returns the session's status after the answer.
 func (l *Session) Respond(ctx context.Context, requestID, option string) (string, error) {
@@ -199,9 +195,9 @@ func (l *Session) Respond(ctx context.Context, requestID, option string) (string
 	for _, o := range req.Permission.Options {
 		optIDs = append(optIDs, o.ID)
 	}
-	outcome := map[string]string{"outcome": "selected", "optionId": option}
+	answer := acp.SelectOption(option)
 	if option == "cancelled" {
-		outcome = map[string]string{"outcome": "cancelled"}
+		answer = acp.CancelPermission()
 	} else if !slices.Contains(optIDs, option) {
 		return "", invalidf("option %q is not offered for request %q: use one of [%s] or cancelled", textcut.Head(option, 256), requestID, strings.Join(optIDs, ", "))
 	}
@@ -210,7 +206,7 @@ func (l *Session) Respond(ctx context.Context, requestID, option string) (string
 	if len(rawID) == 0 {
 		rawID, _ = json.Marshal(requestID)
 	}
-	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": rawID, "result": map[string]any{"outcome": outcome}})
+	env, _ := json.Marshal(acp.Response{ID: rawID, Result: answer})
 	if err := l.sendLogged(ctx, env); err != nil {
 		return "", fmt.Errorf("answer permission request %q: %w", requestID, err)
 	}
@@ -229,8 +225,7 @@ func (l *Session) Cancel(ctx context.Context) (turn, status string, err error) {
 	if s.State.Turn == "" {
 		return "", "", invalidf("session %q has no running turn (status %s): nothing to cancel", sessionName, s.State.Status)
 	}
-	env, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "method": events.MethodCancel,
-		"params": map[string]string{"sessionId": s.SessionID}})
+	env, _ := json.Marshal(acp.Notification{Method: acp.MethodCancel, Params: acp.CancelParams{SessionID: s.SessionID}})
 	if err := l.sendLogged(ctx, env); err != nil {
 		return "", "", fmt.Errorf("cancel turn %s: %w", s.State.Turn, err)
 	}
@@ -240,8 +235,7 @@ func (l *Session) Cancel(ctx context.Context) (turn, status string, err error) {
 		// The agent did not end the turn: it may never have received the prompt (the server died while
 		// sending it) or it ignores session/cancel. End it here so the session can be used again.
 		l.logger.Warn("turn did not end after session/cancel; ending it locally", "session", l.Key(), "turn", turn)
-		end, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": turn, "result": map[string]any{"stopReason": "cancelled"},
-			"_meta": map[string]any{"sandbox-mcp/local": "the agent did not answer session/cancel"}})
+		end := localCancel(turn, "the agent did not answer session/cancel")
 		l.ingest.Lock()
 		l.flushChunks()
 		_, err := l.append(eventlog.Record{Dir: "in", Env: end})

@@ -1,13 +1,19 @@
 package live
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
+	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
@@ -70,13 +76,96 @@ func TestConcurrentSendsStartOneTurn(t *testing.T) {
 		if got, want := texts(evs), fmt.Sprintf("prompt-%d", winner); got != want {
 			t.Errorf("agent text %q, want the winner's %q only", got, want)
 		}
-		if got := outMethods(t, l, events.MethodPrompt); got != 1 {
+		if got := outMethods(t, l, acp.MethodPrompt); got != 1 {
 			t.Errorf("the log holds %d prompts, want 1", got)
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if len(prompts) != 1 {
 			t.Errorf("the agent received prompts %q, want one", prompts)
+		}
+	})
+}
+
+// posts is an acp.Transport that keeps the body of every POST it passes on.
+type posts struct {
+	acp.Transport
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (p *posts) Do(ctx context.Context, method, path string, body []byte, timeout time.Duration) (int, []byte, error) {
+	if method == http.MethodPost {
+		p.mu.Lock()
+		p.bodies = append(p.bodies, string(body))
+		p.mu.Unlock()
+	}
+	return p.Transport.Do(ctx, method, path, body, timeout)
+}
+
+func (p *posts) all() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.bodies)
+}
+
+// TestLoggedIsPosted: what the log says the session sent (the prompt, a permission answer, session/cancel)
+// is, byte for byte, what was posted, each envelope encoded once; the answer echoes the request's numeric
+// id as a number.
+func TestLoggedIsPosted(t *testing.T) {
+	opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
+		switch turn.Text {
+		case "ask":
+			if answer, ok := turn.RequestPermission(7, "call-1", "run ls"); ok {
+				turn.Say("answer " + string(answer))
+			}
+			turn.End("end_turn")
+		case "hold":
+			<-turn.Cancelled()
+			turn.End("cancelled")
+		}
+	}}
+	worldTest(t, opts, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		rec := &posts{}
+		l := w.openVia(t, "posted", func(tr acp.Transport) acp.Transport { rec.Transport = tr; return rec })
+		res, err := l.Send(ctx, "ask", time.Minute, nil)
+		if err != nil || res.Status != events.StatusWaitingPermission {
+			t.Fatalf("send: %+v, %v; want waiting_permission", res, err)
+		}
+		if _, err := l.Respond(ctx, "7", "allow"); err != nil {
+			t.Fatal(err)
+		}
+		readTurn(t, l, res.Cursor)
+		if _, err := l.Send(ctx, "hold", 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := l.Cancel(ctx); err != nil {
+			t.Fatal(err)
+		}
+
+		recs, err := l.Log().Read(0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logged []string
+		for _, r := range recs {
+			if r.Dir == eventlog.DirOut {
+				logged = append(logged, string(r.Env))
+			}
+		}
+		sid := l.Snapshot().SessionID
+		want := []string{
+			`{"jsonrpc":"2.0","id":"turn-1","method":"session/prompt","params":{"sessionId":"` + sid + `","prompt":[{"type":"text","text":"ask"}]}}`,
+			`{"jsonrpc":"2.0","id":7,"result":{"outcome":{"outcome":"selected","optionId":"allow"}}}`,
+			`{"jsonrpc":"2.0","id":"turn-2","method":"session/prompt","params":{"sessionId":"` + sid + `","prompt":[{"type":"text","text":"hold"}]}}`,
+			`{"jsonrpc":"2.0","method":"session/cancel","params":{"sessionId":"` + sid + `"}}`,
+		}
+		if !slices.Equal(logged, want) {
+			t.Errorf("logged:\n%s\nwant:\n%s", strings.Join(logged, "\n"), strings.Join(want, "\n"))
+		}
+		if sent := rec.all(); len(sent) < 2 || !slices.Equal(sent[2:], logged) { // after initialize and session/new
+			t.Errorf("posted:\n%s\nlogged:\n%s", strings.Join(sent, "\n"), strings.Join(logged, "\n"))
 		}
 	})
 }

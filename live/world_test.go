@@ -57,14 +57,21 @@ func (w *world) goFn(fn func()) {
 
 // open starts a claude session on a new server id, as the manager does: initialize, session/new, then the
 // session is live over its own log with its stream running.
-func (w *world) open(t *testing.T, name string) *Session {
+func (w *world) open(t *testing.T, name string) *Session { return w.openVia(t, name, nil) }
+
+// openVia is open with the session's transport wrapped by wrap (when not nil), e.g. to see what is posted.
+func (w *world) openVia(t *testing.T, name string, wrap func(acp.Transport) acp.Transport) *Session {
 	t.Helper()
 	ctx := t.Context()
-	client := &acp.Client{T: &acp.HTTP{BaseURL: fakeagent.URL, Token: w.agent.Token(), Client: w.agent.Client()}, ServerID: "srv-" + name}
-	if _, err := client.Request(ctx, 0, "initialize", map[string]any{"protocolVersion": 1}, "claude", time.Minute); err != nil {
+	var tr acp.Transport = &acp.HTTP{BaseURL: fakeagent.URL, Token: w.agent.Token(), Client: w.agent.Client()}
+	if wrap != nil {
+		tr = wrap(tr)
+	}
+	client := &acp.Client{T: tr, ServerID: "srv-" + name}
+	if _, err := client.Request(ctx, acp.Request{ID: acp.NumberID(0), Method: acp.MethodInitialize, Params: acp.InitializeParams{ProtocolVersion: 1}}, "claude", time.Minute); err != nil {
 		t.Fatalf("initialize: %v", err)
 	}
-	res, err := client.Request(ctx, 1, events.MethodNew, map[string]any{"cwd": "/work", "mcpServers": []any{}}, "", time.Minute)
+	res, err := client.Request(ctx, acp.Request{ID: acp.NumberID(1), Method: acp.MethodNew, Params: acp.SessionParams{Cwd: "/work", MCPServers: []any{}}}, "", time.Minute)
 	if err != nil {
 		t.Fatalf("session/new: %v", err)
 	}

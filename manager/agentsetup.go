@@ -51,7 +51,7 @@ func (m *Manager) authenticate(ctx context.Context, c *acp.Client, agent string,
 	if id == "" {
 		return nil
 	}
-	if _, err := c.Request(ctx, 4, "authenticate", map[string]string{"methodId": id}, "", 30*time.Second); err != nil {
+	if _, err := c.Request(ctx, acp.Request{ID: acp.NumberID(4), Method: acp.MethodAuthenticate, Params: acp.AuthenticateParams{MethodID: id}}, "", 30*time.Second); err != nil {
 		return fmt.Errorf("authenticate with the %s agent (method %s; check the key passed to it): %w", agent, id, err)
 	}
 	return nil
@@ -132,12 +132,14 @@ func optionValues(configOptions json.RawMessage, category string) []string {
 // one, session/set_model otherwise (and when set_config_option is not implemented).
 func (m *Manager) setModel(ctx context.Context, c *acp.Client, sessionID, model string, configOptions json.RawMessage) error {
 	if opt := modelOption(configOptions); opt != "" {
-		_, err := c.Request(ctx, 3, "session/set_config_option", map[string]string{"sessionId": sessionID, "configId": opt, "value": model}, "", 30*time.Second)
+		_, err := c.Request(ctx, acp.Request{ID: acp.NumberID(3), Method: acp.MethodSetConfigOption,
+			Params: acp.SetConfigOptionParams{SessionID: sessionID, ConfigID: opt, Value: model}}, "", 30*time.Second)
 		var re *acp.RPCError
 		if err == nil || !errors.As(err, &re) || re.Code != -32601 {
 			return err
 		}
 	}
-	_, err := c.Request(ctx, 3, "session/set_model", map[string]string{"sessionId": sessionID, "modelId": model}, "", 30*time.Second)
+	_, err := c.Request(ctx, acp.Request{ID: acp.NumberID(3), Method: acp.MethodSetModel,
+		Params: acp.SetModelParams{SessionID: sessionID, ModelID: model}}, "", 30*time.Second)
 	return err
 }

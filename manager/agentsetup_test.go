@@ -89,10 +89,10 @@ func TestSetModel(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{"config option", opts, nil, []string{"session/set_config_option"}, ""},
-		{"no config option", nil, nil, []string{"session/set_model"}, ""},
-		{"set_config_option missing", opts, map[string]string{"session/set_config_option": notFound}, []string{"session/set_config_option", "session/set_model"}, ""},
-		{"set_config_option refuses", opts, map[string]string{"session/set_config_option": `"error":{"code":-32602,"message":"Invalid value"}`}, []string{"session/set_config_option"}, "Invalid value"},
+		{"config option", opts, nil, []string{acp.MethodSetConfigOption}, ""},
+		{"no config option", nil, nil, []string{acp.MethodSetModel}, ""},
+		{"set_config_option missing", opts, map[string]string{acp.MethodSetConfigOption: notFound}, []string{acp.MethodSetConfigOption, acp.MethodSetModel}, ""},
+		{"set_config_option refuses", opts, map[string]string{acp.MethodSetConfigOption: `"error":{"code":-32602,"message":"Invalid value"}`}, []string{acp.MethodSetConfigOption}, "Invalid value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{replies: tc.replies}

@@ -31,7 +31,7 @@ import (
 
 // How a session was continued.
 const (
-	ContinuedLoad    = "session/load"
+	ContinuedLoad    = acp.MethodLoad
 	ContinuedSummary = "summary"
 )
 
@@ -105,24 +105,24 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
-	how, method, reqID := ContinuedSummary, events.MethodNew, 1
-	params := map[string]any{"cwd": srec.Cwd, "mcpServers": servers}
+	how, method, reqID := ContinuedSummary, acp.MethodNew, 1
+	params := acp.SessionParams{Cwd: srec.Cwd, MCPServers: servers}
 	var res json.RawMessage
 	if init.LoadSession && old.SessionID != "" {
-		params["sessionId"] = old.SessionID
-		res, err = client.Request(ctx, reqID, events.MethodLoad, params, "", initTimeout)
+		load := params
+		load.SessionID = old.SessionID
+		res, err = client.Request(ctx, acp.Request{ID: acp.NumberID(reqID), Method: acp.MethodLoad, Params: load}, "", initTimeout)
 		if err == nil {
-			how, method = ContinuedLoad, events.MethodLoad
+			how, method = ContinuedLoad, acp.MethodLoad
 		} else {
 			// The agent lost the session (its store did not survive): fall back to a summary, with the
 			// next request id, whose reply then marks where the stream resumes.
 			m.log.Warn("session/load failed; continuing with a summary", "session", rec.Name+"/"+old.Name, "err", err)
-			delete(params, "sessionId")
 			reqID++
 		}
 	}
-	if method == events.MethodNew {
-		res, err = client.Request(ctx, reqID, events.MethodNew, params, "", initTimeout)
+	if method == acp.MethodNew {
+		res, err = client.Request(ctx, acp.Request{ID: acp.NumberID(reqID), Method: acp.MethodNew, Params: params}, "", initTimeout)
 		if err != nil {
 			client.Close(context.WithoutCancel(ctx))
 			return SessionResult{}, "", fmt.Errorf("open a new %s session to continue %q: %w", srec.Agent, old.Name, err)
@@ -130,7 +130,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 	}
 	var sn agentSession
 	_ = json.Unmarshal(res, &sn)
-	if method == events.MethodNew {
+	if method == acp.MethodNew {
 		if sn.SessionID == "" {
 			client.Close(context.WithoutCancel(ctx))
 			return SessionResult{}, "", fmt.Errorf("%s agent returned no session id: %s", srec.Agent, truncate(string(res), 200))
@@ -211,12 +211,13 @@ func (m *Manager) logContinuation(s state.Session, method, how string, reqID int
 		return fmt.Errorf("open event log: %w", err)
 	}
 	defer lg.Close()
-	params := map[string]any{"cwd": s.Cwd, "_meta": map[string]string{events.MetaContinued: how}}
-	if method == events.MethodLoad {
-		params["sessionId"] = s.SessionID
+	params := acp.SessionParams{Cwd: s.Cwd, Meta: map[string]any{events.MetaContinued: how}}
+	if method == acp.MethodLoad {
+		params.SessionID = s.SessionID
 	}
-	sent, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": reqID, "method": method, "params": params})
-	got, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": reqID, "result": reply})
+	id := acp.NumberID(reqID)
+	sent, _ := json.Marshal(acp.Request{ID: id, Method: method, Params: params})
+	got, _ := json.Marshal(acp.Response{ID: id, Result: reply})
 	_, err = lg.Append(eventlog.Record{Dir: eventlog.DirOut, Env: m.cfg.Redact(sent)},
 		eventlog.Record{Dir: eventlog.DirIn, SSEID: sseID, Env: m.cfg.Redact(got)})
 	if err == nil {

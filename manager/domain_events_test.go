@@ -174,7 +174,7 @@ func TestDomainRespondPermission(t *testing.T) {
 			t.Fatalf("respond: %+v, %v", pr, err)
 		}
 		evs, page := w.readTurn(t, "perm", s.Name, res.Cursor)
-		if got, want := texts(evs), `answer {"outcome":{"optionId":"allow","outcome":"selected"}}`; got != want {
+		if got, want := texts(evs), `answer {"outcome":{"outcome":"selected","optionId":"allow"}}`; got != want {
 			t.Errorf("the agent got %q, want %q", got, want)
 		}
 		if page.Status != events.StatusIdle || len(page.Pending) != 0 {

@@ -132,7 +132,8 @@ func (m *Manager) createSession(ctx context.Context, req CreateSessionRequest) (
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", err
 	}
-	newRes, err := client.Request(ctx, 1, events.MethodNew, map[string]any{"cwd": cwd, "mcpServers": servers}, "", initTimeout)
+	newRes, err := client.Request(ctx, acp.Request{ID: acp.NumberID(1), Method: acp.MethodNew,
+		Params: acp.SessionParams{Cwd: cwd, MCPServers: servers}}, "", initTimeout)
 	if err != nil {
 		client.Close(context.WithoutCancel(ctx))
 		return SessionResult{}, "", fmt.Errorf("open a %s session in %q: %w", req.Agent, rec.Name, err)
@@ -189,11 +190,10 @@ func (m *Manager) startAgent(ctx context.Context, rec state.Sandbox, srec *state
 	m.allowInstallHosts(ctx, b, rec.Name, srec.Agent) // sbx: the agent's install hosts (netpolicy.go)
 	client := &acp.Client{T: t, ServerID: "smcp-" + srec.Name + "-" + randomHex(4)}
 	initialize := func() (json.RawMessage, error) {
-		return client.Request(ctx, 0, "initialize", map[string]any{
-			"protocolVersion":    1,
-			"clientCapabilities": map[string]any{"fs": map[string]bool{"readTextFile": false, "writeTextFile": false}, "terminal": false},
-			"clientInfo":         map[string]string{"name": "sandbox-mcp", "version": m.cfg.Version},
-		}, srec.Agent, initTimeout)
+		return client.Request(ctx, acp.Request{ID: acp.NumberID(0), Method: acp.MethodInitialize, Params: acp.InitializeParams{
+			ProtocolVersion: 1,
+			ClientInfo:      acp.Implementation{Name: "sandbox-mcp", Version: m.cfg.Version},
+		}}, srec.Agent, initTimeout)
 	}
 	initRes, err := initialize()
 	if errors.Is(err, acp.ErrUnreachable) || errors.Is(err, acp.ErrNoClient) {
@@ -260,11 +260,11 @@ func (m *Manager) configure(ctx context.Context, c *acp.Client, s *state.Session
 		if !slices.Contains(ids, s.Mode) {
 			return invalidf("mode %q is not offered by the %s agent: use one of [%s]", s.Mode, s.Agent, strings.Join(ids, ", "))
 		}
-		method, params := "session/set_mode", map[string]string{"sessionId": s.SessionID, "modeId": s.Mode}
+		req := acp.Request{ID: acp.NumberID(2), Method: acp.MethodSetMode, Params: acp.SetModeParams{SessionID: s.SessionID, ModeID: s.Mode}}
 		if opt != "" {
-			method, params = "session/set_config_option", map[string]string{"sessionId": s.SessionID, "configId": opt, "value": s.Mode}
+			req.Method, req.Params = acp.MethodSetConfigOption, acp.SetConfigOptionParams{SessionID: s.SessionID, ConfigID: opt, Value: s.Mode}
 		}
-		if _, err := c.Request(ctx, 2, method, params, "", 30*time.Second); err != nil {
+		if _, err := c.Request(ctx, req, "", 30*time.Second); err != nil {
 			return fmt.Errorf("set mode %q: %w", s.Mode, err)
 		}
 	}
