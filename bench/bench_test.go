@@ -51,8 +51,8 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
-	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -139,7 +139,7 @@ func BenchmarkStartup(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		stateDir := b.TempDir()
-		stderr := &testkit.LockedBuffer{}
+		stderr := &syncbuf.Buffer{}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		t0 := time.Now()
 		c, _, err := startClient(context.Background(), bin, env, []string{"--state-dir", stateDir}, stderr)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/cli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
@@ -216,9 +217,9 @@ func (r rootsHandler) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.Lis
 
 // startCapturing is startServer with the server's whole stdout (every JSON-RPC message it sends) and
 // stderr (its log) captured, and client options.
-func startCapturing(t *testing.T, args []string, env map[string]string, opts ...client.ClientOption) (h *harness, stdout, stderr *testkit.LockedBuffer) {
+func startCapturing(t *testing.T, args []string, env map[string]string, opts ...client.ClientOption) (h *harness, stdout, stderr *syncbuf.Buffer) {
 	t.Helper()
-	stdout, stderr = &testkit.LockedBuffer{}, &testkit.LockedBuffer{}
+	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	return &harness{testkit.StartWith(t, cli.Run, args, env, testkit.Options{Stdout: stdout, Stderr: stderr, Client: opts})}, stdout, stderr
 }
 
