@@ -151,20 +151,29 @@ func TestBudgetCancelsTurn(t *testing.T) {
 	}
 }
 
-// waitEnded polls list_sessions until the session is no longer usable (its agent is gone).
+// waitEnded polls until the session is no longer usable (its agent is gone).
 func (h *harness) waitEnded(sb, name string) manager.SessionEntry {
 	h.T.Helper()
-	deadline := time.Now().Add(40 * time.Second)
+	return h.waitEntry(sb, name, 40*time.Second, func(status string) bool {
+		return status == events.StatusFailed || status == events.StatusEnded
+	})
+}
+
+// waitEntry polls list_sessions until done accepts the session's status, and returns its entry. Each look
+// follows a get_events, which makes the session's stream run (and notice a turn's end, or that
+// sandbox-agent is gone).
+func (h *harness) waitEntry(sb, name string, within time.Duration, done func(status string) bool) manager.SessionEntry {
+	h.T.Helper()
+	deadline := time.Now().Add(within)
 	for {
-		// get_events makes the session's stream run (and notice that sandbox-agent is gone).
 		var page manager.EventsPage
 		h.OK("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
 		e := h.sessionEntry(sb, name)
-		if e.Status == events.StatusFailed || e.Status == events.StatusEnded {
+		if done(e.Status) {
 			return e
 		}
 		if time.Now().After(deadline) {
-			h.T.Fatalf("session %s still %s 40 s after its sandbox stopped", name, e.Status)
+			h.T.Fatalf("session %s/%s still %s after %v", sb, name, e.Status, within)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
