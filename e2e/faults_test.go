@@ -124,7 +124,7 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 		var page manager.EventsPage
 		h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 		if page.Status != events.StatusRunning {
-			t.Fatalf("status %s before the kill, want running; events %v", page.Status, summarize(got))
+			t.Fatalf("status %s before the kill, want running; events %v", page.Status, testkit.Summarize(got))
 		}
 		got, cursor = append(got, page.Events...), page.NextCursor
 	}
@@ -171,7 +171,7 @@ func TestFaultAgentExits(t *testing.T) {
 	turn := s.send(t, "say bye; exit 3", 0)
 	var got []events.Event
 	page := waitFor(t, h, s, turn.Cursor, &got, events.StatusFailed, 30*time.Second)
-	t.Logf("events: %v; last_error %q", summarize(got), page.LastError)
+	t.Logf("events: %v; last_error %q", testkit.Summarize(got), page.LastError)
 	exit := -1
 	for _, ev := range got {
 		if ev.Kind == events.KindAgentExit && ev.ExitCode != nil {
@@ -179,7 +179,7 @@ func TestFaultAgentExits(t *testing.T) {
 		}
 	}
 	if exit != 3 {
-		t.Errorf("events %v, want an agent_exit with exit_code 3", summarize(got))
+		t.Errorf("events %v, want an agent_exit with exit_code 3", testkit.Summarize(got))
 	}
 	if !strings.Contains(page.LastError, "exited") || !strings.Contains(page.LastError, "3") {
 		t.Errorf("last_error %q, want it to mention the exit and its code", page.LastError)
@@ -349,7 +349,7 @@ func waitFor(t *testing.T, h *harness, s session, cursor int64, got *[]events.Ev
 			return page
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("status %s after %v, want %s; events: %v", page.Status, limit, want, summarize(*got))
+			t.Fatalf("status %s after %v, want %s; events: %v", page.Status, limit, want, testkit.Summarize(*got))
 		}
 	}
 }

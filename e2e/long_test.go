@@ -215,7 +215,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		}
 		evs, _ := s.drain(t, turn.Cursor, 100, 10)
 		if agentText(evs) != "late" {
-			t.Errorf("events after the wait: %v", summarize(evs))
+			t.Errorf("events after the wait: %v", testkit.Summarize(evs))
 		}
 	})
 
@@ -247,7 +247,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		}
 		evs, _ := s.drain(t, turn.Cursor, 100, 10)
 		if last := evs[len(evs)-1]; last.Kind != events.KindTurnEnd || last.StopReason != "cancelled" {
-			t.Errorf("events: %v, want a cancelled turn_end last", summarize(evs))
+			t.Errorf("events: %v, want a cancelled turn_end last", testkit.Summarize(evs))
 		}
 		if strings.Contains(agentText(evs), "never") {
 			t.Error("the agent went on after cancel")
@@ -292,7 +292,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		var perm manager.PermissionResult
 		h.OK("respond_permission", map[string]any{"sandbox": s.sandbox, "session": s.session, "request_id": page.Pending[0].Permission.RequestID, "option": "reject"}, &perm)
 		rest, _ := s.drain(t, page.NextCursor, 100, 10)
-		sum := strings.Join(summarize(append(got, rest...)), "\n")
+		sum := strings.Join(testkit.Summarize(append(got, rest...)), "\n")
 		for _, want := range []string{"permission_request Edit notes.txt\npermission_response allow\ntool_call_update completed", "permission_response reject\ntool_call_update failed"} {
 			if !strings.Contains(sum, want) {
 				t.Errorf("events:\n%s\nwant them to contain:\n%s", sum, want)

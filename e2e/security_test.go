@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -336,7 +337,7 @@ func (s *procScan) kinds() []string {
 	}
 	out := make([]string, 0, len(order))
 	for _, k := range order {
-		out = append(out, k+" ×"+itoa(n[k]))
+		out = append(out, k+" ×"+strconv.Itoa(n[k]))
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // claudeEnv is the server environment for Claude Code against api: the scripted API's URL and a dummy key
@@ -80,7 +81,7 @@ func TestClaudeAutoPermissionEdits(t *testing.T) {
 		}
 	}
 	if !allowed {
-		t.Errorf("no automatic allow in the events: %v", summarize(got))
+		t.Errorf("no automatic allow in the events: %v", testkit.Summarize(got))
 	}
 }
 
@@ -99,11 +100,11 @@ func TestClaudeModelAPIError(t *testing.T) {
 	api.Push(modelapi.Step{Fail: 529, ErrorMessage: "Overloaded (scripted)"})
 	var got []events.Event
 	page := r.wait(r.send("hello"), &got, events.StatusIdle)
-	all := strings.Join(summarize(got), "\n") + page.LastError
+	all := strings.Join(testkit.Summarize(got), "\n") + page.LastError
 	if !strings.Contains(all, "Overloaded (scripted)") && !strings.Contains(all, "529") {
 		t.Errorf("the API error is not in the events: %s (last error %q)", all, page.LastError)
 	}
-	t.Logf("after a 529: stop %q error %q events %v", page.LastStop, page.LastError, summarize(got))
+	t.Logf("after a 529: stop %q error %q events %v", page.LastStop, page.LastError, testkit.Summarize(got))
 
 	r.usableAfter("recovered")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // codexModel is the scripted provider's model. Codex has no metadata for it and says so in the agent's text
@@ -88,12 +89,12 @@ func TestCodexModelAPIError(t *testing.T) {
 	api.Push(modelapi.Step{Fail: 500, ErrorMessage: "scripted server error"}) // request_max_retries = 0: one request
 	var got []events.Event
 	page := r.wait(r.send("hello"), &got, events.StatusIdle)
-	all := strings.Join(summarize(got), "\n") + page.LastError
+	all := strings.Join(testkit.Summarize(got), "\n") + page.LastError
 	// codex-acp does not pass the API's message on: it says its own words with its error class.
 	if !strings.Contains(all, "internal_server_error") {
 		t.Errorf("the API error is not in the events: %s", all)
 	}
-	t.Logf("after a 500: stop %q error %q events %v", page.LastStop, page.LastError, summarize(got))
+	t.Logf("after a 500: stop %q error %q events %v", page.LastStop, page.LastError, testkit.Summarize(got))
 	if n := api.Pending(); n != 0 {
 		t.Fatalf("%d scripted steps left after the failed turn", n)
 	}
@@ -119,7 +120,7 @@ func TestCodexModes(t *testing.T) {
 		t.Errorf("get_events reports mode %q, want full-access", page.Mode)
 	}
 	if has(got, events.KindPermissionRequest) {
-		t.Errorf("full-access mode still asked for permission: %v", summarize(got))
+		t.Errorf("full-access mode still asked for permission: %v", testkit.Summarize(got))
 	}
 	r.fileIs("mode.txt", "full access")
 }

@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
@@ -65,7 +67,8 @@ func (r *agentRun) send(msg string) int64 {
 // wait follows the session from cursor until status want, appending to got.
 func (r *agentRun) wait(cursor int64, got *[]events.Event, want string) manager.EventsPage {
 	r.t.Helper()
-	return r.h.waitStatus(r.sandbox, r.sess.Name, cursor, got, want)
+	// 90 s: a real agent's turn on a loaded machine.
+	return testkit.WaitStatus(r.h.T, r.h.Harness, r.sandbox, r.sess.Name, cursor, got, want, 90*time.Second)
 }
 
 // answer replies to the one pending permission request with option.
@@ -109,7 +112,7 @@ func golden(t *testing.T, name string, evs []events.Event, ws string) {
 		if p, ok := ids[id]; ok {
 			return p
 		}
-		p := kind + "-" + itoa(len(ids)+1)
+		p := kind + "-" + strconv.Itoa(len(ids)+1)
 		ids[id] = p
 		return p
 	}
@@ -204,9 +207,9 @@ func (r *agentRun) usableAfter(text string) {
 		page := r.wait(r.send(msg), &got, events.StatusIdle)
 		all = append(all, got...)
 		if page.LastStop != "end_turn" || page.LastError != "" {
-			r.t.Fatalf("turn %q after the failure: stop %q, error %q, events %v", msg, page.LastStop, page.LastError, summarize(got))
+			r.t.Fatalf("turn %q after the failure: stop %q, error %q, events %v", msg, page.LastStop, page.LastError, testkit.Summarize(got))
 		}
-		if strings.Contains(strings.Join(summarize(got), "\n"), text) {
+		if strings.Contains(strings.Join(testkit.Summarize(got), "\n"), text) {
 			r.t.Logf("the session answered %d turn(s) after the failure", i+1)
 			return
 		}
@@ -214,5 +217,5 @@ func (r *agentRun) usableAfter(text string) {
 			r.api.Push(modelapi.Step{Text: "answer to the second prompt"})
 		}
 	}
-	r.t.Errorf("the model's answer %q never reached the reader: %v", text, summarize(all))
+	r.t.Errorf("the model's answer %q never reached the reader: %v", text, testkit.Summarize(all))
 }
