@@ -368,30 +368,24 @@ func flagValue(args []string, name string) string {
 // command line or environment mentions its FAKECLI_ROOT (the fake CLI has FAKECLI_ROOT set; what it runs in
 // a sandbox has HOME under it), and whose command line contains every word. This process is left out.
 func procsMatching(root string, words ...string) []string {
-	entries, _ := os.ReadDir("/proc")
 	var out []string
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
+	self := strconv.Itoa(os.Getpid())
+	eachProc(func(pid string, cmdline []byte) {
+		if pid == self {
+			return
 		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || len(cmdline) == 0 { // gone, or a zombie
-			continue
-		}
-		environ, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		environ, _ := os.ReadFile("/proc/" + pid + "/environ")
 		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
 		if !strings.Contains(line, root) && !strings.Contains(string(environ), root) {
-			continue
+			return
 		}
-		match := true
 		for _, w := range words {
-			match = match && strings.Contains(line, w)
+			if !strings.Contains(line, w) {
+				return
+			}
 		}
-		if match {
-			out = append(out, e.Name()+": "+line)
-		}
-	}
+		out = append(out, pid+": "+line)
+	})
 	return out
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -326,23 +327,18 @@ func killProcs(t *testing.T, words ...string) {
 
 // matchProcs lists the processes whose command line holds all the words.
 func matchProcs(words ...string) []int {
-	entries, _ := os.ReadDir("/proc")
 	var pids []int
-	for _, e := range entries {
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
+	eachProc(func(p string, cmdline []byte) {
 		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		match := true
 		for _, w := range words {
-			match = match && strings.Contains(line, w)
+			if !strings.Contains(line, w) {
+				return
+			}
 		}
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); match && err == nil {
+		if pid, err := strconv.Atoi(p); err == nil {
 			pids = append(pids, pid)
 		}
-	}
+	})
 	return pids
 }
 
