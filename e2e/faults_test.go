@@ -152,14 +152,7 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 	}
 
 	// create_session restarts sandbox-agent; a new turn completes.
-	var again manager.SessionResult
-	h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
-	s2 := session{h: h, sandbox: s.sandbox, session: again.Name}
-	if res := s2.send(t, "say back again", 20); !res.Done || res.FinalText != "back again" {
-		t.Errorf("turn after the restart = %+v", res)
-	}
-	h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
-	waitNoProcs(t, env["FAKECLI_ROOT"], 5*time.Second)
+	newSessionThenDestroy(t, s, env["FAKECLI_ROOT"], "back again", "turn after the restart")
 }
 
 // TestFaultAgentExits: the coding agent's process exits in the middle of a turn. The session fails with an
@@ -187,14 +180,21 @@ func TestFaultAgentExits(t *testing.T) {
 	if msg := h.Fails("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "still there?"}); !strings.Contains(msg, "open a new one with create_session") || strings.Contains(msg, "\n") {
 		t.Errorf("send_message to the exited session: %q", msg)
 	}
+	newSessionThenDestroy(t, s, env["FAKECLI_ROOT"], "fine", "turn in the new session")
+}
+
+// newSessionThenDestroy opens a new session in s's sandbox, where a turn that says text must end with it
+// (what names that turn in a failure), then destroys the sandbox: no process of the double may outlive it.
+func newSessionThenDestroy(t *testing.T, s session, root, text, what string) {
+	t.Helper()
 	var again manager.SessionResult
-	h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
-	s2 := session{h: h, sandbox: s.sandbox, session: again.Name}
-	if res := s2.send(t, "say fine", 20); !res.Done || res.FinalText != "fine" {
-		t.Errorf("turn in the new session = %+v", res)
+	s.h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
+	s2 := session{h: s.h, sandbox: s.sandbox, session: again.Name}
+	if res := s2.send(t, "say "+text, 20); !res.Done || res.FinalText != text {
+		t.Errorf("%s = %+v", what, res)
 	}
-	h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
-	waitNoProcs(t, env["FAKECLI_ROOT"], 5*time.Second)
+	s.h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
+	waitNoProcs(t, root, 5*time.Second)
 }
 
 // TestFaultClientCancels: the MCP client gives up on a create_sandbox blocked in a hung CLI. mcp-go sends
@@ -323,12 +323,7 @@ func TestFaultKillDuringBurst(t *testing.T) {
 	c2, _ := startProc(t, server, args, env)
 	s.h = &harness{testkit.New(t, c2, env)}
 	evs, _ := s.drain(t, turn.Cursor, 500, 10)
-	var titles []string
-	for _, ev := range evs {
-		if ev.Kind == events.KindToolCall {
-			titles = append(titles, ev.ToolCall.Title)
-		}
-	}
+	titles := toolCallTitles(evs)
 	if got, want := strings.Join(titles, " ")+" ", series("t", 500); got != want {
 		t.Errorf("after the restart: %d tool calls, want t1..t500 once each", len(titles))
 	}

@@ -104,12 +104,9 @@ type session struct {
 
 func newSession(t *testing.T, h *harness) session {
 	t.Helper()
-	var sb manager.SandboxResult
-	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
-	var s manager.SessionResult
-	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
-	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": sb.Name}) })
-	return session{h: h, sandbox: sb.Name, session: s.Name}
+	s := newSessionNoCleanup(t, h)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": s.sandbox}) })
+	return s
 }
 
 func (s session) send(t *testing.T, msg string, wait int) manager.TurnResult {
@@ -150,6 +147,18 @@ func agentText(evs []events.Event) string {
 	return b.String()
 }
 
+// toolCallTitles lists the titles of the tool calls among evs, in order.
+func toolCallTitles(evs []events.Event) []string {
+	var titles []string
+	for _, ev := range evs {
+		if ev.Kind == events.KindToolCall {
+			titles = append(titles, ev.ToolCall.Title)
+		}
+	}
+	return titles
+}
+
+// series is "prefix1 prefix2 … prefixN ", what strings.Join(titles, " ")+" " is for titles in that order.
 func series(prefix string, n int) string {
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
@@ -224,12 +233,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		s := newSession(t, h)
 		turn := s.send(t, "calls 1600", 0)
 		evs, pages := s.drain(t, turn.Cursor, 100, 10)
-		var titles []string
-		for _, ev := range evs {
-			if ev.Kind == events.KindToolCall {
-				titles = append(titles, ev.ToolCall.Title)
-			}
-		}
+		titles := toolCallTitles(evs)
 		if got, want := strings.Join(titles, " ")+" ", series("t", 1600); got != want {
 			t.Errorf("tool calls out of order or missing: got %d, want 1600", len(titles))
 		}
@@ -413,6 +417,8 @@ func restartMidTurn(t *testing.T, args []string, env map[string]string, checkOrp
 	h2.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
 }
 
+// newSessionNoCleanup is newSession for the tests that replace the server (h may be gone at the end): they
+// destroy the sandbox themselves.
 func newSessionNoCleanup(t *testing.T, h *harness) session {
 	t.Helper()
 	var sb manager.SandboxResult
