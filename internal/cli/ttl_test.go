@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
-	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
 
 // TestTTLThroughMCP: tool calls through the MCP server are uses that keep a sandbox up; once nobody calls,
@@ -19,17 +17,7 @@ import (
 // --idle-ttl.
 func TestTTLThroughMCP(t *testing.T) {
 	env, bin := testkit.FakeEnv(t)
-	getenv := func(k string) string { return env[k] }
-	cfg, err := parseConfig(testkit.SandboxArgs(t, "sbx", bin), getenv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	red := redact.FromEnv(cfg.passEnv, getenv)
-	srv, mgr, err := newServer(cfg, getenv, newLogger(cfg, getenv, testkit.LogWriter(t), red), red)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := testkit.InProcess(t, srv, env)
+	h, mgr := inProcessServer(t, env, bin)
 	ctx := t.Context()
 
 	ws := t.TempDir()
