@@ -14,16 +14,11 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
-// needCloneRoot: the sbx double's --clone runs each sandbox in a private mount namespace, which needs root.
-// CI runs as root and must run these tests; elsewhere they are skipped.
+// needCloneRoot: the sbx double's --clone runs each sandbox in a private mount namespace, which needs root
+// (testenv.NeedRoot), and git.
 func needCloneRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run as root: the sbx double's --clone needs a mount namespace")
-		}
-		t.Skip("the sbx double's --clone needs root (a private mount namespace)")
-	}
+	testenv.NeedRoot(t, "the sbx double's --clone makes a private mount namespace")
 	if _, err := exec.LookPath("git"); err != nil {
 		testenv.Missing(t, "git", "install git")
 	}
