@@ -33,3 +33,16 @@ func inProcessServer(t *testing.T, env map[string]string, bin string) (*testkit.
 	}
 	return testkit.InProcess(t, srv, env), mgr
 }
+
+// sandboxStatus is the status list_sandboxes gives the sandbox name, or "missing".
+func sandboxStatus(h *testkit.Harness, name string) string {
+	h.T.Helper()
+	var list manager.SandboxList
+	h.OK("list_sandboxes", map[string]any{}, &list)
+	for _, s := range list.Sandboxes {
+		if s.Name == name {
+			return s.Status
+		}
+	}
+	return "missing"
+}

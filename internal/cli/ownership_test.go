@@ -36,16 +36,7 @@ func TestAdoptedSandboxIsNeverRemoved(t *testing.T) {
 	if !sb.Reused {
 		t.Fatalf("create_sandbox = %+v; want the existing sandbox adopted", sb)
 	}
-	status := func() string {
-		var list manager.SandboxList
-		h.OK("list_sandboxes", map[string]any{}, &list)
-		for _, s := range list.Sandboxes {
-			if s.Name == sb.Name {
-				return s.Status
-			}
-		}
-		return "missing"
-	}
+	status := func() string { return sandboxStatus(h, sb.Name) }
 
 	// The idle janitor, with a TTL every sandbox is past, many rounds over.
 	jctx, stopJanitor := context.WithCancel(ctx)

@@ -41,16 +41,7 @@ func TestTTLThroughMCP(t *testing.T) {
 	stop := func() { stopJanitor(); <-janitorDone }
 	t.Cleanup(stop)
 
-	status := func() string { // list_sandboxes names no sandbox: it is not a use
-		var list manager.SandboxList
-		h.OK("list_sandboxes", map[string]any{}, &list)
-		for _, s := range list.Sandboxes {
-			if s.Name == sb.Name {
-				return s.Status
-			}
-		}
-		return "missing"
-	}
+	status := func() string { return sandboxStatus(h, sb.Name) } // list_sandboxes names no sandbox: it is not a use
 	for start := time.Now(); time.Since(start) < 3*ttl; {
 		var page manager.EventsPage
 		h.OK("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
