@@ -8,6 +8,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
 // claudeEnv is the server environment for Claude Code against api: the scripted API's URL and a dummy key
@@ -50,19 +51,12 @@ func TestClaudeWriteWithPermission(t *testing.T) {
 		t.Errorf("agent_info = %s", r.sess.AgentInfo)
 	}
 	api.Push(claudeWriteSteps(r.ws, "hello.txt", "hello from claude\n")...)
-	var got []events.Event
-	page := r.wait(r.send("write hello.txt"), &got, events.StatusWaitingPermission)
-	if tc := page.Pending[0].ToolCall; tc == nil || !strings.Contains(tc.Title, "hello.txt") {
-		t.Errorf("permission request's tool call = %+v, want one naming hello.txt", tc)
-	}
-	r.answer(page, "allow")
-	page = r.wait(page.NextCursor, &got, events.StatusIdle)
-	if page.LastStop != "end_turn" {
-		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
-	}
-	r.fileIs("hello.txt", "hello from claude\n")
-	golden(t, "claude-write", got, r.ws)
-	r.captureLog("claude-write")
+	r.writeWithPermission(new([]events.Event), "hello from claude\n", "claude-write", func(page manager.EventsPage) string {
+		if tc := page.Pending[0].ToolCall; tc == nil || !strings.Contains(tc.Title, "hello.txt") {
+			t.Errorf("permission request's tool call = %+v, want one naming hello.txt", tc)
+		}
+		return "allow"
+	})
 }
 
 // TestClaudeAutoPermissionEdits: with --auto-permission edits the server allows Claude Code's write inside the

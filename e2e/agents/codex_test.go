@@ -68,17 +68,8 @@ func TestCodexWriteWithPermission(t *testing.T) {
 		t.Errorf("agent_info = %s", r.sess.AgentInfo)
 	}
 	api.Push(codexWriteSteps(ws, "hello.txt", "hello from codex")...)
-	var got []events.Event
-	page := r.wait(r.send("write hello.txt"), &got, events.StatusWaitingPermission)
 	// codex-acp's first option allows once ("approved"); the ids are its own.
-	r.answer(page, page.Pending[0].Permission.Options[0].ID)
-	page = r.wait(page.NextCursor, &got, events.StatusIdle)
-	if page.LastStop != "end_turn" {
-		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
-	}
-	r.fileIs("hello.txt", "hello from codex")
-	golden(t, "codex-write", got, ws)
-	r.captureLog("codex-write")
+	r.writeWithPermission(new([]events.Event), "hello from codex", "codex-write", firstOption)
 }
 
 // TestCodexModelAPIError: the Responses API answers 500; the turn ends with codex-acp's error (its reason and

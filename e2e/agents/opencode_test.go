@@ -68,15 +68,7 @@ func TestOpenCodeWriteWithPermission(t *testing.T) {
 		}
 		t.Log(strings.Join(testkit.Summarize(got), "\n"))
 	}()
-	page := r.wait(r.send("write hello.txt"), &got, events.StatusWaitingPermission)
-	r.answer(page, page.Pending[0].Permission.Options[0].ID)
-	page = r.wait(page.NextCursor, &got, events.StatusIdle)
-	if page.LastStop != "end_turn" {
-		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
-	}
-	r.fileIs("hello.txt", "hello from opencode\n")
-	golden(t, "opencode-write", got, r.ws)
-	r.captureLog("opencode-write")
+	r.writeWithPermission(&got, "hello from opencode\n", "opencode-write", firstOption)
 }
 
 func toString(v any) string { s, _ := v.(string); return s }

@@ -81,6 +81,26 @@ func (r *agentRun) answer(page manager.EventsPage, option string) {
 		"request_id": page.Pending[0].Permission.RequestID, "option": option}, &struct{}{})
 }
 
+// writeWithPermission is the turn of each agent's WriteWithPermission test, the model's steps pushed
+// already: "write hello.txt"; the permission request it asks, answered with the option choose returns; the
+// turn ending normally, hello.txt in the workspace holding content, and the turn's events matching the
+// golden file name (the session's log captured under that name too). The events are appended to got.
+func (r *agentRun) writeWithPermission(got *[]events.Event, content, name string, choose func(page manager.EventsPage) string) {
+	r.t.Helper()
+	page := r.wait(r.send("write hello.txt"), got, events.StatusWaitingPermission)
+	r.answer(page, choose(page))
+	page = r.wait(page.NextCursor, got, events.StatusIdle)
+	if page.LastStop != "end_turn" {
+		r.t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
+	}
+	r.fileIs("hello.txt", content)
+	golden(r.t, name, *got, r.ws)
+	r.captureLog(name)
+}
+
+// firstOption chooses the pending permission request's first option.
+func firstOption(page manager.EventsPage) string { return page.Pending[0].Permission.Options[0].ID }
+
 // fileIs checks a file the agent wrote in the workspace.
 func (r *agentRun) fileIs(rel, want string) {
 	r.t.Helper()
