@@ -51,8 +51,8 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
-	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
@@ -140,7 +140,7 @@ func BenchmarkStartup(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		stateDir := b.TempDir()
-		stderr := &testkit.LockedBuffer{}
+		stderr := &syncbuf.Buffer{}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		t0 := time.Now()
 		c, _, err := startClient(context.Background(), bin, env, []string{"--state-dir", stateDir}, stderr)
@@ -329,7 +329,20 @@ func BenchmarkExecTransport(b *testing.B) {
 	}}
 	waitHealthy(b, t)
 	url := "http://127.0.0.1:" + strconv.Itoa(agentPort) + "/v1/health"
-	var ours, raw time.Duration
+	healthVsRaw(b, t, func(context.Context) error {
+		if out, err := exec.Command("docker", "exec", name, "curl", "-sS", "--max-time", "10", url).CombinedOutput(); err != nil {
+			return fmt.Errorf("docker exec curl: %v: %s", err, out)
+		}
+		return nil
+	})
+}
+
+// healthVsRaw times acp.Health through t (ours) against raw, the same request made directly, once per
+// iteration, and reports both.
+func healthVsRaw(b *testing.B, t acp.Transport, raw func(ctx context.Context) error) {
+	b.Helper()
+	ctx := context.Background()
+	var ours, rawD time.Duration
 	n := 0
 	for b.Loop() {
 		t0 := time.Now()
@@ -337,14 +350,36 @@ func BenchmarkExecTransport(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if out, err := exec.Command("docker", "exec", name, "curl", "-sS", "--max-time", "10", url).CombinedOutput(); err != nil {
-			b.Fatalf("docker exec curl: %v: %s", err, out)
+		if err := raw(ctx); err != nil {
+			b.Fatal(err)
 		}
 		t2 := time.Now()
-		ours, raw = ours+t1.Sub(t0), raw+t2.Sub(t1)
+		ours, rawD = ours+t1.Sub(t0), rawD+t2.Sub(t1)
 		n++
 	}
-	report(b, ours, raw, n)
+	report(b, ours, rawD, n)
+}
+
+// rawGet is a plain GET of url through c, with token as the bearer token when there is one: the body read,
+// the status 200.
+func rawGet(ctx context.Context, c *http.Client, url, token string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("raw GET: HTTP %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // BenchmarkSocketTransport: acp.Health through acp.HTTP over the relay's unix socket (socket transport:
@@ -363,29 +398,9 @@ func BenchmarkSocketTransport(b *testing.B) {
 	rawClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", ep.Socket)
 	}}}
-	var ours, raw time.Duration
-	n := 0
-	for b.Loop() {
-		t0 := time.Now()
-		if err := acp.Health(ctx, t, 10*time.Second); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://sandbox-agent/v1/health", nil)
-		resp, err := rawClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("raw GET: HTTP %d", resp.StatusCode)
-		}
-		t2 := time.Now()
-		ours, raw = ours+t1.Sub(t0), raw+t2.Sub(t1)
-		n++
-	}
-	report(b, ours, raw, n)
+	healthVsRaw(b, t, func(ctx context.Context) error {
+		return rawGet(ctx, rawClient, "http://sandbox-agent/v1/health", "")
+	})
 }
 
 // BenchmarkPortTransport: acp.Health through acp.HTTP (port transport: the relay is the container's main
@@ -404,30 +419,8 @@ func BenchmarkPortTransport(b *testing.B) {
 	}
 	t := &acp.HTTP{BaseURL: ep.URL, Token: ep.Token}
 	waitHealthy(b, t)
-	var ours, raw time.Duration
-	n := 0
-	for b.Loop() {
-		t0 := time.Now()
-		if err := acp.Health(ctx, t, 10*time.Second); err != nil {
-			b.Fatal(err)
-		}
-		t1 := time.Now()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ep.URL+"/v1/health", nil)
-		req.Header.Set("Authorization", "Bearer "+ep.Token)
-		resp, err := http.DefaultClient.Do(req) // the same client and connection pool acp.HTTP uses
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("raw GET: HTTP %d", resp.StatusCode)
-		}
-		t2 := time.Now()
-		ours, raw = ours+t1.Sub(t0), raw+t2.Sub(t1)
-		n++
-	}
-	report(b, ours, raw, n)
+	// The same client and connection pool acp.HTTP uses.
+	healthVsRaw(b, t, func(ctx context.Context) error { return rawGet(ctx, http.DefaultClient, ep.URL+"/v1/health", ep.Token) })
 }
 
 // BenchmarkToolOverhead drives the built server over stdio with the sbx test double, the real

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
+	"github.com/sandbox-mcp/sandbox-mcp/bench/internal/streamchunk"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
@@ -204,7 +205,7 @@ func startRawReader(b *testing.B, e *toolEnv) *rawReader {
 			_ = c.Stream(ctx, last, 10*time.Minute, func(id int64, data []byte) error {
 				at := time.Now()
 				last = max(last, id)
-				if i := chunkIndex(data); i > 0 {
+				if i := streamchunk.Index(data); i > 0 {
 					r.mu.Lock()
 					if _, ok := r.arrive[i]; !ok {
 						r.arrive[i] = at
@@ -234,27 +235,4 @@ func (r *rawReader) snapshot() map[int]time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.arrive)
-}
-
-// chunkIndex returns i for an envelope carrying the stream chunk "s<i> ", else 0 (as stamp does).
-func chunkIndex(data []byte) int {
-	if !bytes.Contains(data, []byte(`"agent_message_chunk"`)) {
-		return 0
-	}
-	_, rest, ok := bytes.Cut(data, []byte(`"text":"s`))
-	if !ok {
-		return 0
-	}
-	n := 0
-	for _, c := range rest {
-		switch {
-		case '0' <= c && c <= '9':
-			n = n*10 + int(c-'0')
-		case c == ' ' && n > 0:
-			return n
-		default:
-			return 0
-		}
-	}
-	return 0
 }

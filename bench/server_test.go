@@ -19,9 +19,9 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testagent"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
-	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
@@ -33,7 +33,7 @@ import (
 type toolEnv struct {
 	c                 *client.Client
 	cmd               *exec.Cmd // the server process
-	stderr            *testkit.LockedBuffer
+	stderr            *syncbuf.Buffer
 	env               []string // the server's (and the fake CLI's) environment
 	bin, stateDir, ws string   // bin: the fake CLIs (sbx double only)
 	port              int      // sandbox-agent's port in sbx sandboxes
@@ -52,7 +52,7 @@ func sbxServer(b *testing.B, extra []string, prepare func(templates string)) *to
 	testenv.SandboxAgent(b) // skip (or fail in CI) before building anything
 	dir := b.TempDir()
 	e := &toolEnv{bin: filepath.Join(dir, "bin"), stateDir: filepath.Join(dir, "state"), ws: filepath.Join(dir, "ws"),
-		port: testenv.FreePort(b), stderr: &testkit.LockedBuffer{}, templates: filepath.Join(dir, "templates")}
+		port: testenv.FreePort(b), stderr: &syncbuf.Buffer{}, templates: filepath.Join(dir, "templates")}
 	for _, d := range []string{e.bin, e.ws, filepath.Join(dir, "home")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			b.Fatal(err)
@@ -81,7 +81,7 @@ func dockerServer(b *testing.B, transport, network string) *toolEnv {
 	b.Helper()
 	image := testenv.Docker(b)
 	dir := b.TempDir()
-	e := &toolEnv{stateDir: filepath.Join(dir, "state"), ws: filepath.Join(dir, "ws"), stderr: &testkit.LockedBuffer{}}
+	e := &toolEnv{stateDir: filepath.Join(dir, "state"), ws: filepath.Join(dir, "ws"), stderr: &syncbuf.Buffer{}}
 	if err := os.MkdirAll(e.ws, 0o755); err != nil {
 		b.Fatal(err)
 	}

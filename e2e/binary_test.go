@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
@@ -30,9 +31,9 @@ type binaryProc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	out    *io.PipeReader        // what the client reads: a copy of the process's stdout
-	stdout *testkit.LockedBuffer // every byte the process wrote to stdout
-	stderr *testkit.LockedBuffer
+	out    *io.PipeReader  // what the client reads: a copy of the process's stdout
+	stdout *syncbuf.Buffer // every byte the process wrote to stdout
+	stderr *syncbuf.Buffer
 	copied chan struct{} // closed when stdout reached EOF and all of it is in stdout
 	exited chan struct{}
 	err    error // cmd.Wait's, valid once exited is closed
@@ -53,7 +54,7 @@ func startBinary(t *testing.T, bin string, args ...string) *binaryProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &binaryProc{t: t, cmd: cmd, stdin: stdin, stdout: &testkit.LockedBuffer{}, stderr: &testkit.LockedBuffer{},
+	p := &binaryProc{t: t, cmd: cmd, stdin: stdin, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{},
 		copied: make(chan struct{}), exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w, p.stderr
 	if err := cmd.Start(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,9 +39,9 @@ func TestDockerNoSecretInArgv(t *testing.T) {
 				}
 			}
 			h := startServer(t, args, env)
-			scan := &argvScan{secrets: map[string]string{"the API key": canary}, stop: make(chan struct{}), done: make(chan struct{})}
-			go scan.run()
-			defer scan.finish()
+			scan := &argvScan{secrets: map[string]string{"the API key": canary}}
+			scan.watch(5*time.Millisecond, scan.look)
+			defer scan.stop()
 
 			var sb manager.SandboxResult
 			h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
@@ -60,7 +59,7 @@ func TestDockerNoSecretInArgv(t *testing.T) {
 				"message": "echo-env ANTHROPIC_API_KEY; sleep 300; say done"}, &turn)
 			var got []events.Event
 			waitStatus(t, h, sb.Name, sess.Name, turn.Cursor, &got, events.StatusIdle)
-			scan.finish()
+			scan.stop()
 			var d manager.DestroyResult
 			h.OK("destroy_sandbox", map[string]any{"name": sb.Name}, &d)
 
@@ -79,15 +78,11 @@ func TestDockerNoSecretInArgv(t *testing.T) {
 	}
 }
 
-// argvScan reads every process's argv on the host until finish, looking for the secrets.
+// argvScan reads every process's argv on the host until stop, looking for the secrets.
 type argvScan struct {
-	stop, done chan struct{}
-	once       sync.Once
-
-	mu             sync.Mutex
+	procWatch
 	secrets        map[string]string // what → value
-	seen           map[string]bool
-	procs, passes  int
+	procs          int
 	agents, relays int
 	leaks          []string
 }
@@ -96,60 +91,23 @@ func (s *argvScan) add(what, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.secrets[what] = value
-	s.seen = nil // check every process again for the new secret
+	s.forgetLocked() // check every process again for the new secret
 }
 
-func (s *argvScan) run() {
-	defer close(s.done)
-	for {
-		s.pass()
-		select {
-		case <-s.stop:
-			return
-		case <-time.After(5 * time.Millisecond):
+// look checks one process's argv; each is checked once (for the secrets known by then).
+func (s *argvScan) look(pid string, cmdline []byte) bool {
+	s.procs++
+	line := strings.Join(strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"), " ")
+	if strings.Contains(line, "sandbox-agent server") {
+		s.agents++
+	}
+	if strings.Contains(line, "/opt/sandbox-mcp/relay relay ") {
+		s.relays++
+	}
+	for what, v := range s.secrets {
+		if strings.Contains(line, v) {
+			s.leaks = append(s.leaks, what+" in pid "+pid+": "+strings.ReplaceAll(line, v, "<"+what+">"))
 		}
 	}
-}
-
-func (s *argvScan) finish() {
-	s.once.Do(func() { close(s.stop) })
-	<-s.done
-}
-
-func (s *argvScan) pass() {
-	dirs, _ := os.ReadDir("/proc")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.seen == nil {
-		s.seen = map[string]bool{}
-	}
-	s.passes++
-	for _, d := range dirs {
-		pid := d.Name()
-		if pid[0] < '0' || pid[0] > '9' {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + pid + "/cmdline")
-		if err != nil || len(cmdline) == 0 {
-			continue
-		}
-		key := pid + "\x00" + string(cmdline)
-		if s.seen[key] {
-			continue
-		}
-		s.seen[key] = true
-		s.procs++
-		line := strings.Join(strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"), " ")
-		if strings.Contains(line, "sandbox-agent server") {
-			s.agents++
-		}
-		if strings.Contains(line, "/opt/sandbox-mcp/relay relay ") {
-			s.relays++
-		}
-		for what, v := range s.secrets {
-			if strings.Contains(line, v) {
-				s.leaks = append(s.leaks, what+" in pid "+pid+": "+strings.ReplaceAll(line, v, "<"+what+">"))
-			}
-		}
-	}
+	return true
 }

@@ -87,7 +87,7 @@ func conversation(t *testing.T, h *harness, ws string) {
 		"tool_call_update completed",
 		"turn_end end_turn",
 	}
-	if g := summarize(got); strings.Join(g, "\n") != strings.Join(want, "\n") {
+	if g := testkit.Summarize(got); strings.Join(g, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
 	}
 	if data, err := os.ReadFile(filepath.Join(ws, "notes", "result.txt")); err != nil || string(data) != "done" {
@@ -105,53 +105,8 @@ func conversation(t *testing.T, h *harness, ws string) {
 	}
 }
 
-// waitStatus reads get_events from cursor, appending events to got, until the session has status want.
+// waitStatus is testkit.WaitStatus with the scenarios' 30 s.
 func waitStatus(t *testing.T, h *harness, sandbox, session string, cursor int64, got *[]events.Event, want string) live.Page {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var page live.Page
-		h.OK("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
-		*got = append(*got, page.Events...)
-		cursor = page.NextCursor
-		if page.Status == want && !page.More {
-			return page
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status %s after 30 s, want %s; events so far: %v", page.Status, want, summarize(*got))
-		}
-		if !page.More {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
-
-// summarize renders events as "kind detail" lines for comparison. Text read while the agent is still
-// streaming can arrive split over two pages (a message's first chunks, then the rest): consecutive
-// agent_message events are joined, as a reader of the stream would.
-func summarize(evs []events.Event) []string {
-	var out []string
-	for i, ev := range evs {
-		if i > 0 && ev.Kind == events.KindAgentMessage && evs[i-1].Kind == events.KindAgentMessage {
-			out[len(out)-1] += ev.Text
-			continue
-		}
-		s := ev.Kind
-		switch {
-		case ev.Kind == events.KindPermissionRequest:
-			s += " " + ev.ToolCall.Title
-		case ev.Kind == events.KindPermissionResponse:
-			s += " " + ev.Permission.Outcome
-		case ev.ToolCall != nil && ev.Kind == events.KindToolCall:
-			s += " " + ev.ToolCall.Title + " " + ev.ToolCall.Status
-		case ev.ToolCall != nil:
-			s += " " + ev.ToolCall.Status
-		case ev.Kind == events.KindTurnEnd:
-			s += " " + ev.StopReason + ev.Error
-		default:
-			s += " " + ev.Text
-		}
-		out = append(out, strings.TrimSpace(s))
-	}
-	return out
+	return testkit.WaitStatus(t, h.Harness, sandbox, session, cursor, got, want, 30*time.Second)
 }

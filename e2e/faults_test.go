@@ -125,7 +125,7 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 		if page.Status != events.StatusRunning {
-			t.Fatalf("status %s before the kill, want running; events %v", page.Status, summarize(got))
+			t.Fatalf("status %s before the kill, want running; events %v", page.Status, testkit.Summarize(got))
 		}
 		got, cursor = append(got, page.Events...), page.NextCursor
 	}
@@ -153,14 +153,7 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 	}
 
 	// create_session restarts sandbox-agent; a new turn completes.
-	var again manager.SessionResult
-	h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
-	s2 := session{h: h, sandbox: s.sandbox, session: again.Name}
-	if res := s2.send(t, "say back again", 20); !res.Done || res.FinalText != "back again" {
-		t.Errorf("turn after the restart = %+v", res)
-	}
-	h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
-	waitNoProcs(t, env["FAKECLI_ROOT"], 5*time.Second)
+	newSessionThenDestroy(t, s, env["FAKECLI_ROOT"], "back again", "turn after the restart")
 }
 
 // TestFaultAgentExits: the coding agent's process exits in the middle of a turn. The session fails with an
@@ -172,7 +165,7 @@ func TestFaultAgentExits(t *testing.T) {
 	turn := s.send(t, "say bye; exit 3", 0)
 	var got []events.Event
 	page := waitFor(t, h, s, turn.Cursor, &got, events.StatusFailed, 30*time.Second)
-	t.Logf("events: %v; last_error %q", summarize(got), page.LastError)
+	t.Logf("events: %v; last_error %q", testkit.Summarize(got), page.LastError)
 	exit := -1
 	for _, ev := range got {
 		if ev.Kind == events.KindAgentExit && ev.ExitCode != nil {
@@ -180,7 +173,7 @@ func TestFaultAgentExits(t *testing.T) {
 		}
 	}
 	if exit != 3 {
-		t.Errorf("events %v, want an agent_exit with exit_code 3", summarize(got))
+		t.Errorf("events %v, want an agent_exit with exit_code 3", testkit.Summarize(got))
 	}
 	if !strings.Contains(page.LastError, "exited") || !strings.Contains(page.LastError, "3") {
 		t.Errorf("last_error %q, want it to mention the exit and its code", page.LastError)
@@ -188,14 +181,21 @@ func TestFaultAgentExits(t *testing.T) {
 	if msg := h.Fails("send_message", map[string]any{"sandbox": s.sandbox, "session": s.session, "message": "still there?"}); !strings.Contains(msg, "open a new one with create_session") || strings.Contains(msg, "\n") {
 		t.Errorf("send_message to the exited session: %q", msg)
 	}
+	newSessionThenDestroy(t, s, env["FAKECLI_ROOT"], "fine", "turn in the new session")
+}
+
+// newSessionThenDestroy opens a new session in s's sandbox, where a turn that says text must end with it
+// (what names that turn in a failure), then destroys the sandbox: no process of the double may outlive it.
+func newSessionThenDestroy(t *testing.T, s session, root, text, what string) {
+	t.Helper()
 	var again manager.SessionResult
-	h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
-	s2 := session{h: h, sandbox: s.sandbox, session: again.Name}
-	if res := s2.send(t, "say fine", 20); !res.Done || res.FinalText != "fine" {
-		t.Errorf("turn in the new session = %+v", res)
+	s.h.OK("create_session", map[string]any{"sandbox": s.sandbox, "agent": "mock"}, &again)
+	s2 := session{h: s.h, sandbox: s.sandbox, session: again.Name}
+	if res := s2.send(t, "say "+text, 20); !res.Done || res.FinalText != text {
+		t.Errorf("%s = %+v", what, res)
 	}
-	h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
-	waitNoProcs(t, env["FAKECLI_ROOT"], 5*time.Second)
+	s.h.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
+	waitNoProcs(t, root, 5*time.Second)
 }
 
 // TestFaultClientCancels: the MCP client gives up on a create_sandbox blocked in a hung CLI. mcp-go sends
@@ -324,12 +324,7 @@ func TestFaultKillDuringBurst(t *testing.T) {
 	c2, _ := startProc(t, server, args, env)
 	s.h = &harness{testkit.New(t, c2, env)}
 	evs, _ := s.drain(t, turn.Cursor, 500, 10)
-	var titles []string
-	for _, ev := range evs {
-		if ev.Kind == events.KindToolCall {
-			titles = append(titles, ev.ToolCall.Title)
-		}
-	}
+	titles := toolCallTitles(evs)
 	if got, want := strings.Join(titles, " ")+" ", series("t", 500); got != want {
 		t.Errorf("after the restart: %d tool calls, want t1..t500 once each", len(titles))
 	}
@@ -350,7 +345,7 @@ func waitFor(t *testing.T, h *harness, s session, cursor int64, got *[]events.Ev
 			return page
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("status %s after %v, want %s; events: %v", page.Status, limit, want, summarize(*got))
+			t.Fatalf("status %s after %v, want %s; events: %v", page.Status, limit, want, testkit.Summarize(*got))
 		}
 	}
 }
@@ -369,30 +364,24 @@ func flagValue(args []string, name string) string {
 // command line or environment mentions its FAKECLI_ROOT (the fake CLI has FAKECLI_ROOT set; what it runs in
 // a sandbox has HOME under it), and whose command line contains every word. This process is left out.
 func procsMatching(root string, words ...string) []string {
-	entries, _ := os.ReadDir("/proc")
 	var out []string
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
+	self := strconv.Itoa(os.Getpid())
+	eachProc(func(pid string, cmdline []byte) {
+		if pid == self {
+			return
 		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || len(cmdline) == 0 { // gone, or a zombie
-			continue
-		}
-		environ, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		environ, _ := os.ReadFile("/proc/" + pid + "/environ")
 		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
 		if !strings.Contains(line, root) && !strings.Contains(string(environ), root) {
-			continue
+			return
 		}
-		match := true
 		for _, w := range words {
-			match = match && strings.Contains(line, w)
+			if !strings.Contains(line, w) {
+				return
+			}
 		}
-		if match {
-			out = append(out, e.Name()+": "+line)
-		}
-	}
+		out = append(out, pid+": "+line)
+	})
 	return out
 }
 

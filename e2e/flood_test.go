@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,7 +37,7 @@ func TestOversizeEnvelope(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the turn did not end within 60 s (status %s): the session is wedged on the oversize envelope; events: %v", page.Status, summarize(got))
+			t.Fatalf("the turn did not end within 60 s (status %s): the session is wedged on the oversize envelope; events: %v", page.Status, testkit.Summarize(got))
 		}
 	}
 	var dropped string
@@ -46,7 +47,7 @@ func TestOversizeEnvelope(t *testing.T) {
 		}
 	}
 	if dropped == "" || !strings.Contains(dropped, "17825") {
-		t.Errorf("no error event naming the dropped envelope and its size; events: %v", summarize(got))
+		t.Errorf("no error event naming the dropped envelope and its size; events: %v", testkit.Summarize(got))
 	}
 	if text := agentText(got); text != "beforeafter" {
 		t.Errorf("agent text = %.200q, want the text around the dropped envelope, %q", text, "beforeafter")
@@ -68,7 +69,7 @@ const (
 // and every turn ends normally.
 func TestFlood(t *testing.T) {
 	env, bin := testkit.FakeEnv(t)
-	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--max-session-log="+itoa(floodLogCap)), env)
+	h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--max-session-log="+strconv.Itoa(floodLogCap)), env)
 	s := newSession(t, h)
 
 	var peak atomic.Uint64

@@ -25,7 +25,5 @@ func startServer(t *testing.T, args []string, env map[string]string) *harness {
 	return &harness{testkit.Start(t, cli.Run, args, env)}
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
-
 func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -60,19 +60,9 @@ func userState(t *testing.T, ws string, skip ...string) string {
 // waitIdle polls until the session's turn is over.
 func (h *harness) waitIdle(sb, name string) manager.SessionEntry {
 	h.T.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var page live.Page
-		h.OK("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
-		e := h.sessionEntry(sb, name)
-		if e.Status != events.StatusRunning && e.Status != events.StatusWaitingPermission {
-			return e
-		}
-		if time.Now().After(deadline) {
-			h.T.Fatalf("session %s/%s still %s after 60 s", sb, name, e.Status)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return h.waitEntry(sb, name, 60*time.Second, func(status string) bool {
+		return status != events.StatusRunning && status != events.StatusWaitingPermission
+	})
 }
 
 func isoDockerImage(t *testing.T) string {
@@ -264,6 +254,19 @@ func TestDockerIsolationTiming(t *testing.T) {
 		t.Skip("set SANDBOX_MCP_MEASURE=1 to measure")
 	}
 	image := isoDockerImage(t)
+	ws := tenThousandFiles(t)
+	for _, clone := range []string{"mount", "bundle"} {
+		env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": t.TempDir()}
+		h := startServer(t, append(dockerArgs(t, image, "exec", "none"), "--docker-clone="+clone), env)
+		name := "iso-time-" + clone
+		t.Cleanup(func() { testkit.Docker(t, "rm", "-f", name) })
+		t.Logf("MEASURE %s: %s", clone, timeIsolation(h, ws, name))
+	}
+}
+
+// tenThousandFiles makes a repository of 10 000 committed files, for the timing tests.
+func tenThousandFiles(t *testing.T) string {
+	t.Helper()
 	ws := t.TempDir()
 	gitInit(t, ws)
 	for i := range 10_000 {
@@ -276,36 +279,53 @@ func TestDockerIsolationTiming(t *testing.T) {
 	gitT(t, ws, "add", ".")
 	gitT(t, ws, "-c", "gc.auto=0", "commit", "-q", "-m", "10k files")
 	gitT(t, ws, "gc", "-q") // settled, as a working repository is (no background gc racing the copy)
-	for _, clone := range []string{"mount", "bundle"} {
-		env := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": t.TempDir()}
-		h := startServer(t, append(dockerArgs(t, image, "exec", "none"), "--docker-clone="+clone), env)
-		name := "iso-time-" + clone
-		t.Cleanup(func() { testkit.Docker(t, "rm", "-f", name) })
-		start := time.Now()
-		var sb manager.SandboxResult
-		h.OK("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
-		created := time.Since(start)
-		var sess struct{ Name string }
-		h.OK("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
-		var tr manager.TurnResult
-		h.OK("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
-		for {
-			var page live.Page
-			h.OK("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
-			if len(page.Events) > 0 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		first := time.Since(start)
-		h.waitIdle(name, sess.Name)
-		ls := time.Now()
-		var l manager.LandResult
-		h.OK("land_sandbox", map[string]any{"sandbox": name}, &l)
-		land := time.Since(ls)
-		ds := time.Now()
-		h.OK("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
-		t.Logf("MEASURE %s: create_sandbox %v, create→first event %v, land %v, get_diff %v", clone, created.Round(time.Millisecond), first.Round(time.Millisecond), land.Round(time.Millisecond), time.Since(ds).Round(time.Millisecond))
-		h.OK("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
+	return ws
+}
+
+// isoTiming is what the timing tests measure of one sandbox.
+type isoTiming struct {
+	transport                      string // the isolation transport create_sandbox reports
+	create, firstEvent, land, diff time.Duration
+}
+
+func (m isoTiming) String() string {
+	return fmt.Sprintf("create_sandbox %v, create→first event %v, land %v, get_diff %v", m.create.Round(time.Millisecond),
+		m.firstEvent.Round(time.Millisecond), m.land.Round(time.Millisecond), m.diff.Round(time.Millisecond))
+}
+
+// timeIsolation creates sandbox name over ws, runs a turn that writes and commits a file, lands it and reads
+// its diff, timing each (the first event from create_sandbox's start), then destroys the sandbox.
+func timeIsolation(h *harness, ws, name string) isoTiming {
+	h.T.Helper()
+	var m isoTiming
+	start := time.Now()
+	var sb manager.SandboxResult
+	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
+	m.create = time.Since(start)
+	if sb.Isolation != nil {
+		m.transport = sb.Isolation.Transport
 	}
+	var sess struct{ Name string }
+	h.OK("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
+	var tr manager.TurnResult
+	h.OK("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
+	for {
+		var page live.Page
+		h.OK("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
+		if len(page.Events) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m.firstEvent = time.Since(start)
+	h.waitIdle(name, sess.Name)
+	ls := time.Now()
+	var l manager.LandResult
+	h.OK("land_sandbox", map[string]any{"sandbox": name}, &l)
+	m.land = time.Since(ls)
+	ds := time.Now()
+	h.OK("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
+	m.diff = time.Since(ds)
+	h.OK("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
+	return m
 }

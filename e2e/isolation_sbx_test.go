@@ -2,31 +2,23 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
-	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
 
-// needCloneRoot: the sbx double's --clone runs each sandbox in a private mount namespace, which needs root.
-// CI runs as root and must run these tests; elsewhere they are skipped.
+// needCloneRoot: the sbx double's --clone runs each sandbox in a private mount namespace, which needs root
+// (testenv.NeedRoot), and git.
 func needCloneRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run as root: the sbx double's --clone needs a mount namespace")
-		}
-		t.Skip("the sbx double's --clone needs root (a private mount namespace)")
-	}
+	testenv.NeedRoot(t, "the sbx double's --clone makes a private mount namespace")
 	if _, err := exec.LookPath("git"); err != nil {
 		testenv.Missing(t, "git", "install git")
 	}
@@ -158,51 +150,14 @@ func TestSbxIsolationTiming(t *testing.T) {
 		t.Skip("set SANDBOX_MCP_MEASURE=1 to measure")
 	}
 	needCloneRoot(t)
-	ws := t.TempDir()
-	gitInit(t, ws)
-	for i := range 10_000 {
-		dir := filepath.Join(ws, fmt.Sprintf("d%02d", i%100))
-		_ = os.MkdirAll(dir, 0o755)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%05d.txt", i)), fmt.Appendf(nil, "file %d\n", i), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gitT(t, ws, "add", ".")
-	gitT(t, ws, "-c", "gc.auto=0", "commit", "-q", "-m", "10k files")
-	gitT(t, ws, "gc", "-q")
+	ws := tenThousandFiles(t)
 	for _, tc := range []struct{ name, version string }{{"sbx-clone", ""}, {"sbx-bundle", "0.30.0"}} {
 		env, bin := testkit.FakeEnv(t)
 		if tc.version != "" {
 			env["FAKECLI_SBX_VERSION"] = tc.version
 		}
 		h := startServer(t, testkit.SandboxArgs(t, "sbx", bin), env)
-		name := "iso-time-" + tc.name
-		start := time.Now()
-		var sb manager.SandboxResult
-		h.OK("create_sandbox", map[string]any{"workspace": ws, "name": name}, &sb)
-		created := time.Since(start)
-		var sess struct{ Name string }
-		h.OK("create_session", map[string]any{"sandbox": name, "agent": "mock"}, &sess)
-		var tr manager.TurnResult
-		h.OK("send_message", map[string]any{"sandbox": name, "session": sess.Name, "message": "write new.txt x; commit one", "wait_seconds": 0}, &tr)
-		for {
-			var page live.Page
-			h.OK("get_events", map[string]any{"sandbox": name, "session": sess.Name, "cursor": 0, "limit": 1}, &page)
-			if len(page.Events) > 0 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		first := time.Since(start)
-		h.waitIdle(name, sess.Name)
-		ls := time.Now()
-		var l manager.LandResult
-		h.OK("land_sandbox", map[string]any{"sandbox": name}, &l)
-		land := time.Since(ls)
-		ds := time.Now()
-		h.OK("get_diff", map[string]any{"sandbox": name}, &manager.DiffResult{})
-		t.Logf("MEASURE %s (%s): create_sandbox %v, create→first event %v, land %v, get_diff %v", tc.name, sb.Isolation.Transport,
-			created.Round(time.Millisecond), first.Round(time.Millisecond), land.Round(time.Millisecond), time.Since(ds).Round(time.Millisecond))
-		h.OK("destroy_sandbox", map[string]any{"name": name}, &manager.DestroyResult{})
+		m := timeIsolation(h, ws, "iso-time-"+tc.name)
+		t.Logf("MEASURE %s (%s): %s", tc.name, m.transport, m)
 	}
 }

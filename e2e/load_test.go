@@ -54,7 +54,7 @@ func TestLoad(t *testing.T) {
 			var page live.Page
 			h.OK("get_events", map[string]any{"sandbox": s.sandbox, "session": s.session, "cursor": cursor, "wait_seconds": 10}, &page)
 			if page.Status != events.StatusRunning {
-				t.Fatalf("busy session %s: status %s, events %v", s.session, page.Status, summarize(got))
+				t.Fatalf("busy session %s: status %s, events %v", s.session, page.Status, testkit.Summarize(got))
 			}
 			got, cursor = append(got, page.Events...), page.NextCursor
 		}
@@ -122,7 +122,7 @@ func TestLoad(t *testing.T) {
 					return err
 				}
 				if p.Status != status || len(p.Events) < minEvents || (minEvents > 0 && p.Events[0].Text != quietTurn) {
-					return fmt.Errorf("read of %s = status %s, events %v; want %s with at least %d", s.session, p.Status, summarize(p.Events), status, minEvents)
+					return fmt.Errorf("read of %s = status %s, events %v; want %s with at least %d", s.session, p.Status, testkit.Summarize(p.Events), status, minEvents)
 				}
 				return nil
 			}})

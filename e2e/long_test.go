@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -104,12 +105,9 @@ type session struct {
 
 func newSession(t *testing.T, h *harness) session {
 	t.Helper()
-	var sb manager.SandboxResult
-	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
-	var s manager.SessionResult
-	h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &s)
-	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": sb.Name}) })
-	return session{h: h, sandbox: sb.Name, session: s.Name}
+	s := newSessionNoCleanup(t, h)
+	t.Cleanup(func() { h.Call("destroy_sandbox", map[string]any{"name": s.sandbox}) })
+	return s
 }
 
 func (s session) send(t *testing.T, msg string, wait int) manager.TurnResult {
@@ -150,6 +148,18 @@ func agentText(evs []events.Event) string {
 	return b.String()
 }
 
+// toolCallTitles lists the titles of the tool calls among evs, in order.
+func toolCallTitles(evs []events.Event) []string {
+	var titles []string
+	for _, ev := range evs {
+		if ev.Kind == events.KindToolCall {
+			titles = append(titles, ev.ToolCall.Title)
+		}
+	}
+	return titles
+}
+
+// series is "prefix1 prefix2 … prefixN ", what strings.Join(titles, " ")+" " is for titles in that order.
 func series(prefix string, n int) string {
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
@@ -216,7 +226,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		}
 		evs, _ := s.drain(t, turn.Cursor, 100, 10)
 		if agentText(evs) != "late" {
-			t.Errorf("events after the wait: %v", summarize(evs))
+			t.Errorf("events after the wait: %v", testkit.Summarize(evs))
 		}
 	})
 
@@ -224,12 +234,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		s := newSession(t, h)
 		turn := s.send(t, "calls 1600", 0)
 		evs, pages := s.drain(t, turn.Cursor, 100, 10)
-		var titles []string
-		for _, ev := range evs {
-			if ev.Kind == events.KindToolCall {
-				titles = append(titles, ev.ToolCall.Title)
-			}
-		}
+		titles := toolCallTitles(evs)
 		if got, want := strings.Join(titles, " ")+" ", series("t", 1600); got != want {
 			t.Errorf("tool calls out of order or missing: got %d, want 1600", len(titles))
 		}
@@ -248,7 +253,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		}
 		evs, _ := s.drain(t, turn.Cursor, 100, 10)
 		if last := evs[len(evs)-1]; last.Kind != events.KindTurnEnd || last.StopReason != "cancelled" {
-			t.Errorf("events: %v, want a cancelled turn_end last", summarize(evs))
+			t.Errorf("events: %v, want a cancelled turn_end last", testkit.Summarize(evs))
 		}
 		if strings.Contains(agentText(evs), "never") {
 			t.Error("the agent went on after cancel")
@@ -293,7 +298,7 @@ func longScenarios(t *testing.T, start func(t *testing.T, extra ...string) *harn
 		var perm manager.PermissionResult
 		h.OK("respond_permission", map[string]any{"sandbox": s.sandbox, "session": s.session, "request_id": page.Pending[0].Permission.RequestID, "option": "reject"}, &perm)
 		rest, _ := s.drain(t, page.NextCursor, 100, 10)
-		sum := strings.Join(summarize(append(got, rest...)), "\n")
+		sum := strings.Join(testkit.Summarize(append(got, rest...)), "\n")
 		for _, want := range []string{"permission_request Edit notes.txt\npermission_response allow\ntool_call_update completed", "permission_response reject\ntool_call_update failed"} {
 			if !strings.Contains(sum, want) {
 				t.Errorf("events:\n%s\nwant them to contain:\n%s", sum, want)
@@ -327,23 +332,18 @@ func killProcs(t *testing.T, words ...string) {
 
 // matchProcs lists the processes whose command line holds all the words.
 func matchProcs(words ...string) []int {
-	entries, _ := os.ReadDir("/proc")
 	var pids []int
-	for _, e := range entries {
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
+	eachProc(func(p string, cmdline []byte) {
 		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		match := true
 		for _, w := range words {
-			match = match && strings.Contains(line, w)
+			if !strings.Contains(line, w) {
+				return
+			}
 		}
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); match && err == nil {
+		if pid, err := strconv.Atoi(p); err == nil {
 			pids = append(pids, pid)
 		}
-	}
+	})
 	return pids
 }
 
@@ -418,6 +418,8 @@ func restartMidTurn(t *testing.T, args []string, env map[string]string, checkOrp
 	h2.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &manager.DestroyResult{})
 }
 
+// newSessionNoCleanup is newSession for the tests that replace the server (h may be gone at the end): they
+// destroy the sandbox themselves.
 func newSessionNoCleanup(t *testing.T, h *harness) session {
 	t.Helper()
 	var sb manager.SandboxResult

@@ -90,7 +90,7 @@ func fullTurn(t *testing.T, h *harness, sandbox, session string) {
 	h.OK("respond_permission", map[string]any{"sandbox": sandbox, "session": session,
 		"request_id": page.Pending[0].Permission.RequestID, "option": "allow"}, &perm)
 	page = waitStatus(t, h, sandbox, session, page.NextCursor, &got, events.StatusIdle)
-	s := strings.Join(summarize(got), "\n")
+	s := strings.Join(testkit.Summarize(got), "\n")
 	if page.LastStop != "end_turn" || !strings.Contains(s, "agent_message Hello from the sandbox") || !strings.Contains(s, "permission_response allow") {
 		t.Errorf("turn: %s", s)
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
@@ -25,45 +24,27 @@ func TestResumeAfterSandboxStop(t *testing.T) {
 		{"auto-stop, summary", manager.ContinuedSummary, "0", autoStop},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env, bin := testkit.FakeEnv(t)
-			env["SCRIPTED_AGENT_LOAD_SESSION"] = tc.load
-			h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--pass-env=SCRIPTED_AGENT_LOAD_SESSION"), env)
-			var sb manager.SandboxResult
-			h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
-			var sess manager.SessionResult
-			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
-			h.send(sb.Name, sess.Name, "say the blue door")
-			port1 := publishedPort(t, bin, env, sb.Name)
+			h, env, bin, sb, sess := blueDoor(t, tc.load)
+			port1 := publishedPort(t, bin, env, sb)
 
-			tc.stop(t, bin, env, sb.Name)
-			tr := h.send(sb.Name, sess.Name, "history")
+			tc.stop(t, bin, env, sb)
+			tr := h.send(sb, sess, "history")
 			if !strings.Contains(tr.Resumed, tc.how) || strings.Contains(tr.Resumed, "\n") {
 				t.Errorf("resumed = %q, want one line naming %s", tr.Resumed, tc.how)
 			}
 			if !strings.Contains(tr.FinalText, "the blue door") {
 				t.Errorf("the resumed agent does not know the conversation: %q", tr.FinalText)
 			}
-			if port2 := publishedPort(t, bin, env, sb.Name); port2 == port1 {
+			if port2 := publishedPort(t, bin, env, sb); port2 == port1 {
 				t.Errorf("host port %d did not change across the restart: was it re-read?", port2)
 			}
-			var users, agents, asked, continued int
-			for _, ev := range h.allEvents(sb.Name, sess.Name) {
-				switch {
-				case ev.Kind == events.KindUserMessage && ev.Text == "say the blue door":
-					users++
-				case ev.Kind == events.KindAgentMessage && ev.Text == "the blue door":
-					agents++
-				case ev.Kind == events.KindUserMessage && ev.Text == "history":
-					asked++
-				case ev.Kind == events.KindContinued && ev.Text == tc.how:
-					continued++
-				}
-			}
-			if users != 1 || agents != 1 || asked != 1 || continued != 1 {
+			n := h.eventCounts(sb, sess)
+			users, agents, continued := n["user_message say the blue door"], n["agent_message the blue door"], n["session_continued "+tc.how]
+			if asked := n["user_message history"]; users != 1 || agents != 1 || asked != 1 || continued != 1 {
 				t.Errorf("events: %d first messages, %d first replies, %d second messages, %d session_continued; want 1 each", users, agents, asked, continued)
 			}
 			// The session goes on as usual.
-			if tr := h.send(sb.Name, sess.Name, "say again"); tr.Resumed != "" || tr.FinalText != "again" {
+			if tr := h.send(sb, sess, "say again"); tr.Resumed != "" || tr.FinalText != "again" {
 				t.Errorf("next turn = %+v", tr)
 			}
 		})

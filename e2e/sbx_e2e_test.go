@@ -76,7 +76,7 @@ func TestSbxAsDocumented(t *testing.T) {
 		}
 	}
 	if users != 1 {
-		t.Errorf("user messages across the restart = %d, want 1: %v", users, summarize(all))
+		t.Errorf("user messages across the restart = %d, want 1: %v", users, testkit.Summarize(all))
 	}
 	var list manager.SandboxList
 	h2.OK("list_sandboxes", map[string]any{}, &list)
@@ -101,8 +101,8 @@ func TestSbxAsDocumented(t *testing.T) {
 	var perm manager.PermissionResult
 	h2.OK("respond_permission", map[string]any{"sandbox": s.sandbox, "session": sess.Name, "request_id": p.Pending[0].Permission.RequestID, "option": "allow"}, &perm)
 	p = waitStatus(t, h2, s.sandbox, sess.Name, p.NextCursor, &got, events.StatusIdle)
-	if p.LastStop != "end_turn" || !strings.Contains(strings.Join(summarize(got), "\n"), "permission_response allow") {
-		t.Errorf("second turn: %v", summarize(got))
+	if p.LastStop != "end_turn" || !strings.Contains(strings.Join(testkit.Summarize(got), "\n"), "permission_response allow") {
+		t.Errorf("second turn: %v", testkit.Summarize(got))
 	}
 	var d manager.DestroyResult
 	h2.OK("destroy_sandbox", map[string]any{"name": s.sandbox}, &d)

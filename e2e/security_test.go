@@ -10,8 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +20,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/cli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 	"github.com/sandbox-mcp/sandbox-mcp/tools"
@@ -216,23 +217,21 @@ func (r rootsHandler) ListRoots(context.Context, mcp.ListRootsRequest) (*mcp.Lis
 
 // startCapturing is startServer with the server's whole stdout (every JSON-RPC message it sends) and
 // stderr (its log) captured, and client options.
-func startCapturing(t *testing.T, args []string, env map[string]string, opts ...client.ClientOption) (h *harness, stdout, stderr *testkit.LockedBuffer) {
+func startCapturing(t *testing.T, args []string, env map[string]string, opts ...client.ClientOption) (h *harness, stdout, stderr *syncbuf.Buffer) {
 	t.Helper()
-	stdout, stderr = &testkit.LockedBuffer{}, &testkit.LockedBuffer{}
+	stdout, stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	return &harness{testkit.StartWith(t, cli.Run, args, env, testkit.Options{Stdout: stdout, Stderr: stderr, Client: opts})}, stdout, stderr
 }
 
 // procScan watches /proc while a conversation runs, for the processes of this test's sandbox (their
 // argv or environment names its temp dir or its sandbox), and checks each argv for the key.
 type procScan struct {
+	procWatch
 	root, canary string
 	unrelated    string
-	stopc        chan struct{}
-	done         chan struct{}
 
-	mu       sync.Mutex
 	names    []string
-	seen     map[string]string // pid + argv -> argv[0]'s base name
+	progs    map[string]string // pid + argv -> argv[0]'s base name
 	checked  int
 	keyInEnv int
 	byName   int // argv passing the key by name: `-e ANTHROPIC_API_KEY`
@@ -242,22 +241,10 @@ type procScan struct {
 
 func startProcScan(t *testing.T, root, canary, unrelated string) *procScan {
 	t.Helper()
-	s := &procScan{root: root, canary: canary, unrelated: unrelated, stopc: make(chan struct{}), done: make(chan struct{}), seen: map[string]string{}}
-	if runtime.GOOS != "linux" {
-		close(s.done)
-		return s
+	s := &procScan{root: root, canary: canary, unrelated: unrelated, progs: map[string]string{}}
+	if runtime.GOOS == "linux" {
+		s.watch(2*time.Millisecond, s.look)
 	}
-	go func() {
-		defer close(s.done)
-		for {
-			s.once()
-			select {
-			case <-s.stopc:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
 	return s
 }
 
@@ -267,57 +254,38 @@ func (s *procScan) addName(n string) {
 	s.names = append(s.names, n)
 }
 
-func (s *procScan) once() {
-	dirs, _ := os.ReadDir("/proc")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, d := range dirs {
-		pid := d.Name()
-		if pid[0] < '0' || pid[0] > '9' {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + pid + "/cmdline")
-		if err != nil || len(cmdline) == 0 {
-			continue
-		}
-		key := pid + "\x00" + string(cmdline)
-		if _, ok := s.seen[key]; ok {
-			continue
-		}
-		environ, _ := os.ReadFile("/proc/" + pid + "/environ")
-		ours := bytes.Contains(cmdline, []byte(s.root)) || bytes.Contains(environ, []byte(s.root))
-		for _, n := range s.names {
-			ours = ours || bytes.Contains(cmdline, []byte(n))
-		}
-		if !ours {
-			continue
-		}
-		argv := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		s.seen[key] = filepath.Base(argv[0])
-		s.checked++
-		if bytes.Contains(environ, []byte("ANTHROPIC_API_KEY="+s.canary)) {
-			s.keyInEnv++
-		}
-		if bytes.Contains(cmdline, []byte("\x00-e\x00ANTHROPIC_API_KEY\x00")) {
-			s.byName++
-		}
-		if bytes.Contains(environ, []byte(s.unrelated)) {
-			s.envLeaks = append(s.envLeaks, strings.Join(argv, " "))
-		}
-		if bytes.Contains(cmdline, []byte(s.canary)) {
-			s.leaks = append(s.leaks, strings.Join(argv, " "))
-		}
+// look checks a process of this test's sandbox once; any other is looked at again on the next pass (a
+// sandbox name added since may make it one of ours).
+func (s *procScan) look(pid string, cmdline []byte) bool {
+	environ, _ := os.ReadFile("/proc/" + pid + "/environ")
+	ours := bytes.Contains(cmdline, []byte(s.root)) || bytes.Contains(environ, []byte(s.root))
+	for _, n := range s.names {
+		ours = ours || bytes.Contains(cmdline, []byte(n))
 	}
+	if !ours {
+		return false
+	}
+	argv := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	s.progs[pid+"\x00"+string(cmdline)] = filepath.Base(argv[0])
+	s.checked++
+	if bytes.Contains(environ, []byte("ANTHROPIC_API_KEY="+s.canary)) {
+		s.keyInEnv++
+	}
+	if bytes.Contains(cmdline, []byte("\x00-e\x00ANTHROPIC_API_KEY\x00")) {
+		s.byName++
+	}
+	if bytes.Contains(environ, []byte(s.unrelated)) {
+		s.envLeaks = append(s.envLeaks, strings.Join(argv, " "))
+	}
+	if bytes.Contains(cmdline, []byte(s.canary)) {
+		s.leaks = append(s.leaks, strings.Join(argv, " "))
+	}
+	return true
 }
 
 // stop ends the scan and returns its findings.
 func (s *procScan) stop() *procScan {
-	select {
-	case <-s.stopc:
-	default:
-		close(s.stopc)
-	}
-	<-s.done
+	s.procWatch.stop()
 	return s
 }
 
@@ -327,7 +295,7 @@ func (s *procScan) kinds() []string {
 	defer s.mu.Unlock()
 	n := map[string]int{}
 	var order []string
-	for _, k := range s.seen {
+	for _, k := range s.progs {
 		if n[k] == 0 {
 			order = append(order, k)
 		}
@@ -335,7 +303,7 @@ func (s *procScan) kinds() []string {
 	}
 	out := make([]string, 0, len(order))
 	for _, k := range order {
-		out = append(out, k+" ×"+itoa(n[k]))
+		out = append(out, k+" ×"+strconv.Itoa(n[k]))
 	}
 	return out
 }

@@ -41,6 +41,32 @@ func (h *harness) allEvents(sb, session string) []events.Event {
 	}
 }
 
+// eventCounts counts a session's events (its whole log) by kind and text: "user_message hello" → 1.
+func (h *harness) eventCounts(sb, session string) map[string]int {
+	h.T.Helper()
+	n := map[string]int{}
+	for _, ev := range h.allEvents(sb, session) {
+		n[ev.Kind+" "+ev.Text]++
+	}
+	return n
+}
+
+// blueDoor starts a server on the sbx double, with the scripted agent's session/load on (load "1") or off
+// ("0"), and a session whose first turn said "the blue door": what the continuation tests stop and
+// continue. It returns the double's environment and binaries, and the sandbox's and session's names.
+func blueDoor(t *testing.T, load string) (h *harness, env map[string]string, bin, sb, sess string) {
+	t.Helper()
+	env, bin = testkit.FakeEnv(t)
+	env["SCRIPTED_AGENT_LOAD_SESSION"] = load
+	h = startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--pass-env=SCRIPTED_AGENT_LOAD_SESSION"), env)
+	var sandbox manager.SandboxResult
+	h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sandbox)
+	var session manager.SessionResult
+	h.OK("create_session", map[string]any{"sandbox": sandbox.Name, "agent": "mock"}, &session)
+	h.send(sandbox.Name, session.Name, "say the blue door")
+	return h, env, bin, sandbox.Name, session.Name
+}
+
 func (h *harness) sessionEntry(sb, name string) manager.SessionEntry {
 	h.T.Helper()
 	var list manager.SessionList
@@ -152,20 +178,29 @@ func TestBudgetCancelsTurn(t *testing.T) {
 	}
 }
 
-// waitEnded polls list_sessions until the session is no longer usable (its agent is gone).
+// waitEnded polls until the session is no longer usable (its agent is gone).
 func (h *harness) waitEnded(sb, name string) manager.SessionEntry {
 	h.T.Helper()
-	deadline := time.Now().Add(40 * time.Second)
+	return h.waitEntry(sb, name, 40*time.Second, func(status string) bool {
+		return status == events.StatusFailed || status == events.StatusEnded
+	})
+}
+
+// waitEntry polls list_sessions until done accepts the session's status, and returns its entry. Each look
+// follows a get_events, which makes the session's stream run (and notice a turn's end, or that
+// sandbox-agent is gone).
+func (h *harness) waitEntry(sb, name string, within time.Duration, done func(status string) bool) manager.SessionEntry {
+	h.T.Helper()
+	deadline := time.Now().Add(within)
 	for {
-		// get_events makes the session's stream run (and notice that sandbox-agent is gone).
 		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sb, "session": name, "cursor": 0, "limit": 1}, &page)
 		e := h.sessionEntry(sb, name)
-		if e.Status == events.StatusFailed || e.Status == events.StatusEnded {
+		if done(e.Status) {
 			return e
 		}
 		if time.Now().After(deadline) {
-			h.T.Fatalf("session %s still %s 40 s after its sandbox stopped", name, e.Status)
+			h.T.Fatalf("session %s/%s still %s after %v", sb, name, e.Status, within)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -183,48 +218,32 @@ func TestContinueAfterSandboxStop(t *testing.T) {
 		{"summary", manager.ContinuedSummary, "0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env, bin := testkit.FakeEnv(t)
-			env["SCRIPTED_AGENT_LOAD_SESSION"] = tc.load
-			h := startServer(t, append(testkit.SandboxArgs(t, "sbx", bin), "--pass-env=SCRIPTED_AGENT_LOAD_SESSION"), env)
-			var sb manager.SandboxResult
-			h.OK("create_sandbox", map[string]any{"workspace": t.TempDir()}, &sb)
-			var sess manager.SessionResult
-			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock"}, &sess)
-			h.send(sb.Name, sess.Name, "say the blue door")
+			h, env, bin, sb, sess := blueDoor(t, tc.load)
 
-			if err := testkit.RunFake(bin, env, "stop", sb.Name); err != nil {
+			if err := testkit.RunFake(bin, env, "stop", sb); err != nil {
 				t.Fatal(err)
 			}
-			e := h.waitEnded(sb.Name, sess.Name)
+			e := h.waitEnded(sb, sess)
 			if !e.CanContinue || e.ContinueWith != tc.how {
 				t.Fatalf("list_sessions after the stop = %+v, want can_continue with %s", e, tc.how)
 			}
 			var cont manager.SessionResult
-			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "continue": sess.Name}, &cont)
-			if cont.Name != sess.Name || cont.Continued != tc.how {
-				t.Fatalf("continue = %+v, want %s continued with %s", cont, sess.Name, tc.how)
+			h.OK("create_session", map[string]any{"sandbox": sb, "agent": "mock", "continue": sess}, &cont)
+			if cont.Name != sess || cont.Continued != tc.how {
+				t.Fatalf("continue = %+v, want %s continued with %s", cont, sess, tc.how)
 			}
 			if tc.how == manager.ContinuedSummary {
 				if cont.Turn == "" {
 					t.Fatalf("a summary continuation sent no priming turn: %+v", cont)
 				}
-				waitStatus(t, h, sb.Name, sess.Name, 0, new([]events.Event), events.StatusIdle)
+				waitStatus(t, h, sb, sess, 0, new([]events.Event), events.StatusIdle)
 			}
-			tr := h.send(sb.Name, sess.Name, "history")
+			tr := h.send(sb, sess, "history")
 			if !strings.Contains(tr.FinalText, "the blue door") {
 				t.Errorf("the continued agent does not know the conversation: %q", tr.FinalText)
 			}
-			var users, agents, continued int
-			for _, ev := range h.allEvents(sb.Name, sess.Name) {
-				switch {
-				case ev.Kind == events.KindUserMessage && ev.Text == "say the blue door":
-					users++
-				case ev.Kind == events.KindAgentMessage && ev.Text == "the blue door":
-					agents++
-				case ev.Kind == events.KindContinued && ev.Text == tc.how:
-					continued++
-				}
-			}
+			n := h.eventCounts(sb, sess)
+			users, agents, continued := n["user_message say the blue door"], n["agent_message the blue door"], n["session_continued "+tc.how]
 			if users != 1 || agents != 1 || continued != 1 {
 				t.Errorf("events: %d user messages, %d agent replies of the first turn, %d session_continued; want 1 each (a replay is not recorded twice)", users, agents, continued)
 			}
@@ -232,12 +251,12 @@ func TestContinueAfterSandboxStop(t *testing.T) {
 				return
 			}
 			var fork manager.SessionResult
-			h.OK("create_session", map[string]any{"sandbox": sb.Name, "agent": "mock", "fork": sess.Name}, &fork)
-			if fork.Name == sess.Name || fork.Forked != sess.Name || fork.Turn == "" {
+			h.OK("create_session", map[string]any{"sandbox": sb, "agent": "mock", "fork": sess}, &fork)
+			if fork.Name == sess || fork.Forked != sess || fork.Turn == "" {
 				t.Fatalf("fork = %+v", fork)
 			}
-			waitStatus(t, h, sb.Name, fork.Name, 0, new([]events.Event), events.StatusIdle)
-			if tr := h.send(sb.Name, fork.Name, "history"); !strings.Contains(tr.FinalText, "User: say the blue door") {
+			waitStatus(t, h, sb, fork.Name, 0, new([]events.Event), events.StatusIdle)
+			if tr := h.send(sb, fork.Name, "history"); !strings.Contains(tr.FinalText, "User: say the blue door") {
 				t.Errorf("the fork was not primed with the conversation: %q", tr.FinalText)
 			}
 		})

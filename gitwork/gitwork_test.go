@@ -82,6 +82,23 @@ func fingerprint(t *testing.T, ws string) string {
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
+// prepareFor inspects the user's repository ws and prepares, for a sandbox on branch, without the
+// uncommitted changes, the results repository work/results.git in a new temporary folder work.
+func prepareFor(t *testing.T, g *Git, ws, branch string) (repo Repo, p Prepared, work, results string) {
+	t.Helper()
+	repo, err := g.Inspect(context.Background(), ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work = t.TempDir()
+	results = filepath.Join(work, "results.git")
+	p, err = g.Prepare(context.Background(), PrepareSpec{Repo: repo, Branch: branch, Results: results})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo, p, work, results
+}
+
 func TestPrepareCloneCollectLand(t *testing.T) {
 	ctx := context.Background()
 	g := &Git{}
@@ -179,13 +196,8 @@ func TestLandConflictChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	g := &Git{}
 	ws := userRepo(t)
-	repo, _ := g.Inspect(ctx, ws)
-	work := t.TempDir()
-	results, clone := filepath.Join(work, "results.git"), filepath.Join(work, "clone")
-	p, err := g.Prepare(ctx, PrepareSpec{Repo: repo, Branch: "sandbox/c", Results: results})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, p, work, results := prepareFor(t, g, ws, "sandbox/c")
+	clone := filepath.Join(work, "clone")
 	if p.Snapshot {
 		t.Error("snapshot made without IncludeUncommitted")
 	}
@@ -218,10 +230,8 @@ func TestTamperedCloneRunsNothing(t *testing.T) {
 	ctx := context.Background()
 	g := &Git{}
 	ws := userRepo(t)
-	repo, _ := g.Inspect(ctx, ws)
-	work := t.TempDir()
-	results, clone := filepath.Join(work, "results.git"), filepath.Join(work, "clone")
-	p, _ := g.Prepare(ctx, PrepareSpec{Repo: repo, Branch: "sandbox/x", Results: results})
+	_, p, work, results := prepareFor(t, g, ws, "sandbox/x")
+	clone := filepath.Join(work, "clone")
 	if err := g.Clone(ctx, ws, results, "sandbox/x", clone); err != nil {
 		t.Fatal(err)
 	}
@@ -276,10 +286,8 @@ func TestCollectBundle(t *testing.T) {
 	ctx := context.Background()
 	g := &Git{}
 	ws := userRepo(t)
-	repo, _ := g.Inspect(ctx, ws)
-	work := t.TempDir()
-	results, inside := filepath.Join(work, "results.git"), filepath.Join(work, "inside")
-	p, _ := g.Prepare(ctx, PrepareSpec{Repo: repo, Branch: "sandbox/b", Results: results})
+	_, p, work, results := prepareFor(t, g, ws, "sandbox/b")
+	inside := filepath.Join(work, "inside")
 	bundle := filepath.Join(work, "in.bundle")
 	if err := g.Bundle(ctx, results, "sandbox/b", bundle); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
-	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 )
 
 // countSyncs replaces the sessions' log sync: it records the last Seq each log had when it was synced,
@@ -107,7 +107,7 @@ func TestEventLogSyncFailureLogged(t *testing.T) {
 		var failing sync.Mutex
 		fail := false
 		countSyncs(w.cfg, func() bool { failing.Lock(); defer failing.Unlock(); return fail })
-		var buf testkit.LockedBuffer
+		var buf syncbuf.Buffer
 		w.cfg.Logger = slog.New(slog.NewTextHandler(&buf, nil))
 		ctx := t.Context()
 		l := w.open(t, "syncfail")

@@ -7,6 +7,8 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
+	"github.com/sandbox-mcp/sandbox-mcp/live"
 )
 
 // claudeEnv is the server environment for Claude Code against api: the scripted API's URL and a dummy key
@@ -49,19 +51,12 @@ func TestClaudeWriteWithPermission(t *testing.T) {
 		t.Errorf("agent_info = %s", r.sess.AgentInfo)
 	}
 	api.Push(claudeWriteSteps(r.ws, "hello.txt", "hello from claude\n")...)
-	var got []events.Event
-	page := r.wait(r.send("write hello.txt"), &got, events.StatusWaitingPermission)
-	if tc := page.Pending[0].ToolCall; tc == nil || !strings.Contains(tc.Title, "hello.txt") {
-		t.Errorf("permission request's tool call = %+v, want one naming hello.txt", tc)
-	}
-	r.answer(page, "allow")
-	page = r.wait(page.NextCursor, &got, events.StatusIdle)
-	if page.LastStop != "end_turn" {
-		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
-	}
-	r.fileIs("hello.txt", "hello from claude\n")
-	golden(t, "claude-write", got, r.ws)
-	r.captureLog("claude-write")
+	r.writeWithPermission(new([]events.Event), "hello from claude\n", "claude-write", func(page live.Page) string {
+		if tc := page.Pending[0].ToolCall; tc == nil || !strings.Contains(tc.Title, "hello.txt") {
+			t.Errorf("permission request's tool call = %+v, want one naming hello.txt", tc)
+		}
+		return "allow"
+	})
 }
 
 // TestClaudeAutoPermissionEdits: with --auto-permission edits the server allows Claude Code's write inside the
@@ -80,7 +75,7 @@ func TestClaudeAutoPermissionEdits(t *testing.T) {
 		}
 	}
 	if !allowed {
-		t.Errorf("no automatic allow in the events: %v", summarize(got))
+		t.Errorf("no automatic allow in the events: %v", testkit.Summarize(got))
 	}
 }
 
@@ -99,11 +94,11 @@ func TestClaudeModelAPIError(t *testing.T) {
 	api.Push(modelapi.Step{Fail: 529, ErrorMessage: "Overloaded (scripted)"})
 	var got []events.Event
 	page := r.wait(r.send("hello"), &got, events.StatusIdle)
-	all := strings.Join(summarize(got), "\n") + page.LastError
+	all := strings.Join(testkit.Summarize(got), "\n") + page.LastError
 	if !strings.Contains(all, "Overloaded (scripted)") && !strings.Contains(all, "529") {
 		t.Errorf("the API error is not in the events: %s (last error %q)", all, page.LastError)
 	}
-	t.Logf("after a 529: stop %q error %q events %v", page.LastStop, page.LastError, summarize(got))
+	t.Logf("after a 529: stop %q error %q events %v", page.LastStop, page.LastError, testkit.Summarize(got))
 
 	r.usableAfter("recovered")
 }

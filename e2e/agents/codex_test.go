@@ -8,6 +8,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // codexModel is the scripted provider's model. Codex has no metadata for it and says so in the agent's text
@@ -67,17 +68,8 @@ func TestCodexWriteWithPermission(t *testing.T) {
 		t.Errorf("agent_info = %s", r.sess.AgentInfo)
 	}
 	api.Push(codexWriteSteps(ws, "hello.txt", "hello from codex")...)
-	var got []events.Event
-	page := r.wait(r.send("write hello.txt"), &got, events.StatusWaitingPermission)
 	// codex-acp's first option allows once ("approved"); the ids are its own.
-	r.answer(page, page.Pending[0].Permission.Options[0].ID)
-	page = r.wait(page.NextCursor, &got, events.StatusIdle)
-	if page.LastStop != "end_turn" {
-		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
-	}
-	r.fileIs("hello.txt", "hello from codex")
-	golden(t, "codex-write", got, ws)
-	r.captureLog("codex-write")
+	r.writeWithPermission(new([]events.Event), "hello from codex", "codex-write", firstOption)
 }
 
 // TestCodexModelAPIError: the Responses API answers 500; the turn ends with codex-acp's error (its reason and
@@ -88,12 +80,12 @@ func TestCodexModelAPIError(t *testing.T) {
 	api.Push(modelapi.Step{Fail: 500, ErrorMessage: "scripted server error"}) // request_max_retries = 0: one request
 	var got []events.Event
 	page := r.wait(r.send("hello"), &got, events.StatusIdle)
-	all := strings.Join(summarize(got), "\n") + page.LastError
+	all := strings.Join(testkit.Summarize(got), "\n") + page.LastError
 	// codex-acp does not pass the API's message on: it says its own words with its error class.
 	if !strings.Contains(all, "internal_server_error") {
 		t.Errorf("the API error is not in the events: %s", all)
 	}
-	t.Logf("after a 500: stop %q error %q events %v", page.LastStop, page.LastError, summarize(got))
+	t.Logf("after a 500: stop %q error %q events %v", page.LastStop, page.LastError, testkit.Summarize(got))
 	if n := api.Pending(); n != 0 {
 		t.Fatalf("%d scripted steps left after the failed turn", n)
 	}
@@ -119,7 +111,7 @@ func TestCodexModes(t *testing.T) {
 		t.Errorf("get_events reports mode %q, want full-access", page.Mode)
 	}
 	if has(got, events.KindPermissionRequest) {
-		t.Errorf("full-access mode still asked for permission: %v", summarize(got))
+		t.Errorf("full-access mode still asked for permission: %v", testkit.Summarize(got))
 	}
 	r.fileIs("mode.txt", "full access")
 }

@@ -6,11 +6,9 @@ package agents
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,14 +16,10 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
-	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // agentsImage returns the real-agents image: SANDBOX_MCP_TEST_IMAGE_AGENTS, else sandbox-mcp-test:agents.
 func agentsImage(t *testing.T) string {
@@ -45,7 +39,6 @@ func agentsImage(t *testing.T) string {
 	return image
 }
 
-// harness is the built sandbox-mcp over stdio with a real MCP client.
 // harness is testkit's over the server binary, with the scenarios' own helpers as methods.
 type harness struct{ *testkit.Harness }
 
@@ -108,56 +101,4 @@ func (h *harness) sandbox(ws string) string {
 		}
 	})
 	return sb.Name
-}
-
-// waitStatus reads get_events from cursor, appending events to got, until the session has status want.
-func (h *harness) waitStatus(sandbox, session string, cursor int64, got *[]events.Event, want string) live.Page {
-	h.T.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		var page live.Page
-		h.OK("get_events", map[string]any{"sandbox": sandbox, "session": session, "cursor": cursor}, &page)
-		*got = append(*got, page.Events...)
-		cursor = page.NextCursor
-		if page.Status == want && !page.More {
-			return page
-		}
-		if want == events.StatusWaitingPermission && page.Status == events.StatusIdle && !page.More {
-			h.T.Fatalf("the turn ended without asking for permission: %v", summarize(*got))
-		}
-		if time.Now().After(deadline) {
-			h.T.Fatalf("status %s after 90 s, want %s; events so far: %v", page.Status, want, summarize(*got))
-		}
-		if !page.More {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-}
-
-// summarize renders events as "kind detail" lines, consecutive agent_message events joined.
-func summarize(evs []events.Event) []string {
-	var out []string
-	for i, ev := range evs {
-		if i > 0 && ev.Kind == events.KindAgentMessage && evs[i-1].Kind == events.KindAgentMessage {
-			out[len(out)-1] += ev.Text
-			continue
-		}
-		s := ev.Kind
-		switch {
-		case ev.Kind == events.KindPermissionRequest:
-			s += " " + ev.ToolCall.Title
-		case ev.Kind == events.KindPermissionResponse:
-			s += " " + ev.Permission.Outcome
-		case ev.ToolCall != nil && ev.Kind == events.KindToolCall:
-			s += " " + ev.ToolCall.Title + " " + ev.ToolCall.Status
-		case ev.ToolCall != nil:
-			s += " " + ev.ToolCall.Status
-		case ev.Kind == events.KindTurnEnd:
-			s += " " + ev.StopReason + ev.Error
-		default:
-			s += " " + ev.Text + ev.Error
-		}
-		out = append(out, strings.TrimSpace(s))
-	}
-	return out
 }

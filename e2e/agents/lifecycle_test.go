@@ -10,6 +10,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
@@ -31,7 +32,7 @@ func cancelWhileStreaming(t *testing.T, r *agentRun) {
 	deadline := time.Now().Add(60 * time.Second)
 	for !has(got, events.KindAgentMessage) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no streamed text within 60 s: %v", summarize(got))
+			t.Fatalf("no streamed text within 60 s: %v", testkit.Summarize(got))
 		}
 		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name, "cursor": cursor}, &page)
@@ -41,7 +42,7 @@ func cancelWhileStreaming(t *testing.T, r *agentRun) {
 	h.OK("cancel_turn", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name}, &struct{}{})
 	page := r.wait(cursor, &got, events.StatusIdle)
 	if page.LastStop != "cancelled" {
-		t.Errorf("last_stop_reason = %q, want cancelled; events %v", page.LastStop, summarize(got))
+		t.Errorf("last_stop_reason = %q, want cancelled; events %v", page.LastStop, testkit.Summarize(got))
 	}
 	var text string
 	for _, ev := range got {
@@ -103,7 +104,7 @@ func continueAfterRestart(t *testing.T, r *agentRun) {
 	got = nil
 	page := r.wait(r.send("which word did I ask you to remember?"), &got, events.StatusIdle)
 	if page.LastStop != "end_turn" {
-		t.Fatalf("turn after continuing: stop %q error %q, events %v", page.LastStop, page.LastError, summarize(got))
+		t.Fatalf("turn after continuing: stop %q error %q, events %v", page.LastStop, page.LastError, testkit.Summarize(got))
 	}
 	reqs := r.api.Requests()[before:]
 	var last string

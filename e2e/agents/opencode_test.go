@@ -8,6 +8,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 )
 
 // startOpenCode starts sandbox-mcp for OpenCode (`opencode acp`) against scripted OpenAI-compatible chat
@@ -65,17 +66,9 @@ func TestOpenCodeWriteWithPermission(t *testing.T) {
 			}
 			t.Logf("request %s stream=%v aside=%v step=%d tools %v", q.Path, q.Stream, q.Aside, q.Step, tools)
 		}
-		t.Log(strings.Join(summarize(got), "\n"))
+		t.Log(strings.Join(testkit.Summarize(got), "\n"))
 	}()
-	page := r.wait(r.send("write hello.txt"), &got, events.StatusWaitingPermission)
-	r.answer(page, page.Pending[0].Permission.Options[0].ID)
-	page = r.wait(page.NextCursor, &got, events.StatusIdle)
-	if page.LastStop != "end_turn" {
-		t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
-	}
-	r.fileIs("hello.txt", "hello from opencode\n")
-	golden(t, "opencode-write", got, r.ws)
-	r.captureLog("opencode-write")
+	r.writeWithPermission(&got, "hello from opencode\n", "opencode-write", firstOption)
 }
 
 func toString(v any) string { s, _ := v.(string); return s }
@@ -101,11 +94,11 @@ func TestOpenCodeModelAPIError(t *testing.T) {
 	r.api.Push(modelapi.Step{Fail: 400, ErrorMessage: "scripted bad request"})
 	var got []events.Event
 	page := r.wait(r.send("hello"), &got, events.StatusIdle)
-	all := strings.Join(summarize(got), "\n") + page.LastError
+	all := strings.Join(testkit.Summarize(got), "\n") + page.LastError
 	if !strings.Contains(all, "scripted bad request") && !strings.Contains(all, "400") {
 		t.Errorf("the API error is not in the events: %s", all)
 	}
-	t.Logf("after a 400: stop %q error %q events %v", page.LastStop, page.LastError, summarize(got))
+	t.Logf("after a 400: stop %q error %q events %v", page.LastStop, page.LastError, testkit.Summarize(got))
 	r.usableAfter("recovered")
 }
 

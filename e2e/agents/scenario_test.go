@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/modelapi"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
 )
@@ -66,7 +68,8 @@ func (r *agentRun) send(msg string) int64 {
 // wait follows the session from cursor until status want, appending to got.
 func (r *agentRun) wait(cursor int64, got *[]events.Event, want string) live.Page {
 	r.t.Helper()
-	return r.h.waitStatus(r.sandbox, r.sess.Name, cursor, got, want)
+	// 90 s: a real agent's turn on a loaded machine.
+	return testkit.WaitStatus(r.h.T, r.h.Harness, r.sandbox, r.sess.Name, cursor, got, want, 90*time.Second)
 }
 
 // answer replies to the one pending permission request with option.
@@ -78,6 +81,26 @@ func (r *agentRun) answer(page live.Page, option string) {
 	r.h.OK("respond_permission", map[string]any{"sandbox": r.sandbox, "session": r.sess.Name,
 		"request_id": page.Pending[0].Permission.RequestID, "option": option}, &struct{}{})
 }
+
+// writeWithPermission is the turn of each agent's WriteWithPermission test, the model's steps pushed
+// already: "write hello.txt"; the permission request it asks, answered with the option choose returns; the
+// turn ending normally, hello.txt in the workspace holding content, and the turn's events matching the
+// golden file name (the session's log captured under that name too). The events are appended to got.
+func (r *agentRun) writeWithPermission(got *[]events.Event, content, name string, choose func(page live.Page) string) {
+	r.t.Helper()
+	page := r.wait(r.send("write hello.txt"), got, events.StatusWaitingPermission)
+	r.answer(page, choose(page))
+	page = r.wait(page.NextCursor, got, events.StatusIdle)
+	if page.LastStop != "end_turn" {
+		r.t.Errorf("last_stop_reason = %q, want end_turn", page.LastStop)
+	}
+	r.fileIs("hello.txt", content)
+	golden(r.t, name, *got, r.ws)
+	r.captureLog(name)
+}
+
+// firstOption chooses the pending permission request's first option.
+func firstOption(page live.Page) string { return page.Pending[0].Permission.Options[0].ID }
 
 // fileIs checks a file the agent wrote in the workspace.
 func (r *agentRun) fileIs(rel, want string) {
@@ -110,7 +133,7 @@ func golden(t *testing.T, name string, evs []events.Event, ws string) {
 		if p, ok := ids[id]; ok {
 			return p
 		}
-		p := kind + "-" + itoa(len(ids)+1)
+		p := kind + "-" + strconv.Itoa(len(ids)+1)
 		ids[id] = p
 		return p
 	}
@@ -205,9 +228,9 @@ func (r *agentRun) usableAfter(text string) {
 		page := r.wait(r.send(msg), &got, events.StatusIdle)
 		all = append(all, got...)
 		if page.LastStop != "end_turn" || page.LastError != "" {
-			r.t.Fatalf("turn %q after the failure: stop %q, error %q, events %v", msg, page.LastStop, page.LastError, summarize(got))
+			r.t.Fatalf("turn %q after the failure: stop %q, error %q, events %v", msg, page.LastStop, page.LastError, testkit.Summarize(got))
 		}
-		if strings.Contains(strings.Join(summarize(got), "\n"), text) {
+		if strings.Contains(strings.Join(testkit.Summarize(got), "\n"), text) {
 			r.t.Logf("the session answered %d turn(s) after the failure", i+1)
 			return
 		}
@@ -215,5 +238,5 @@ func (r *agentRun) usableAfter(text string) {
 			r.api.Push(modelapi.Step{Text: "answer to the second prompt"})
 		}
 	}
-	r.t.Errorf("the model's answer %q never reached the reader: %v", text, summarize(all))
+	r.t.Errorf("the model's answer %q never reached the reader: %v", text, testkit.Summarize(all))
 }

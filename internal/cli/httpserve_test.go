@@ -20,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
@@ -29,7 +30,7 @@ const httpTestToken = "test-token-5b0c1e7d9a3f4e21"
 // httpServer is serveHTTP running the real MCP server (newServer) on the sbx test double.
 type httpServer struct {
 	url  string
-	logs *testkit.LockedBuffer
+	logs *syncbuf.Buffer
 }
 
 // startHTTP serves newServer's MCP server with serveHTTP on addr until the test ends; cleanup checks that
@@ -47,7 +48,7 @@ func startHTTP(t *testing.T, addr, token string, opts ...httpOptions) *httpServe
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &testkit.LockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testkit.LogWriter(t)), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, mgr, err := newServer(cfg, getenv, logger, redact.FromEnv(cfg.passEnv, getenv))
 	if err != nil {

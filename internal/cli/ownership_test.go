@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
-	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
 
 // TestAdoptedSandboxIsNeverRemoved: an sbx sandbox someone made by hand, which create_sandbox adopts
@@ -27,37 +25,18 @@ func TestAdoptedSandboxIsNeverRemoved(t *testing.T) {
 		_, err := os.Stat(filepath.Join(env["FAKECLI_ROOT"], "sbx", "adopted-box", "meta.json"))
 		return err == nil
 	}
-	getenv := func(k string) string { return env[k] }
-	cfg, err := parseConfig(testkit.SandboxArgs(t, "sbx", bin), getenv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	red := redact.FromEnv(cfg.passEnv, getenv)
-	srv, mgr, err := newServer(cfg, getenv, newLogger(cfg, getenv, testkit.LogWriter(t), red), red)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, mgr := inProcessServer(t, env, bin)
 	t.Cleanup(func() {
 		mgr.Close()
 		_ = testkit.RunFake(bin, env, "rm", "-f", "adopted-box") // kills the sandbox-agent the double runs locally
 	})
-	h := testkit.InProcess(t, srv, env)
 	ctx := t.Context()
 	var sb manager.SandboxResult
 	h.OK("create_sandbox", map[string]any{"workspace": ws, "name": "adopted-box"}, &sb)
 	if !sb.Reused {
 		t.Fatalf("create_sandbox = %+v; want the existing sandbox adopted", sb)
 	}
-	status := func() string {
-		var list manager.SandboxList
-		h.OK("list_sandboxes", map[string]any{}, &list)
-		for _, s := range list.Sandboxes {
-			if s.Name == sb.Name {
-				return s.Status
-			}
-		}
-		return "missing"
-	}
+	status := func() string { return sandboxStatus(h, sb.Name) }
 
 	// The idle janitor, with a TTL every sandbox is past, many rounds over.
 	jctx, stopJanitor := context.WithCancel(ctx)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testkit"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
-	"github.com/sandbox-mcp/sandbox-mcp/redact"
 )
 
 // TestTTLThroughMCP: tool calls through the MCP server are uses that keep a sandbox up; once nobody calls,
@@ -20,17 +18,7 @@ import (
 // --idle-ttl.
 func TestTTLThroughMCP(t *testing.T) {
 	env, bin := testkit.FakeEnv(t)
-	getenv := func(k string) string { return env[k] }
-	cfg, err := parseConfig(testkit.SandboxArgs(t, "sbx", bin), getenv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	red := redact.FromEnv(cfg.passEnv, getenv)
-	srv, mgr, err := newServer(cfg, getenv, newLogger(cfg, getenv, testkit.LogWriter(t), red), red)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := testkit.InProcess(t, srv, env)
+	h, mgr := inProcessServer(t, env, bin)
 	ctx := t.Context()
 
 	ws := t.TempDir()
@@ -54,16 +42,7 @@ func TestTTLThroughMCP(t *testing.T) {
 	stop := func() { stopJanitor(); <-janitorDone }
 	t.Cleanup(stop)
 
-	status := func() string { // list_sandboxes names no sandbox: it is not a use
-		var list manager.SandboxList
-		h.OK("list_sandboxes", map[string]any{}, &list)
-		for _, s := range list.Sandboxes {
-			if s.Name == sb.Name {
-				return s.Status
-			}
-		}
-		return "missing"
-	}
+	status := func() string { return sandboxStatus(h, sb.Name) } // list_sandboxes names no sandbox: it is not a use
 	for start := time.Now(); time.Since(start) < 3*ttl; {
 		var page live.Page
 		h.OK("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)

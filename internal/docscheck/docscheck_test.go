@@ -89,9 +89,30 @@ func TestHeadings(t *testing.T) {
 
 // TestCheck runs Check over a small tree holding each kind of broken reference next to good ones.
 func TestCheck(t *testing.T) {
+	root := fixture(t, map[string]string{
+		"docs/upstream/a.md":       "# A\n## 1. One\n### 1.1 Sub\n## 2. Two\nSee §2 and §3.\n",
+		"pkg/x.go":                 "package pkg\n// docs/upstream/a.md §1.1 and §9\n",
+		"pkg/y.go":                 "package pkg\n// §2 resolves through x.go's citation; §7 does not\n",
+		"other/z.go":               "package other\n// §1 with no citation in this package\n",
+		"third/w.go":               "package third\n\n// docs/missing.md\n",
+		"node_modules/m/README.md": "docs/not-ours.md\n",
+		"README.md":                "[A](docs/upstream/a.md) §2\n",
+		"skipped/s.go":             "package skipped\n// docs/skipped.md\n",
+	})
+	wantProblems(t, "Check", Check, root, []string{
+		"docs/upstream/a.md:5: §3 is not a section of docs/upstream/a.md",
+		"other/z.go:2: §1, but neither this file nor its package cites a docs/ file",
+		"pkg/x.go:2: docs/upstream/a.md has no section 9",
+		"pkg/y.go:2: §7 is not a section of docs/upstream/a.md",
+		"third/w.go:3: docs/missing.md does not exist",
+	})
+}
+
+// fixture writes files (slash-separated paths under a new temporary root → content) and returns the root.
+func fixture(t *testing.T, files map[string]string) string {
+	t.Helper()
 	root := t.TempDir()
-	write := func(rel, text string) {
-		t.Helper()
+	for rel, text := range files {
 		p := filepath.Join(root, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -100,16 +121,14 @@ func TestCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("docs/upstream/a.md", "# A\n## 1. One\n### 1.1 Sub\n## 2. Two\nSee §2 and §3.\n")
-	write("pkg/x.go", "package pkg\n// docs/upstream/a.md §1.1 and §9\n")
-	write("pkg/y.go", "package pkg\n// §2 resolves through x.go's citation; §7 does not\n")
-	write("other/z.go", "package other\n// §1 with no citation in this package\n")
-	write("third/w.go", "package third\n\n// docs/missing.md\n")
-	write("node_modules/m/README.md", "docs/not-ours.md\n")
-	write("README.md", "[A](docs/upstream/a.md) §2\n")
-	write("skipped/s.go", "package skipped\n// docs/skipped.md\n")
+	return root
+}
 
-	probs, err := Check(root, "skipped")
+// wantProblems runs check (named name) over root, leaving out its folder "skipped", and wants exactly the
+// problems want, in that order.
+func wantProblems(t *testing.T, name string, check func(root string, skip ...string) ([]Problem, error), root string, want []string) {
+	t.Helper()
+	probs, err := check(root, "skipped")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,15 +136,8 @@ func TestCheck(t *testing.T) {
 	for _, p := range probs {
 		got = append(got, p.String())
 	}
-	want := []string{
-		"docs/upstream/a.md:5: §3 is not a section of docs/upstream/a.md",
-		"other/z.go:2: §1, but neither this file nor its package cites a docs/ file",
-		"pkg/x.go:2: docs/upstream/a.md has no section 9",
-		"pkg/y.go:2: §7 is not a section of docs/upstream/a.md",
-		"third/w.go:3: docs/missing.md does not exist",
-	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Check found\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		t.Errorf("%s found\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

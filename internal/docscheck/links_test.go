@@ -84,42 +84,21 @@ func TestAnchors(t *testing.T) {
 
 // TestCheckLinks runs CheckLinks over a small tree holding each kind of broken link next to good ones.
 func TestCheckLinks(t *testing.T) {
-	root := t.TempDir()
-	write := func(rel, text string) {
-		t.Helper()
-		p := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("README.md", "# Top\n[ok](docs/a.md#one) [dir](docs/) [gone](docs/gone.md) [bad anchor](docs/a.md#three)\n"+
-		"[self](#top) [self bad](#nope) [out](../x.md) [file](mcp.json)\n")
-	write("mcp.json", "{}\n")
-	write("docs/a.md", "# A\n## One\n[up](../README.md#top) [up bad](../README.md#moved)\n")
-	write("skipped/s.md", "[x](nowhere.md)\n")
-	write("node_modules/m/README.md", "[x](nowhere.md)\n")
-
-	probs, err := CheckLinks(root, "skipped")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.String())
-	}
-	want := []string{
+	root := fixture(t, map[string]string{
+		"README.md": "# Top\n[ok](docs/a.md#one) [dir](docs/) [gone](docs/gone.md) [bad anchor](docs/a.md#three)\n" +
+			"[self](#top) [self bad](#nope) [out](../x.md) [file](mcp.json)\n",
+		"mcp.json":                 "{}\n",
+		"docs/a.md":                "# A\n## One\n[up](../README.md#top) [up bad](../README.md#moved)\n",
+		"skipped/s.md":             "[x](nowhere.md)\n",
+		"node_modules/m/README.md": "[x](nowhere.md)\n",
+	})
+	wantProblems(t, "CheckLinks", CheckLinks, root, []string{
 		"README.md:2: link docs/gone.md: docs/gone.md does not exist",
 		"README.md:2: link docs/a.md#three: docs/a.md has no heading with that anchor",
 		"README.md:3: link #nope: README.md has no heading with that anchor",
 		"README.md:3: link ../x.md leaves the repository",
 		"docs/a.md:3: link ../README.md#moved: README.md has no heading with that anchor",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("CheckLinks found\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	})
 }
 
 // TestReadmeIsAFrontPage keeps the README a front page: what sandbox-mcp is, how to start, and links. The

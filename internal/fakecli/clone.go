@@ -121,23 +121,10 @@ func (e *env) serveClone(m *meta) error {
 		return err
 	}
 	defer lf.Close()
-	exe, err := os.Executable()
+	pid, err := startDaemon([]string{gitdSubcommand, e.dir(m.Name), e.cloneGitDir(m.Name)}, []string{"PATH=" + os.Getenv("PATH")}, lf)
 	if err != nil {
-		return err
-	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer devnull.Close()
-	cmd := &exec.Cmd{Path: exe, Args: []string{"sbx", gitdSubcommand, e.dir(m.Name), e.cloneGitDir(m.Name)},
-		Env: []string{"PATH=" + os.Getenv("PATH")}, Stdin: devnull, Stdout: devnull, Stderr: devnull,
-		ExtraFiles: []*os.File{lf}, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the clone's git server: %w", err)
 	}
-	pid := cmd.Process.Pid
-	cmd.Process.Release()
 	rec := cloneRec{Workspace: m.Workspaces[0], Remote: "sandbox-" + m.Name, Server: strconv.Itoa(pid) + " " + procStart(pid),
 		URL: fmt.Sprintf("git://127.0.0.1:%d/%s", ln.Addr().(*net.TCPAddr).Port, m.Name)}
 	b, _ := json.Marshal(rec)

@@ -7,19 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// needRoot skips where the double cannot make mount namespaces, except in CI, which runs as root and must
-// run these tests.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run as root: the double's sbx --clone needs a mount namespace")
-		}
-		t.Skip("the double's sbx --clone needs root (a private mount namespace)")
-	}
-}
+	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
+)
 
 func gitIn(t *testing.T, dir string, args ...string) string {
 	t.Helper()
@@ -35,7 +25,7 @@ func gitIn(t *testing.T, dir string, args ...string) string {
 // is untouched), its commits come back through the sandbox-<name> remote, and rm takes the remote and its
 // server away. Releases before 0.31 have no --clone.
 func TestSbxClone(t *testing.T) {
-	needRoot(t)
+	testenv.NeedRoot(t, "the double's sbx --clone makes a private mount namespace")
 	f := newFixture(t)
 	gitIn(t, f.work, "init", "-q", "-b", "main")
 	must(t, os.WriteFile(filepath.Join(f.work, "a.txt"), []byte("user\n"), 0o644))

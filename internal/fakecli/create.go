@@ -180,6 +180,7 @@ func (e *env) pickName(explicit string, m *meta) (string, error) {
 			return "", err
 		}
 		if _, err := os.Lstat(e.dir(explicit)); err == nil {
+			//lint:ignore ST1005 the text is the daemon's, verbatim (docs/upstream/docker-sandboxes.md): the server matches it.
 			return "", fmt.Errorf("create/start VM: container create: Error response from daemon: Conflict. "+
 				"The container name \"/%s\" is already in use by container \"%x\". "+
 				"You have to remove (or rename) that container to be able to reuse that name.", explicit, []byte("fakecli-leaked-container-id"))

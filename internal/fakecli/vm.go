@@ -160,15 +160,6 @@ func (e *env) ensureVM(m *meta) error {
 	if m.Status == "running" && vmAlive(m) {
 		return nil
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer devnull.Close()
 	if err := e.allocAddr(m); err != nil {
 		return fmt.Errorf("failed to start VM: %w", err)
 	}
@@ -187,21 +178,40 @@ func (e *env) ensureVM(m *meta) error {
 		return fmt.Errorf("failed to start VM: proxy: %w", err)
 	}
 	defer plf.Close()
-	// Args[0] "sbx" makes Dispatch run the fake sbx; its own session keeps it
-	// out of the caller's process group, which a cancelled call kills.
-	cmd := &exec.Cmd{Path: exe, Args: []string{"sbx", vmSubcommand, m.Name}, Env: os.Environ(), ExtraFiles: []*os.File{plf},
-		Stdin: devnull, Stdout: devnull, Stderr: devnull, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
+	pid, err := startDaemon([]string{vmSubcommand, m.Name}, os.Environ(), plf)
+	if err != nil {
 		return fmt.Errorf("failed to start VM: %w", err)
 	}
-	pid := cmd.Process.Pid
-	cmd.Process.Release()
 	if err := e.register(m.Name, pid); err != nil {
 		syscall.Kill(pid, syscall.SIGKILL)
 		return err
 	}
 	m.Status, m.VM, m.Bound, m.Proxy = "running", strconv.Itoa(pid)+" "+procStart(pid), nil, pln.Addr().String()
 	return e.save(m)
+}
+
+// startDaemon starts this executable as the fake sbx (Args[0] "sbx" makes Dispatch run it) with args and
+// exactly env, the files as its descriptors 3 on and its standard streams on /dev/null, in a session of its
+// own, which keeps it out of the caller's process group (a cancelled call kills that), and lets it go: it
+// outlives the call. It returns its pid.
+func startDaemon(args, env []string, files ...*os.File) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	cmd := &exec.Cmd{Path: exe, Args: append([]string{"sbx"}, args...), Env: env, ExtraFiles: files,
+		Stdin: devnull, Stdout: devnull, Stderr: devnull, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	pid := cmd.Process.Pid
+	cmd.Process.Release()
+	return pid, nil
 }
 
 // stopLocked is a VM shutdown: every process of the sandbox dies (but except,

@@ -19,6 +19,21 @@ func S(line string) step                       { return step{send: line} }
 func W(env string) step                        { return step{want: env} }
 func Do(f func(t *testing.T, h *harness)) step { return step{do: f} }
 
+// runSteps sends, expects or does each step in turn.
+func runSteps(h *harness, t *testing.T, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		switch {
+		case s.send != "":
+			h.send(s.send)
+		case s.want != "":
+			h.expect(s.want)
+		default:
+			s.do(t, h)
+		}
+	}
+}
+
 const (
 	initReq   = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{}}}`
 	initRes   = `{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":1,"agentCapabilities":{"loadSession":true,"promptCapabilities":{},"mcpCapabilities":{"http":true,"sse":false}},"authMethods":[],"agentInfo":{"name":"scripted-agent","version":"1.0.0"}}}`
@@ -169,17 +184,7 @@ func TestAgent(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := start(t, map[string]string{"CWD": t.TempDir()})
-			for _, s := range tc.steps {
-				switch {
-				case s.send != "":
-					h.send(s.send)
-				case s.want != "":
-					h.expect(s.want)
-				default:
-					s.do(t, h)
-				}
-			}
+			runSteps(start(t, map[string]string{"CWD": t.TempDir()}), t, tc.steps)
 		})
 	}
 }

@@ -2,35 +2,18 @@ package testagent
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 )
 
 const stepTimeout = 2 * time.Second
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // harness drives Run through pipes.
 type harness struct {
@@ -38,7 +21,7 @@ type harness struct {
 	in     *io.PipeWriter
 	lines  chan string
 	code   chan int
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	vars   map[string]string
 }
 
@@ -46,7 +29,7 @@ func start(t *testing.T, vars map[string]string) *harness {
 	t.Helper()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	h := &harness{t: t, in: inW, lines: make(chan string, 4096), code: make(chan int, 1), stderr: &syncBuffer{}, vars: vars}
+	h := &harness{t: t, in: inW, lines: make(chan string, 4096), code: make(chan int, 1), stderr: &syncbuf.Buffer{}, vars: vars}
 	go func() {
 		code := Run(inR, outW, h.stderr)
 		outW.Close()

@@ -5,20 +5,6 @@ import (
 	"testing"
 )
 
-func runSteps(h *harness, t *testing.T, steps []step) {
-	t.Helper()
-	for _, s := range steps {
-		switch {
-		case s.send != "":
-			h.send(s.send)
-		case s.want != "":
-			h.expect(s.want)
-		default:
-			s.do(t, h)
-		}
-	}
-}
-
 // TestUsageTokensMCP: usage_update notifications, the turn's usage in its response, and the mcpServers
 // the session was opened with, echoed back.
 func TestUsageTokensMCP(t *testing.T) {

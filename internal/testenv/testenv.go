@@ -30,6 +30,19 @@ func Missing(t testing.TB, what, how string) {
 	t.Skipf("%s is missing: %s (or run scripts/test, which sets everything up)", what, how)
 }
 
+// NeedRoot skips a test that needs root, or fails it in CI, which runs as root and must run it; why says
+// what needs root.
+func NeedRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI must run as root: %s", why)
+	}
+	t.Skipf("needs root: %s", why)
+}
+
 // RepoRoot is the module's root directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)

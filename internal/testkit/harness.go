@@ -1,6 +1,7 @@
-// Package testkit holds the helpers the command's tests (internal/cli) and the end-to-end scenarios (e2e)
-// share: the MCP harness that runs the real server in-process, the sandbox CLI test double's environment,
-// and small thread-safe writers. One copy, so a fix to the harness reaches every test.
+// Package testkit holds the helpers the command's tests (internal/cli) and the end-to-end scenarios (e2e,
+// e2e/agents) share: the MCP harness that runs the real server in-process, the sandbox CLI test double's
+// environment, following a session's events, and a writer into the test log. One copy, so a fix to the
+// harness reaches every test.
 package testkit
 
 import (

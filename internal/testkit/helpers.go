@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakecli"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/testenv"
-	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
 )
 
 // logWriter sends what is written (the server's logs) to the test log.
@@ -31,41 +28,6 @@ func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
-}
-
-// LockedBuffer is a bytes.Buffer safe for one writer goroutine and concurrent readers.
-type LockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *LockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// Bytes is a copy of what was written so far.
-func (l *LockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
-}
-
-// Tail is the last n bytes or fewer (whole characters), after "…" when something was left out: a child's
-// log in a failure message.
-func (l *LockedBuffer) Tail(n int) string {
-	s := l.String()
-	if t := textcut.Tail(s, n); len(t) < len(s) {
-		return "…" + t
-	}
-	return s
-}
-
-func (l *LockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // FakeEnv prepares the sandbox CLI test double: a bin dir with the fake sbx and docker, its state root,

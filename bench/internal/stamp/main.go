@@ -13,7 +13,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +21,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/sandbox-mcp/sandbox-mcp/bench/internal/streamchunk"
 )
 
 func main() {
@@ -52,7 +53,7 @@ func main() {
 			if _, werr := os.Stdout.Write(line); werr != nil {
 				break
 			}
-			if i := chunkIndex(line); i > 0 && out != nil {
+			if i := streamchunk.Index(line); i > 0 && out != nil {
 				_, _ = fmt.Fprintf(out, "%d %d\n", i, now)
 			}
 		}
@@ -71,28 +72,4 @@ func main() {
 	case err != nil:
 		os.Exit(1)
 	}
-}
-
-// chunkIndex returns i for an agent_message_chunk whose text is "s<i> " (the scripted agent's stream
-// command), else 0.
-func chunkIndex(line []byte) int {
-	if !bytes.Contains(line, []byte(`"agent_message_chunk"`)) {
-		return 0
-	}
-	_, rest, ok := bytes.Cut(line, []byte(`"text":"s`))
-	if !ok {
-		return 0
-	}
-	n := 0
-	for _, c := range rest {
-		switch {
-		case '0' <= c && c <= '9':
-			n = n*10 + int(c-'0')
-		case c == ' ' && n > 0:
-			return n
-		default:
-			return 0
-		}
-	}
-	return 0
 }
