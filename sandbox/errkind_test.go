@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"io/fs"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/sandbox-mcp/sandbox-mcp/internal/gofiles"
 )
 
 // TestErrorf: an error of a kind is its kind's sentinel and no other, its text is the message alone, and
@@ -57,22 +55,8 @@ func TestErrorf(t *testing.T) {
 // the like into the message a model reads); Errorf gives the kind without the words.
 func TestNoWrappedSentinels(t *testing.T) {
 	names := map[string]bool{"ErrNotFound": true, "ErrExists": true, "ErrInvalid": true, "ErrUnavailable": true, "ErrUnsupportedVersion": true}
-	fset := token.NewFileSet()
 	var bad []string
-	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != "..") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
+	err := gofiles.Walk("..", func(fset *token.FileSet, f *ast.File) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok || !isSel(call.Fun, "fmt", "Errorf") {
@@ -92,7 +76,6 @@ func TestNoWrappedSentinels(t *testing.T) {
 			}
 			return true
 		})
-		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
