@@ -39,7 +39,7 @@ func Resources(svc Service) ([]server.ServerResource, []server.ServerResourceTem
 		Handler: func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			out, err := svc.ListSandboxes(ctx)
 			if err != nil {
-				return nil, err
+				return nil, worded(err)
 			}
 			return []mcp.ResourceContents{mcp.TextResourceContents{URI: SandboxesURI, MIMEType: "text/markdown", Text: sandboxesMarkdown(out)}}, nil
 		},
@@ -58,7 +58,7 @@ func Resources(svc Service) ([]server.ServerResource, []server.ServerResourceTem
 			}
 			text, err := Transcript(ctx, svc, sb, sess)
 			if err != nil {
-				return nil, err
+				return nil, worded(err)
 			}
 			return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: "text/markdown", Text: text}}, nil
 		},

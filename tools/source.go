@@ -14,7 +14,7 @@ type PromptSource struct{ Svc Service }
 func (p PromptSource) Diff(ctx context.Context, sandbox string) (string, error) {
 	d, err := p.Svc.Diff(ctx, sandbox)
 	if err != nil {
-		return "", err
+		return "", worded(err)
 	}
 	var b strings.Builder
 	if d.Diff == "" {
@@ -37,5 +37,6 @@ func (p PromptSource) Diff(ctx context.Context, sandbox string) (string, error) 
 
 // Transcript renders a session's transcript.
 func (p PromptSource) Transcript(ctx context.Context, sandbox, session string) (string, error) {
-	return Transcript(ctx, p.Svc, sandbox, session)
+	text, err := Transcript(ctx, p.Svc, sandbox, session)
+	return text, worded(err)
 }

@@ -231,10 +231,12 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest) func(string)
 	}
 }
 
-// Message renders an error as the one line a tool result carries: its text as it is. Errors of a known
-// kind (sandbox.Errorf) carry their kind without adding words to that text, so nothing is cut out here.
+// Message renders an error as the one line a tool result carries: its text as it is, then the wording of
+// its remedy (remedy.go), if it has one, at the end of the line however deep the error was wrapped. Errors
+// of a known kind (sandbox.Errorf) carry their kind without adding words to that text, so nothing is cut
+// out here.
 func Message(err error) string {
-	msg := oneLine(err)
+	msg := oneLine(worded(err))
 	if errors.Is(err, context.Canceled) {
 		msg += " (the call was cancelled)"
 	}
