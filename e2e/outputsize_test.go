@@ -275,7 +275,7 @@ func checkedAgentMessages(t *testing.T, s session, cursor int64) []events.Event 
 			return
 		}
 		msgs = append(msgs, ev)
-		if len(ev.Text) > 8_000 && (!ev.Truncated || !strings.Contains(ev.Text, "raw=true")) {
+		if len(ev.Text) > 8_000 && (!ev.Truncated || !strings.Contains(ev.Text, "the raw envelopes have all of it")) {
 			t.Errorf("a %d-byte agent message: truncated=%v, ends %q", len(ev.Text), ev.Truncated, lastBytes(ev.Text, 80))
 		}
 	})

@@ -60,7 +60,7 @@ func Bound(ev Event, l Limits) Event {
 	if ev.Kind == KindSessionInfo {
 		ev.Text = clip(ev.Text, l.Title, textcut.MoreBytes) // a title
 	} else {
-		ev.Text = text(ev.Text, "; use raw=true to see all")
+		ev.Text = text(ev.Text, "; the raw envelopes have all of it")
 	}
 	ev.Turn, ev.StopReason = field(ev.Turn), field(ev.StopReason)
 	ev.Error = clip(ev.Error, l.Error, textcut.MoreBytes)
@@ -72,7 +72,7 @@ func Bound(ev Event, l Limits) Event {
 		b.Diffs = capList(b.Diffs, l.Diffs, &cut, func(d Diff) Diff {
 			d.Path = clip(d.Path, l.Path, textcut.MoreBytes)
 			if h := textcut.JSONHead(textcut.Head(d.Diff, l.DiffText), 2*l.DiffText); len(h) < len(d.Diff) {
-				d.Diff, cut = h+"… [diff cut; use raw=true to see all]", true
+				d.Diff, cut = h+"… [diff cut; the raw envelopes have all of it]", true
 			}
 			return d
 		})

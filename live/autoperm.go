@@ -216,7 +216,7 @@ func (l *Session) autoAnswer(ctx context.Context, data []byte) []byte {
 	}
 	reply, _ := json.Marshal(acp.Response{ID: env.ID, Result: acp.SelectOption(option)})
 	if err := l.client.Post(ctx, json.RawMessage(reply), 15*time.Second); err != nil {
-		l.logger.Warn("auto-permission answer failed; left to respond_permission", "session", l.Key(), "err", err)
+		l.logger.Warn("auto-permission answer failed; left to the client to answer", "session", l.Key(), "err", err)
 		return nil
 	}
 	l.logger.Info("permission answered by policy", "session", l.Key(), "policy", policy, "option", option)

@@ -60,7 +60,7 @@ func (l *Session) bound(ev events.Event, dropped int) events.Event {
 	b := events.Bound(ev, events.EventLimits)
 	if dropped > 0 {
 		head := textcut.JSONHead(textcut.Head(ev.Text, events.EventLimits.Text), 2*events.EventLimits.Text)
-		b.Text = head + "… [" + strconv.Itoa(len(ev.Text)-len(head)+dropped) + " more bytes; use raw=true to see all]"
+		b.Text = head + "… [" + strconv.Itoa(len(ev.Text)-len(head)+dropped) + " more bytes; the raw envelopes have all of it]"
 		b.Truncated = true
 	}
 	return b

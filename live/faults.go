@@ -58,9 +58,9 @@ func (l *Session) agentServerDown(ctx context.Context) bool {
 func (l *Session) failAgentServerDown(ctx context.Context) {
 	s := l.Snapshot()
 	reason := fmt.Sprintf("sandbox-agent in sandbox %q stopped (it crashed or was killed, or the sandbox stopped) and "+AgentDownMark+": "+
-		"send_message continues this session in a new agent process (manager/resume.go), or open a new session with create_session", s.Sandbox)
+		"a new message continues this session in a new agent process (manager/resume.go), or open a new session", s.Sandbox)
 	if l.cfg.SandboxGone(ctx, s.Sandbox) {
-		reason = "the sandbox no longer exists (removed outside sandbox-mcp): destroy_sandbox, then create_sandbox again"
+		reason = "the sandbox no longer exists (removed outside sandbox-mcp): destroy the sandbox, then create it again"
 	}
 	l.logger.Warn("sandbox-agent down; session failed", "session", l.Key(), "turn", s.State.Turn)
 	id := s.State.Turn

@@ -265,7 +265,7 @@ func (l *Session) run(ctx context.Context) {
 		if errors.Is(err, sandbox.ErrNotFound) {
 			l.logger.Warn("sandbox gone; session failed", "session", l.Key())
 			l.SetState(func(s *events.State) {
-				s.Fail("the sandbox no longer exists (removed outside sandbox-mcp): destroy_sandbox, then create_sandbox again")
+				s.Fail("the sandbox no longer exists (removed outside sandbox-mcp): destroy the sandbox, then create it again")
 			})
 			return
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
+	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
 // PageRequest says which page of events to read.
@@ -43,7 +44,7 @@ const (
 // Page reads one bounded page of events after req.Cursor.
 func (l *Session) Page(req PageRequest) (Page, error) {
 	if req.Cursor < 0 {
-		return Page{}, invalidf("cursor %d is negative: pass 0 or a next_cursor from get_events", req.Cursor)
+		return Page{}, sandbox.Remedyf(sandbox.Invalid, sandbox.PageCursor, "cursor %d is negative", req.Cursor)
 	}
 	limit := req.Limit
 	if limit <= 0 {
@@ -69,7 +70,7 @@ func (l *Session) Page(req PageRequest) (Page, error) {
 	}
 	l.mu.Unlock()
 	if req.Cursor > last {
-		return Page{}, invalidf("cursor %d is beyond the end of the log (%d): pass 0 or a next_cursor from get_events", req.Cursor, last)
+		return Page{}, sandbox.Remedyf(sandbox.Invalid, sandbox.PageCursor, "cursor %d is beyond the end of the log (%d)", req.Cursor, last)
 	}
 	page.NextCursor = req.Cursor
 	// The byte budget covers the whole page: what the agent can put in the fields above counts too.

@@ -34,6 +34,7 @@ type Turn struct {
 	StopReason string
 	Error      string
 	FinalText  string
+	FinalCut   int64 // bytes of the agent's text cut from FinalText's start (its end is kept)
 }
 
 // Send starts a turn with message and returns at once, or, when wait is positive, once the turn ends or
@@ -47,7 +48,7 @@ func (l *Session) Send(ctx context.Context, message string, wait time.Duration, 
 	// one turn id. A second send while one is starting is told the session is busy; it does not wait, as a
 	// host retrying a slow call must not queue a second prompt.
 	if !l.starting.TryLock() {
-		return Turn{}, sandbox.Errorf(sandbox.Invalid, "session %q is busy: another send_message is starting a turn in it: follow that turn with get_events, then send again",
+		return Turn{}, sandbox.Remedyf(sandbox.Invalid, sandbox.SendAfterTurn, "session %q is busy: another message is starting a turn in it",
 			name)
 	}
 	stored, turn, req, err := l.claimTurn(ctx, message)
@@ -67,7 +68,7 @@ func (l *Session) Send(ctx context.Context, message string, wait time.Duration, 
 	res.Status = st.Status
 	if st.Turn != turn {
 		res.Done, res.StopReason, res.Error = true, st.LastStopReason, st.LastError
-		res.FinalText = l.turnText(res.Cursor)
+		res.FinalText, res.FinalCut = l.turnText(res.Cursor)
 	}
 	return res, nil
 }
@@ -104,10 +105,10 @@ func (l *Session) claimTurn(ctx context.Context, message string) (stored []event
 func sendable(s state.Session) error {
 	switch s.State.Status {
 	case events.StatusRunning, events.StatusWaitingPermission:
-		return sandbox.Errorf(sandbox.Invalid, "session %q is busy with turn %s (%s): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn",
+		return sandbox.Remedyf(sandbox.Invalid, sandbox.FollowTurn, "session %q is busy with turn %s (%s)",
 			s.Name, s.State.Turn, s.State.Status)
 	case events.StatusEnded, events.StatusFailed:
-		return sandbox.Errorf(sandbox.Invalid, "session %q has %s (%s): open a new one with create_session",
+		return sandbox.Remedyf(sandbox.Invalid, sandbox.NewSession, "session %q has %s (%s)",
 			s.Name, s.State.Status, s.State.LastError)
 	}
 	return nil
@@ -189,7 +190,7 @@ func (l *Session) Respond(ctx context.Context, requestID, option string) (string
 		if more := len(ids) - events.MaxPending; more > 0 { // the agent decides how many there are
 			ids = append(ids[:events.MaxPending], fmt.Sprintf("and %d more", more))
 		}
-		return "", invalidf("no pending permission request %q in session %q (pending: [%s]): read get_events for current requests", textcut.Head(requestID, 256), sessionName, strings.Join(ids, ", "))
+		return "", sandbox.Remedyf(sandbox.Invalid, sandbox.ReadPending, "no pending permission request %q in session %q (pending: [%s])", textcut.Head(requestID, 256), sessionName, strings.Join(ids, ", "))
 	}
 	var optIDs []string
 	for _, o := range req.Permission.Options {

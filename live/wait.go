@@ -84,13 +84,14 @@ func (l *Session) activity() string {
 }
 
 // turnText is the agent's text in a turn, from the log: what Send returns when the turn ends in
-// time. Long text keeps its end, where agents put their conclusions.
-func (l *Session) turnText(startSeq int64) string {
+// time, and how many bytes were cut from its start. Long text keeps its end, where agents put their
+// conclusions; the caller says where the rest is.
+func (l *Session) turnText(startSeq int64) (string, int64) {
 	l.mu.Lock()
 	lg := l.log
 	l.mu.Unlock()
 	if lg == nil {
-		return ""
+		return "", 0
 	}
 	// Only the end is kept as the log is read, in batches bounded by bytes: a turn that wrote hundreds of
 	// MiB costs the time to read them, not the memory.
@@ -115,8 +116,5 @@ func (l *Session) turnText(startSeq int64) string {
 		cut += int64(len(text) - len(tail))
 		text = tail
 	}
-	if cut > 0 {
-		text = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", cut) + text
-	}
-	return text
+	return text, cut
 }

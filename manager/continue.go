@@ -70,7 +70,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 	defer m.lockSandbox(rec.Name)()
 	old, err := m.cfg.Store.GetSession(rec.Name, req.Continue)
 	if errors.Is(err, state.ErrNotFound) {
-		return SessionResult{}, "", sandbox.Errorf(sandbox.NotFound, "unknown session %q in sandbox %q: list_sessions shows the ones that can be continued", req.Continue, rec.Name)
+		return SessionResult{}, "", sandbox.Remedyf(sandbox.NotFound, sandbox.ListContinuable, "unknown session %q in sandbox %q", req.Continue, rec.Name)
 	}
 	if err != nil {
 		return SessionResult{}, "", err
@@ -79,10 +79,10 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 		old = l.Snapshot()
 	}
 	if ok, _ := canContinue(old); !ok {
-		return SessionResult{}, "", invalidf("session %q is %s, not ended or failed: keep using it with send_message", old.Name, old.State.Status)
+		return SessionResult{}, "", sandbox.Remedyf(sandbox.Invalid, sandbox.KeepSending, "session %q is %s, not ended or failed", old.Name, old.State.Status)
 	}
 	if req.Agent != old.Agent {
-		return SessionResult{}, "", invalidf("session %q runs the %s agent: pass agent=%s to continue it", old.Name, old.Agent, old.Agent)
+		return SessionResult{}, "", invalidf("session %q runs the %s agent: continue it with the %s agent", old.Name, old.Agent, old.Agent)
 	}
 	srec := old
 	if req.Budget != nil {
@@ -244,7 +244,7 @@ func (m *Manager) forkPrimer(sandboxName, from string) (string, error) {
 	}
 	src, err := m.cfg.Store.GetSession(sandboxName, from)
 	if errors.Is(err, state.ErrNotFound) {
-		return "", sandbox.Errorf(sandbox.NotFound, "unknown session %q to fork in sandbox %q: list_sessions shows them", from, sandboxName)
+		return "", sandbox.Remedyf(sandbox.NotFound, sandbox.ListSessions, "unknown session %q to fork in sandbox %q", from, sandboxName)
 	}
 	if err != nil {
 		return "", err
@@ -262,7 +262,7 @@ func (m *Manager) forkPrimer(sandboxName, from string) (string, error) {
 func (m *Manager) prime(ctx context.Context, res SessionResult, primer string) (SessionResult, error) {
 	tr, err := m.SendMessage(ctx, SendRequest{Sandbox: res.Sandbox, Session: res.Name, Message: primer})
 	if err != nil {
-		return res, fmt.Errorf("session %q is open but priming it with the summary failed (send the context yourself with send_message): %w", res.Name, err)
+		return res, sandbox.WithRemedy(sandbox.SendContext, fmt.Errorf("session %q is open but priming it with the summary failed: %w", res.Name, err))
 	}
 	res.Turn, res.Status = tr.TurnID, tr.Status
 	return res, nil

@@ -127,7 +127,7 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	}
 	if mode == IsolationDirect {
 		if req.Base != "" || req.IncludeUncommitted {
-			return nil, invalidf("base and include_uncommitted apply to isolation=clone only")
+			return nil, invalidf("a base and uncommitted changes apply to clone isolation only")
 		}
 		return &isoPlan{}, nil
 	}
@@ -137,18 +137,18 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	case errors.Is(err, gitwork.ErrNotRepo) && mode == "":
 		return &isoPlan{}, nil // a plain folder: direct is the only mode
 	case errors.Is(err, gitwork.ErrNotRepo):
-		return nil, invalidf("workspace %s is not a git repository, so it cannot be cloned: run git init and commit there, or pass isolation=direct", ws)
+		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "workspace %s is not a git repository, so it cannot be cloned: run git init and commit there", ws)
 	case err != nil:
 		return nil, fmt.Errorf("inspect the workspace's repository: %w", err)
 	case repo.Top != ws && mode == "":
 		return &isoPlan{note: fmt.Sprintf("direct mode: %s is inside the repository %s, not its top folder; pass the top folder to work on a clone", ws, repo.Top)}, nil
 	case repo.Top != ws:
-		return nil, invalidf("workspace %s is inside the git repository %s: pass its top folder to work on a clone, or isolation=direct", ws, repo.Top)
+		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "workspace %s is inside the git repository %s: pass its top folder to work on a clone", ws, repo.Top)
 	case repo.Head == "" && req.Base == "":
 		if mode == "" {
 			return &isoPlan{note: "direct mode: the repository has no commit yet; commit a baseline to work on a clone"}, nil
 		}
-		return nil, invalidf("repository %s has no commit yet: commit a baseline first, or pass isolation=direct", ws)
+		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "repository %s has no commit yet: commit a baseline first", ws)
 	}
 	transport, inside := CloneMount, ""
 	dir := m.workDir(name)
@@ -165,7 +165,7 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 		transport = CloneBundle
 	case b.Name() != "docker":
 		if mode == IsolationClone {
-			return nil, invalidf("backend %s has no clone mode: use the docker, sbx or docker-sandbox backend, or isolation=direct", b.Name())
+			return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "backend %s has no clone mode: use the docker, sbx or docker-sandbox backend", b.Name())
 		}
 		return &isoPlan{note: "direct mode: backend " + b.Name() + " has no clone mode"}, nil
 	}
@@ -176,7 +176,7 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 				return &isoPlan{meta: old, clone: true, results: resultsDir(dir), note: "the sandbox's earlier clone and branch were kept and are used again"}, nil
 			}
 		}
-		return nil, invalidf("sandbox name %q still holds work that was not landed or discarded (from %s): land it with land_sandbox, discard it with destroy_sandbox discard=true, or choose another name", name, old.Workspace)
+		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.LandDiscardOrRename, "sandbox name %q still holds work that was not landed or discarded (from %s)", name, old.Workspace)
 	}
 	branch := "sandbox/" + name
 	p := &isoPlan{clone: true, fresh: true, results: resultsDir(dir)}
@@ -197,9 +197,9 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	case prep.Snapshot:
 		p.note = fmt.Sprintf("the clone includes your %d uncommitted file(s) as a snapshot commit on %.12s", repo.Dirty, prep.BaseRef)
 	case repo.Dirty > 0 && transport != CloneSbx:
-		p.note = fmt.Sprintf("the clone starts from %.12s: %d uncommitted file(s) in your folder were not included (pass include_uncommitted=true to include them)", prep.BaseRef, repo.Dirty)
+		p.note = fmt.Sprintf("the clone starts from %.12s: %d uncommitted file(s) in your folder were not included (include uncommitted changes to bring them in)", prep.BaseRef, repo.Dirty)
 	case repo.Dirty > 0:
-		p.note = fmt.Sprintf("the clone starts from HEAD %.12s (sbx --clone): %d uncommitted file(s) in your folder were not included (pass include_uncommitted=true to include them)", prep.BaseRef, repo.Dirty)
+		p.note = fmt.Sprintf("the clone starts from HEAD %.12s (sbx --clone): %d uncommitted file(s) in your folder were not included (include uncommitted changes to bring them in)", prep.BaseRef, repo.Dirty)
 	}
 	switch transport {
 	case CloneMount:

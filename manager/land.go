@@ -157,7 +157,7 @@ func (m *Manager) LandSandbox(ctx context.Context, req LandRequest) (LandResult,
 	meta, ok := m.loadMeta(req.Sandbox)
 	if !ok {
 		if _, err := m.cfg.Store.GetSandbox(req.Sandbox); err == nil {
-			return LandResult{}, invalidf("sandbox %q works in your folder directly (isolation direct): its changes are in the workspace already; see them with get_diff", req.Sandbox)
+			return LandResult{}, sandbox.Remedyf(sandbox.Invalid, sandbox.SeeDiff, "sandbox %q works in your folder directly (isolation direct): its changes are in the workspace already", req.Sandbox)
 		}
 		return LandResult{}, sandbox.Errorf(sandbox.NotFound, "sandbox %q has no work to land: it was destroyed and its clone discarded (or never existed); a branch landed before is still in your repository", req.Sandbox)
 	}
@@ -205,7 +205,7 @@ func (m *Manager) land(ctx context.Context, b sandbox.Backend, meta isoMeta, req
 	g, results := m.hostGit(), resultsDir(m.workDir(meta.Sandbox))
 	if tip == meta.Base {
 		if res.Uncommitted {
-			return res, invalidf("sandbox %q has no commits, only uncommitted work: pass include_uncommitted=true to land it", meta.Sandbox)
+			return res, sandbox.Remedyf(sandbox.Invalid, sandbox.IncludeUncommitted, "sandbox %q has no commits, only uncommitted work", meta.Sandbox)
 		}
 		return res, invalidf("sandbox %q has no work to land: its branch %s is still at the base %.12s", meta.Sandbox, meta.Branch, meta.Base)
 	}
@@ -302,7 +302,7 @@ func (m *Manager) keepWork(ctx context.Context, b sandbox.Backend, rec state.San
 	}
 	c, _, err := m.collect(ctx, b, meta)
 	if err != nil {
-		return nil, sandbox.Errorf(sandbox.Invalid, "sandbox %q: cannot tell whether its work was landed (%v): land it with land_sandbox, or pass discard=true", rec.Name, err)
+		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.LandOrDiscard, "sandbox %q: cannot tell whether its work was landed (%v)", rec.Name, err)
 	}
 	results := resultsDir(m.workDir(rec.Name))
 	if c.Snapshot == meta.Base || (meta.LandedTip != "" && m.hostGit().IsAncestor(ctx, results, c.Snapshot, meta.LandedTip)) {
@@ -315,5 +315,5 @@ func (m *Manager) keepWork(ctx context.Context, b sandbox.Backend, rec state.San
 			what = "commits and uncommitted changes"
 		}
 	}
-	return nil, fmt.Errorf("sandbox %q has %s that were not landed: land them with land_sandbox (or destroy_sandbox land_to=<branch>), or pass discard=true to throw them away: %w", rec.Name, what, ErrUnlanded)
+	return nil, sandbox.WithRemedy(sandbox.LandOrDiscard, fmt.Errorf("sandbox %q has %s that were not landed: %w", rec.Name, what, ErrUnlanded))
 }

@@ -255,7 +255,7 @@ func (m *Manager) sandboxRecord(name string) (state.Sandbox, error) {
 	}
 	rec, err := m.cfg.Store.GetSandbox(name)
 	if errors.Is(err, state.ErrNotFound) {
-		return rec, sandbox.Errorf(sandbox.NotFound, "unknown sandbox %q: create it with create_sandbox first", name)
+		return rec, sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSandbox, "unknown sandbox %q", name)
 	}
 	return rec, err
 }

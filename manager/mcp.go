@@ -57,14 +57,14 @@ func (m *Manager) validateMCP(servers []state.MCPServer, workspace string) error
 	seen := map[string]bool{}
 	for i, s := range servers {
 		if !mcpNameRE.MatchString(s.Name) {
-			return invalidf("mcp_servers[%d]: name %q is not valid: use letters, digits, '.', '_' or '-'", i, s.Name)
+			return invalidf("MCP server %d: name %q is not valid: use letters, digits, '.', '_' or '-'", i, s.Name)
 		}
 		if seen[s.Name] {
-			return invalidf("mcp_servers: name %q is used twice: give each server its own name", s.Name)
+			return invalidf("MCP server name %q is used twice: give each server its own name", s.Name)
 		}
 		seen[s.Name] = true
 		if err := m.validateOneMCP(s, workspace); err != nil {
-			return invalidf("mcp_servers %q: %s", s.Name, err)
+			return invalidf("MCP server %q: %s", s.Name, err)
 		}
 	}
 	return nil
@@ -206,7 +206,7 @@ func (m *Manager) acpMCPServers(servers []state.MCPServer, caps mcpCaps) ([]any,
 		switch s.Type {
 		case "http", "sse":
 			if (s.Type == "http" && !caps.HTTP) || (s.Type == "sse" && !caps.SSE) {
-				return nil, invalidf("mcp_servers %q: the agent does not support %s MCP servers (its initialize reports mcpCapabilities.%s false): use a stdio server", s.Name, s.Type, s.Type)
+				return nil, invalidf("MCP server %q: the agent does not support %s MCP servers (its initialize reports mcpCapabilities.%s false): use a stdio server", s.Name, s.Type, s.Type)
 			}
 			out = append(out, map[string]any{"type": s.Type, "name": s.Name, "url": s.URL, "headers": expand(s.Headers)})
 		default:

@@ -84,9 +84,9 @@ func blockedError(ctx context.Context, b sandbox.Backend, sandboxName, agent str
 		return err
 	}
 	if host == "" {
-		return sandbox.Errorf(sandbox.Invalid, "installing the %s agent was blocked by the sandbox's network policy (HTTP 403): allow the host it needs with `%s`, then retry create_session",
+		return sandbox.Errorf(sandbox.Invalid, "installing the %s agent was blocked by the sandbox's network policy (HTTP 403): allow the host it needs with `%s`, then try again",
 			agent, np.AllowCommand(sandboxName, "HOST"))
 	}
-	return sandbox.Errorf(sandbox.Invalid, "installing the %s agent was blocked by the sandbox's network policy (HTTP 403 for %s): allow it with `%s`, then retry create_session",
+	return sandbox.Errorf(sandbox.Invalid, "installing the %s agent was blocked by the sandbox's network policy (HTTP 403 for %s): allow it with `%s`, then try again",
 		agent, host, np.AllowCommand(sandboxName, host))
 }

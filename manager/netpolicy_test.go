@@ -24,7 +24,7 @@ func TestBlockedError(t *testing.T) {
 		err  error
 		want []string // substrings; nil: the error is returned unchanged
 	}{
-		{"blocked host named", sbx, blocked, []string{"cdn.agentclientprotocol.com", "sbx policy allow network sb1 cdn.agentclientprotocol.com", "retry create_session"}},
+		{"blocked host named", sbx, blocked, []string{"cdn.agentclientprotocol.com", "sbx policy allow network sb1 cdn.agentclientprotocol.com", "then try again"}},
 		{"blocked, no URL", sbx, errors.New("HTTP 403: Blocked by network policy"), []string{"sbx policy allow network sb1 HOST"}},
 		{"other error", sbx, errors.New("connection refused"), nil},
 		{"no policy on docker", docker, blocked, nil},

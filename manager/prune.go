@@ -201,7 +201,7 @@ func (m *Manager) pruneBusy(name string, sinceUse, olderThan time.Duration) (boo
 			s = l.Snapshot()
 		}
 		if st := s.State.Status; st == events.StatusRunning || st == events.StatusWaitingPermission {
-			return true, fmt.Sprintf("session %s is %s and the sandbox was used %s ago: destroy_sandbox it if it must go", s.Name,
+			return true, fmt.Sprintf("session %s is %s and the sandbox was used %s ago: destroy the sandbox if it must go", s.Name,
 				strings.ReplaceAll(st, "_", " "), HumanDuration(sinceUse))
 		}
 	}

@@ -78,7 +78,7 @@ func (m *Manager) resume(ctx context.Context, l *live.Session) (*live.Session, s
 			return st.Turn != res.Turn || st.Status != events.StatusRunning, nil
 		})
 		if st := nl.Snapshot().State; st.Turn == res.Turn && st.Status == events.StatusRunning {
-			return nil, "", sandbox.Errorf(sandbox.Invalid, "session %q was interrupted and continued with a summary, whose turn %s is still running: follow it with get_events, then send the message again",
+			return nil, "", sandbox.Remedyf(sandbox.Invalid, sandbox.SendAfterTurn, "session %q was interrupted and continued with a summary, whose turn %s is still running",
 				s.Name, res.Turn)
 		}
 	}

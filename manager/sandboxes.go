@@ -118,7 +118,7 @@ func (m *Manager) createSandbox(ctx context.Context, b sandbox.Backend, name, ws
 		return SandboxResult{}, sandbox.Errorf(sandbox.Exists, "sandbox %q already exists for workspace %s: choose another name or destroy it first", name, rec.Workspace)
 	}
 	if recErr == nil && rec.Backend != b.Name() {
-		return SandboxResult{}, sandbox.Errorf(sandbox.Exists, "sandbox %q already exists on backend %s: pass backend=%s or choose another name", name, rec.Backend, rec.Backend)
+		return SandboxResult{}, sandbox.Errorf(sandbox.Exists, "sandbox %q already exists on backend %s: use backend %s or choose another name", name, rec.Backend, rec.Backend)
 	}
 	info, getErr := b.Get(ctx, name)
 	switch {
@@ -467,7 +467,7 @@ func (m *Manager) DestroySandbox(ctx context.Context, name string, keep ...KeepW
 		return res, err
 	}
 	m.dropWork(name) // landed or discarded: the clone goes with the sandbox
-	m.log.Info("sandbox destroyed", slog.String("sandbox", name), slog.Bool("already_gone", res.AlreadyGone))
+	m.log.Info("sandbox destroyed", slog.String("sandbox", name), slog.Bool("gone", res.AlreadyGone))
 	return res, nil
 }
 

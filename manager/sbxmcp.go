@@ -29,19 +29,19 @@ func sbxMCPRequest(b sandbox.Backend, names []string) ([]string, sandbox.MCPGate
 	}
 	gw, ok := b.(sandbox.MCPGateway)
 	if !ok {
-		return nil, nil, invalidf("sbx_mcp names sbx MCP registrations, which only the sbx backend has (this sandbox would be on %s): pass the servers per session with create_session's mcp_servers instead", b.Name())
+		return nil, nil, sandbox.Remedyf(sandbox.Invalid, sandbox.MCPPerSession, "sbx MCP registrations were named, which only the sbx backend has (this sandbox would be on %s)", b.Name())
 	}
 	var out []string
 	for _, n := range names {
 		if !sandbox.ValidMCPServerName(n) {
-			return nil, nil, invalidf("sbx_mcp name %q is not an sbx MCP server name (letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64): pass names from `sbx mcp ls`", truncate(n, 70))
+			return nil, nil, invalidf("%q is not an sbx MCP server name (letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64): pass names from `sbx mcp ls`", truncate(n, 70))
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
 	if len(out) > sandbox.MaxMCPServers {
-		return nil, nil, invalidf("sbx_mcp names %d servers, at most %d", len(out), sandbox.MaxMCPServers)
+		return nil, nil, invalidf("%d sbx MCP servers were named, at most %d", len(out), sandbox.MaxMCPServers)
 	}
 	return out, gw, nil
 }

@@ -287,7 +287,7 @@ func agentStartError(agent string, err error) error {
 		return fmt.Errorf("sandbox-agent could not install the %s agent (the sandbox needs network access to its registry, or a template with the agent preinstalled): %w", agent, err)
 	}
 	if errors.Is(err, acp.ErrTimeout) {
-		return fmt.Errorf("the %s agent did not answer initialize within %s (it may still be installing): retry create_session: %w", agent, initTimeout, err)
+		return fmt.Errorf("the %s agent did not answer initialize within %s (it may still be installing; try again): %w", agent, initTimeout, err)
 	}
 	return fmt.Errorf("start the %s agent: %w", agent, err)
 }
@@ -359,7 +359,7 @@ func (m *Manager) load(ctx context.Context, rec state.Sandbox, name string) (*li
 	}
 	srec, err := m.cfg.Store.GetSession(rec.Name, name)
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, sandbox.Errorf(sandbox.NotFound, "unknown session %q in sandbox %q: create it with create_session first", name, rec.Name)
+		return nil, sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSession, "unknown session %q in sandbox %q", name, rec.Name)
 	}
 	if err != nil {
 		return nil, err

@@ -324,7 +324,7 @@ func (m *Manager) stopIfIdle(ctx context.Context, name string, ttl time.Duration
 	}
 	stopped = true
 	idle := now.Sub(last).Round(time.Second)
-	reason := fmt.Sprintf("stopped after %s idle (--idle-ttl); create_session to start again", ttl)
+	reason := fmt.Sprintf("stopped after %s idle (--idle-ttl); create a session to start again", ttl)
 	ended := 0
 	for _, s := range open {
 		s.State.End()

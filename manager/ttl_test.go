@@ -153,7 +153,7 @@ func TestTTLStopsIdleSandboxAndCreateSessionStartsItAgain(t *testing.T) {
 		t.Errorf("the sandbox record was not kept: %v", err)
 	}
 	page, err := w.m.GetEvents(ctx, EventsRequest{Sandbox: "ttl-idle", Session: s.Name})
-	want := "stopped after 300ms idle (--idle-ttl); create_session to start again"
+	want := "stopped after 300ms idle (--idle-ttl); create a session to start again"
 	if err != nil || page.Status != events.StatusEnded || page.LastError != want {
 		t.Errorf("session after the stop: status %q, last_error %q, %v; want ended with %q", page.Status, page.LastError, err, want)
 	}

@@ -11,9 +11,6 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
-// MaxWait bounds how long one call may wait: hosts drop tool calls after about 60 s.
-const MaxWait = 45 * time.Second
-
 // SendRequest is send_message's input after binding.
 type SendRequest struct {
 	Sandbox, Session, Message string
@@ -34,13 +31,13 @@ type TurnResult struct {
 	Error      string `json:"error,omitempty"`
 	FinalText  string `json:"final_text,omitempty"`
 	Resumed    string `json:"resumed,omitempty"`
+	// FinalCut is how many bytes of the agent's text were cut from FinalText's start; the tool says where
+	// they are.
+	FinalCut int64 `json:"-"`
 }
 
 // SendMessage starts a turn (live.Session.Send), continuing an interrupted session first.
 func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult, error) {
-	if req.Wait > MaxWait {
-		return TurnResult{}, invalidf("wait_seconds %d is over the %d-second limit: wait less, then follow with get_events", int(req.Wait.Seconds()), int(MaxWait.Seconds()))
-	}
 	if strings.TrimSpace(req.Message) == "" {
 		return TurnResult{}, invalidf("message is empty: say what the agent should do")
 	}
@@ -58,7 +55,7 @@ func (m *Manager) SendMessage(ctx context.Context, req SendRequest) (TurnResult,
 		return TurnResult{}, gone(req.Sandbox, err)
 	}
 	return TurnResult{Sandbox: req.Sandbox, Session: req.Session, TurnID: t.ID, Status: t.Status, Cursor: t.Cursor, Done: t.Done,
-		StopReason: t.StopReason, Error: t.Error, FinalText: t.FinalText, Resumed: resumed}, nil
+		StopReason: t.StopReason, Error: t.Error, FinalText: t.FinalText, FinalCut: t.FinalCut, Resumed: resumed}, nil
 }
 
 // PermissionResult is respond_permission's answer.
@@ -119,9 +116,6 @@ type EventsRequest struct {
 // GetEvents returns the normalised events after a cursor, bounded in count and bytes, waiting for them
 // when asked.
 func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (live.Page, error) {
-	if req.Wait > MaxWait {
-		return live.Page{}, invalidf("wait_seconds %d is over the %d-second limit (hosts cut calls at about 60 s): wait less and call again", int(req.Wait.Seconds()), int(MaxWait.Seconds()))
-	}
 	defer m.use(ctx, req.Sandbox)() // a use, for --idle-ttl (ttl.go)
 	l, err := m.session(ctx, req.Sandbox, req.Session)
 	if err != nil {
@@ -140,7 +134,7 @@ func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (live.Page, 
 // gone rewrites a failure caused by a sandbox that no longer exists into what the model should do.
 func gone(sandboxName string, err error) error {
 	if errors.Is(err, sandbox.ErrNotFound) {
-		return sandbox.Errorf(sandbox.NotFound, "sandbox %q no longer exists (it was removed outside sandbox-mcp): call destroy_sandbox to clean up, then create_sandbox", sandboxName)
+		return sandbox.Remedyf(sandbox.NotFound, sandbox.RecreateSandbox, "sandbox %q no longer exists (it was removed outside sandbox-mcp)", sandboxName)
 	}
 	return err
 }

@@ -36,8 +36,8 @@ func (in GetEventsInput) Validate() error {
 	if in.Cursor < 0 || in.Limit < 0 || in.Limit > live.MaxLimit {
 		return sandbox.Errorf(sandbox.Invalid, "cursor must be ≥ 0 and limit between 0 and %d", live.MaxLimit)
 	}
-	if in.Wait < 0 || in.Wait > int(manager.MaxWait.Seconds()) {
-		return sandbox.Errorf(sandbox.Invalid, "wait_seconds must be between 0 and %d", int(manager.MaxWait.Seconds()))
+	if in.Wait < 0 || in.Wait > int(MaxWait.Seconds()) {
+		return sandbox.Errorf(sandbox.Invalid, "wait_seconds must be between 0 and %d", int(MaxWait.Seconds()))
 	}
 	return nil
 }

@@ -15,6 +15,11 @@ import (
 // maxMessage bounds one prompt; a longer task belongs in a file in the workspace.
 const maxMessage = 100_000
 
+// MaxWait bounds how long one call may wait (send_message's and get_events' wait_seconds): hosts drop tool
+// calls after about 60 s (docs/upstream/mcp-hosts.md). It is the hosts' limit, so it is checked here; the
+// manager waits as long as it is asked.
+const MaxWait = 45 * time.Second
+
 // SendMessageInput is send_message's arguments.
 type SendMessageInput struct {
 	Sandbox string `json:"sandbox" jsonschema_description:"Sandbox name."`
@@ -31,8 +36,8 @@ func (in SendMessageInput) Validate() error {
 	if err := checkName("session", in.Session, true); err != nil {
 		return err
 	}
-	if in.Wait < 0 || in.Wait > int(manager.MaxWait.Seconds()) {
-		return sandbox.Errorf(sandbox.Invalid, "wait_seconds must be between 0 and %d", int(manager.MaxWait.Seconds()))
+	if in.Wait < 0 || in.Wait > int(MaxWait.Seconds()) {
+		return sandbox.Errorf(sandbox.Invalid, "wait_seconds must be between 0 and %d", int(MaxWait.Seconds()))
 	}
 	if len(in.Message) > maxMessage {
 		return sandbox.Errorf(sandbox.Invalid, "message is %d characters, over the %d limit: put long instructions in a file in the workspace and refer to it", len(in.Message), maxMessage)
@@ -49,8 +54,12 @@ func SendMessage(svc Service, log *slog.Logger) server.ServerTool {
 			"follow the turn with get_events from the returned cursor until status is idle. With wait_seconds it waits for the turn to end and returns the agent's final text.",
 		ann: annotations{openWorld: true},
 	}, log, func(ctx context.Context, in SendMessageInput, progress func(string)) (manager.TurnResult, error) {
-		return svc.SendMessage(ctx, manager.SendRequest{Sandbox: in.Sandbox, Session: in.Session, Message: in.Message,
+		out, err := svc.SendMessage(ctx, manager.SendRequest{Sandbox: in.Sandbox, Session: in.Session, Message: in.Message,
 			Wait: time.Duration(in.Wait) * time.Second, Progress: progress})
+		if out.FinalCut > 0 {
+			out.FinalText = fmt.Sprintf("[… %d earlier bytes; read them with get_events] ", out.FinalCut) + out.FinalText
+		}
+		return out, err
 	}, func(out manager.TurnResult) string {
 		if out.Done {
 			msg := fmt.Sprintf("Turn %s ended (%s%s); session %s is %s.", out.TurnID, out.StopReason, out.Error, out.Session, out.Status)

@@ -219,7 +219,9 @@ func TestValidation(t *testing.T) {
 		{"session name with a space", "create_session", map[string]any{"sandbox": "box", "agent": "mock", "name": "a b"}, "session name"},
 		{"sandbox missing", "send_message", map[string]any{"session": "s1", "message": "hi"}, "sandbox is required"},
 		{"message too long", "send_message", map[string]any{"sandbox": "box", "session": "s1", "message": strings.Repeat("x", maxMessage+1)}, "over the 100000 limit"},
+		{"wait over the limit", "send_message", map[string]any{"sandbox": "box", "session": "s1", "message": "hi", "wait_seconds": 46}, "wait_seconds must be between 0 and 45"},
 		{"negative cursor", "get_events", map[string]any{"sandbox": "box", "session": "s1", "cursor": -1}, "cursor must be"},
+		{"get_events wait over the limit", "get_events", map[string]any{"sandbox": "box", "session": "s1", "wait_seconds": 3600}, "wait_seconds must be between 0 and 45"},
 		{"limit too big", "get_events", map[string]any{"sandbox": "box", "session": "s1", "limit": 10000}, "limit between"},
 		{"option missing", "respond_permission", map[string]any{"sandbox": "box", "session": "s1", "request_id": "p"}, "required"},
 		{"wrong type", "get_events", map[string]any{"sandbox": "box", "session": "s1", "cursor": "abc"}, `argument "cursor" must be of type int64`},
@@ -284,7 +286,7 @@ func TestResults(t *testing.T) {
 
 // TestServiceErrors: a failing service call becomes one isError line without sentinel noise.
 func TestServiceErrors(t *testing.T) {
-	err := sandbox.Errorf(sandbox.NotFound, "unknown sandbox %q: create it with create_sandbox first", "box")
+	err := sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSandbox, "unknown sandbox %q", "box")
 	res := call(t, byName(t, &fakeService{err: err})["send_message"], map[string]any{"sandbox": "box", "session": "s1", "message": "go"})
 	if got, want := resultText(res), "unknown sandbox \"box\": create it with create_sandbox first"; !res.IsError || got != want {
 		t.Errorf("got isError=%t %q, want %q", res.IsError, got, want)

@@ -62,7 +62,7 @@ func TestTTLThroughMCP(t *testing.T) {
 	stop()
 	var page live.Page
 	h.OK("get_events", map[string]any{"sandbox": sb.Name, "session": sess.Name}, &page)
-	if want := "stopped after " + ttl.String() + " idle (--idle-ttl); create_session to start again"; page.Status != events.StatusEnded || page.LastError != want {
+	if want := "stopped after " + ttl.String() + " idle (--idle-ttl); create a session to start again"; page.Status != events.StatusEnded || page.LastError != want {
 		t.Errorf("get_events after the stop: status %q, last_error %q; want ended, %q", page.Status, page.LastError, want)
 	}
 	if got := h.Fails("send_message", map[string]any{"sandbox": sb.Name, "session": sess.Name, "message": "hi"}); !strings.Contains(got, "create_session") {
