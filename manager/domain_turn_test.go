@@ -11,7 +11,7 @@ import (
 // TestDomainTurnToolsReachSession: the tools' operations on a session reach its live session (the
 // behaviour behind each is tested in package live): send_message starts a turn and, with a wait, returns it
 // waiting for a permission; get_events pages it with the pending request; respond_permission's answer
-// reaches the agent; cancel_turn ends a running turn as cancelled.
+// reaches the agent; cancel_turn ends a running turn as cancelled; a send that waits gets the ended turn.
 func TestDomainTurnToolsReachSession(t *testing.T) {
 	opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
 		switch turn.Text {
@@ -24,6 +24,9 @@ func TestDomainTurnToolsReachSession(t *testing.T) {
 			turn.Say("working")
 			<-turn.Cancelled()
 			turn.End("cancelled")
+		default:
+			turn.Say("echo: " + turn.Text)
+			time.Sleep(time.Second) // the bubble's clock: only a send that waits sees the end
 		}
 	}}
 	domainTest(t, opts, func(t *testing.T, w *domainWorld) {
@@ -55,8 +58,14 @@ func TestDomainTurnToolsReachSession(t *testing.T) {
 		if err != nil || cr.TurnID != "turn-2" || cr.Status != events.StatusIdle {
 			t.Fatalf("cancel_turn = %+v, %v; want turn-2 idle", cr, err)
 		}
-		if page, err := w.m.GetEvents(ctx, EventsRequest{Sandbox: "turns", Session: s.Name, Cursor: res.Cursor}); err != nil || page.LastStop != "cancelled" {
-			t.Errorf("after cancel_turn: %+v, %v; want stop reason cancelled", page, err)
+		page, err = w.m.GetEvents(ctx, EventsRequest{Sandbox: "turns", Session: s.Name, Cursor: res.Cursor})
+		if err != nil || page.LastStop != "cancelled" || len(page.Events) == 0 || page.Events[0].Text != "hold" {
+			t.Errorf("after cancel_turn: %+v, %v; want turn-2's events from its prompt, stop reason cancelled", page, err)
+		}
+
+		res, err = w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "hi", Wait: 10 * time.Second})
+		if err != nil || !res.Done || res.TurnID != "turn-3" || res.FinalText != "echo: hi" || res.StopReason != "end_turn" || res.Status != events.StatusIdle {
+			t.Errorf("send_message with a wait = %+v, %v; want turn-3 done with its text", res, err)
 		}
 	})
 }
