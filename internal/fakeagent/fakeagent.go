@@ -191,8 +191,8 @@ func (a *Agent) Close() {
 	}
 }
 
-// Die kills the fake as a crash would: streams and held requests end, and every later connection is
-// refused (acp.ErrUnreachable).
+// Die kills the fake as a crash would: streams and held requests end, nothing more is emitted (a turn's
+// script that returns on Stopped ends no turn), and every later connection is refused (acp.ErrUnreachable).
 func (a *Agent) Die() {
 	a.mu.Lock()
 	if a.dead || a.closed {
@@ -320,6 +320,9 @@ func (a *Agent) serverLocked(id, agent string) *server {
 func (a *Agent) emit(s *server, data []byte) int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.dead {
+		return s.next // a dead process says nothing: no envelope reaches the ring or a stream
+	}
 	s.next++
 	f := frame{id: s.next, data: data}
 	s.ring = append(s.ring, f)
