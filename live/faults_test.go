@@ -203,13 +203,17 @@ func TestAgentDeathFailsSession(t *testing.T) {
 				waitText(t, l, res.Cursor, "working")
 				tt.fault(w.agent)
 				start := time.Now()
-				evs, page := readTurn(t, l, res.Cursor)
-				if page.Status != events.StatusFailed || !strings.Contains(page.LastError, tt.want) {
-					t.Errorf("after the fault: %s, %q; want failed with %q", page.Status, page.LastError, tt.want)
-				}
+				// Waited for as such: the turn's end is logged a moment before the session is failed.
+				_ = l.WaitFor(t.Context(), time.Minute, nil, func() (bool, error) {
+					return l.Snapshot().State.Status == events.StatusFailed, nil
+				})
 				// Confirmed by DownChecks health checks, not by waiting for a stall (45 s).
 				if took := time.Since(start); took > 5*time.Second {
 					t.Errorf("the session failed after %v", took)
+				}
+				evs, page := readTurn(t, l, res.Cursor)
+				if page.Status != events.StatusFailed || !strings.Contains(page.LastError, tt.want) {
+					t.Errorf("after the fault: %s, %q; want failed with %q", page.Status, page.LastError, tt.want)
 				}
 				mu.Lock()
 				defer mu.Unlock()
