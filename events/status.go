@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
@@ -71,7 +72,7 @@ func (s *State) Apply(r eventlog.Record) {
 			s.LastError, s.LastStopReason, s.TurnStartSeq = "", "", r.Seq
 			s.TurnStart, s.Budget = r.Time, nil
 			if s.Usage != nil {
-				s.Usage.startTurn()
+				s.ownUsage().startTurn()
 			}
 		case env.Method == acp.MethodCancel && s.Turn != "":
 			if hit := budgetFromCancel(env.Params); hit != nil {
@@ -91,10 +92,7 @@ func (s *State) Apply(r eventlog.Record) {
 		switch {
 		case !ok:
 		case ev.Kind == KindUsage:
-			if s.Usage == nil {
-				s.Usage = &UsageState{}
-			}
-			s.Usage.applyUpdate(ev.Usage, s.Turn != "")
+			s.ownUsage().applyUpdate(ev.Usage, s.Turn != "")
 		case ev.Kind == KindModeChange:
 			s.Mode = BoundID(ev.Text)
 		case ev.Kind == KindConfigChange:
@@ -106,6 +104,7 @@ func (s *State) Apply(r eventlog.Record) {
 			// Kept cut to size: every result lists the pending requests, and the agent writes them.
 			ev = Bound(ev, PendingLimits)
 			s.Pending = append(s.Pending, ev)
+			s.PendingIDs = maps.Clone(s.PendingIDs) // copied on write: see ownUsage
 			if s.PendingIDs == nil {
 				s.PendingIDs = map[string]json.RawMessage{}
 			}
@@ -135,10 +134,7 @@ func (s *State) Apply(r eventlog.Record) {
 			ev.StopReason = StopBudgetExceeded
 		}
 		if s.Usage != nil || ev.Usage != nil || s.Budget != nil {
-			if s.Usage == nil {
-				s.Usage = &UsageState{}
-			}
-			s.Usage.endTurn(s.Turn, ev.Usage, s.Budget)
+			s.ownUsage().endTurn(s.Turn, ev.Usage, s.Budget)
 		}
 		s.Turn, s.Pending, s.PendingIDs, s.Status = "", nil, nil, StatusIdle
 		ev = Bound(ev, EventLimits)
@@ -180,6 +176,20 @@ func (s *State) applyResult(result json.RawMessage) {
 	s.applyConfig(configValues(r.ConfigOptions))
 }
 
+// ownUsage returns s.Usage as a fresh copy that s alone holds, made before Apply changes it. A State is
+// copied by value (a session's Snapshot) and read without the lock its owner applies records under (the
+// budget watcher, a page's turn_end totals, a permission answer's id): changing the UsageState or the
+// PendingIDs map a copy shares would be a data race. Usage changes once per prompt, usage report or turn
+// end, so the copy costs little.
+func (s *State) ownUsage() *UsageState {
+	u := &UsageState{}
+	if s.Usage != nil {
+		*u = *s.Usage // Turns is shared: endTurn only appends past a copy's length, or makes a new array
+	}
+	s.Usage = u
+	return u
+}
+
 // End marks the session ended (its sandbox was destroyed or its agent closed by us).
 func (s *State) End() {
 	s.Status, s.Turn, s.Pending, s.PendingIDs = StatusEnded, "", nil, nil
@@ -194,6 +204,7 @@ func (s *State) answer(id string) {
 	for i, p := range s.Pending {
 		if p.Permission.RequestID == id {
 			s.Pending = append(s.Pending[:i:i], s.Pending[i+1:]...)
+			s.PendingIDs = maps.Clone(s.PendingIDs) // copied on write: see ownUsage
 			delete(s.PendingIDs, id)
 			break
 		}

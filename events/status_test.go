@@ -292,3 +292,35 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// TestStateCopyUnchangedByApply: a copy of a State (a session's Snapshot, read without its owner's lock)
+// keeps its usage and pending ids while the original goes on applying records: Apply copies what it shares
+// with a copy before changing it, so a reader never races the writer. Each record is checked on its own.
+func TestStateCopyUnchangedByApply(t *testing.T) {
+	s := NewState()
+	for i, r := range []eventlog.Record{
+		out(prompt("turn-1", "go")),
+		in(update(`{"sessionUpdate":"usage_update","used":100,"size":1000}`)),
+		in(permRequest(`7`)),
+		in(update(`{"sessionUpdate":"usage_update","used":300,"size":1000,"cost":{"amount":0.5,"currency":"USD"}}`)),
+		in(permRequest(`8`)),
+		out(permAnswer(`7`, "allow")),
+		out(permAnswer(`8`, "reject")),
+		in(turnEnd("turn-1", "end_turn")),
+		out(prompt("turn-2", "again")),
+	} {
+		snap := s
+		before, err := json.Marshal(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Seq = int64(i + 1)
+		s.Apply(r)
+		if after, _ := json.Marshal(snap); !bytes.Equal(before, after) {
+			t.Errorf("applying %s changed a copy:\nbefore %s\nafter  %s", r.Env, before, after)
+		}
+	}
+	if s.Usage.Session.ContextUsed != 300 || s.Turns != 2 || len(s.Usage.Turns) != 1 || len(s.PendingIDs) != 0 {
+		t.Errorf("the original did not advance: %+v, usage %+v", s, s.Usage)
+	}
+}

@@ -169,3 +169,56 @@ func TestLoggedIsPosted(t *testing.T) {
 		}
 	})
 }
+
+// TestSendStartsTurn: Send returns at once with the turn running while the agent works; a second Send
+// during the turn is refused in one line; the turn's pages follow it to its end, starting with the user's
+// message; a Send that waits gets the turn's final text.
+func TestSendStartsTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		proceed := make(chan struct{}) // in the bubble: a script blocked on it is durably blocked
+		opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
+			if turn.Text == "hold" {
+				turn.Say("working")
+				select {
+				case <-proceed:
+				case <-turn.Stopped():
+					return
+				}
+				turn.Say(" done")
+				return
+			}
+			turn.Say("echo: " + turn.Text)
+		}}
+		w := newWorld(t, opts)
+		ctx := t.Context()
+		l := w.open(t, "turns")
+		res, err := l.Send(ctx, "hold", 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != events.StatusRunning || res.ID != "turn-1" || res.Done {
+			t.Fatalf("Send = %+v; want turn-1 running, not done", res)
+		}
+		_, err = l.Send(ctx, "again", 0, nil)
+		if !errors.Is(err, sandbox.ErrInvalid) || !strings.Contains(err.Error(), "is busy with turn turn-1") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Send during a turn: %v; want a one-line busy error", err)
+		}
+		close(proceed)
+		evs, page := readTurn(t, l, res.Cursor)
+		if got := texts(evs); got != "working done" {
+			t.Errorf("turn text %q, want %q", got, "working done")
+		}
+		if page.Status != events.StatusIdle || page.LastStop != "end_turn" {
+			t.Errorf("after the turn: status %s, stop %q; want idle, end_turn", page.Status, page.LastStop)
+		}
+		if evs[0].Kind != events.KindUserMessage || evs[0].Text != "hold" {
+			t.Errorf("first event %+v, want the user's message", evs[0])
+		}
+
+		// With a wait, Send returns the finished turn.
+		res, err = l.Send(ctx, "hi", 10*time.Second, nil)
+		if err != nil || !res.Done || res.ID != "turn-2" || res.FinalText != "echo: hi" || res.StopReason != "end_turn" || res.Status != events.StatusIdle {
+			t.Errorf("Send with a wait = %+v, %v; want turn-2 done with its text", res, err)
+		}
+	})
+}

@@ -57,10 +57,17 @@ func (w *world) goFn(fn func()) {
 
 // open starts a claude session on a new server id, as the manager does: initialize, session/new, then the
 // session is live over its own log with its stream running.
-func (w *world) open(t *testing.T, name string) *Session { return w.openVia(t, name, nil) }
+func (w *world) open(t *testing.T, name string) *Session { return w.openWith(t, name, nil, nil) }
 
 // openVia is open with the session's transport wrapped by wrap (when not nil), e.g. to see what is posted.
 func (w *world) openVia(t *testing.T, name string, wrap func(acp.Transport) acp.Transport) *Session {
+	t.Helper()
+	return w.openWith(t, name, nil, wrap)
+}
+
+// openWith is open with the session's record changed by edit before it goes live (a budget, say), and its
+// transport wrapped by wrap (when not nil).
+func (w *world) openWith(t *testing.T, name string, edit func(*state.Session), wrap func(acp.Transport) acp.Transport) *Session {
 	t.Helper()
 	ctx := t.Context()
 	var tr acp.Transport = &acp.HTTP{BaseURL: fakeagent.URL, Token: w.agent.Token(), Client: w.agent.Client()}
@@ -82,6 +89,9 @@ func (w *world) openVia(t *testing.T, name string, wrap func(acp.Transport) acp.
 		t.Fatalf("session/new answered %s (%v)", res, err)
 	}
 	rec := state.Session{Sandbox: "sb", Name: name, Agent: "claude", ServerID: client.ServerID, SessionID: sn.SessionID, State: events.NewState()}
+	if edit != nil {
+		edit(&rec)
+	}
 	if err := w.store.PutSession(rec); err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +130,29 @@ func readTurn(t *testing.T, l *Session, cursor int64) ([]events.Event, Page) {
 	}
 }
 
+// waitText reads pages from cursor until the agent's text so far is want, and returns the cursor after it.
+func waitText(t *testing.T, l *Session, cursor int64, want string) int64 {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Minute); got != want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %q: have %q after 10 minutes", want, got)
+		}
+		var page Page
+		err := l.WaitFor(t.Context(), 30*time.Second, nil, func() (bool, error) {
+			var err error
+			page, err = l.Page(PageRequest{Cursor: cursor})
+			return err != nil || len(page.Events) > 0 || page.Status != events.StatusRunning, err
+		})
+		if err != nil || (len(page.Events) == 0 && page.Status != events.StatusRunning) {
+			t.Fatalf("waiting for %q (have %q): %+v, %v", want, got, page, err)
+		}
+		got += texts(page.Events)
+		cursor = page.NextCursor
+	}
+	return cursor
+}
+
 // texts joins the agent's text in evs.
 func texts(evs []events.Event) string {
 	var b strings.Builder
@@ -134,18 +167,30 @@ func texts(evs []events.Event) string {
 // outMethods counts the envelopes of a method the session sent, from its log.
 func outMethods(t *testing.T, l *Session, method string) int {
 	t.Helper()
-	recs, err := l.Log().Read(0, 100000)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, r := range recs {
+	for _, r := range logged(t, l, "out") {
 		var env acp.Envelope
-		if r.Dir == "out" && json.Unmarshal(r.Env, &env) == nil && env.Method == method {
+		if json.Unmarshal(r.Env, &env) == nil && env.Method == method {
 			n++
 		}
 	}
 	return n
+}
+
+// logged lists the records of the session's log in a direction ("in", "out"), as envelopes.
+func logged(t *testing.T, l *Session, dir string) []eventlog.Record {
+	t.Helper()
+	recs, err := l.Log().Read(0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []eventlog.Record
+	for _, r := range recs {
+		if r.Dir == dir {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // testLog sends the sessions' logs to the test log.

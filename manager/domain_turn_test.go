@@ -1,66 +1,71 @@
 package manager
 
 import (
-	"errors"
-	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
-	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
-// TestDomainSendMessageStartsTurn: send_message returns at once with the turn running while the agent
-// works; get_events follows the turn to its end; a send that waits gets the turn's final text.
-func TestDomainSendMessageStartsTurn(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		proceed := make(chan struct{}) // in the bubble: a script blocked on it is durably blocked
-		opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
-			if turn.Text == "hold" {
-				turn.Say("working")
-				select {
-				case <-proceed:
-				case <-turn.Stopped():
-					return
-				}
-				turn.Say(" done")
-				return
+// TestDomainTurnToolsReachSession: the tools' operations on a session reach its live session (the
+// behaviour behind each is tested in package live): send_message starts a turn and, with a wait, returns it
+// waiting for a permission; get_events pages it with the pending request; respond_permission's answer
+// reaches the agent; cancel_turn ends a running turn as cancelled; a send that waits gets the ended turn.
+func TestDomainTurnToolsReachSession(t *testing.T) {
+	opts := fakeagent.Options{Prompt: func(turn *fakeagent.Turn) {
+		switch turn.Text {
+		case "ask":
+			answer, ok := turn.RequestPermission(7, "call-1", "run ls")
+			if ok {
+				turn.Say("answer " + string(answer))
 			}
+		case "hold":
+			turn.Say("working")
+			<-turn.Cancelled()
+			turn.End("cancelled")
+		default:
 			turn.Say("echo: " + turn.Text)
-		}}
-		w := newDomainWorld(t, opts)
+			time.Sleep(time.Second) // the bubble's clock: only a send that waits sees the end
+		}
+	}}
+	domainTest(t, opts, func(t *testing.T, w *domainWorld) {
 		ctx := t.Context()
 		s := w.session(t, "turns")
-		res, err := w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "hold"})
-		if err != nil {
-			t.Fatal(err)
+		res, err := w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "ask", Wait: 10 * time.Second})
+		if err != nil || res.TurnID != "turn-1" || res.Status != events.StatusWaitingPermission || res.Done {
+			t.Fatalf("send_message = %+v, %v; want turn-1 waiting_permission", res, err)
 		}
-		if res.Status != events.StatusRunning || res.TurnID != "turn-1" || res.Done {
-			t.Fatalf("send_message = %+v; want turn-1 running, not done", res)
+		page, err := w.m.GetEvents(ctx, EventsRequest{Sandbox: "turns", Session: s.Name, Cursor: res.Cursor})
+		if err != nil || len(page.Pending) != 1 || page.Pending[0].Permission.RequestID != "7" ||
+			len(page.Events) == 0 || page.Events[0].Kind != events.KindUserMessage || page.Events[0].Text != "ask" {
+			t.Fatalf("get_events = %+v, %v; want the prompt and pending request 7", page, err)
 		}
-		// A second send while the turn runs is refused in one line.
-		_, err = w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "again"})
-		if !errors.Is(err, sandbox.ErrInvalid) || !strings.Contains(err.Error(), "is busy with turn turn-1") || strings.Contains(err.Error(), "\n") {
-			t.Errorf("send during a turn: %v; want a one-line busy error", err)
+		pr, err := w.m.RespondPermission(ctx, "turns", s.Name, "7", "allow")
+		if err != nil || pr.RequestID != "7" || pr.Outcome != "allow" {
+			t.Fatalf("respond_permission = %+v, %v", pr, err)
 		}
-		close(proceed)
 		evs, page := w.readTurn(t, "turns", s.Name, res.Cursor)
-		if got := texts(evs); got != "working done" {
-			t.Errorf("turn text %q, want %q", got, "working done")
-		}
-		if page.Status != events.StatusIdle || page.LastStop != "end_turn" {
-			t.Errorf("after the turn: status %s, stop %q; want idle, end_turn", page.Status, page.LastStop)
-		}
-		if evs[0].Kind != events.KindUserMessage || evs[0].Text != "hold" {
-			t.Errorf("first event %+v, want the user's message", evs[0])
+		if got, want := texts(evs), `answer {"outcome":{"outcome":"selected","optionId":"allow"}}`; got != want || page.LastStop != "end_turn" {
+			t.Errorf("after the answer: text %q, stop %q; want %q, end_turn", got, page.LastStop, want)
 		}
 
-		// With wait_seconds, the call returns the finished turn.
+		res, err = w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "hold"})
+		if err != nil || res.TurnID != "turn-2" || res.Status != events.StatusRunning {
+			t.Fatalf("send_message = %+v, %v; want turn-2 running", res, err)
+		}
+		cr, err := w.m.CancelTurn(ctx, "turns", s.Name)
+		if err != nil || cr.TurnID != "turn-2" || cr.Status != events.StatusIdle {
+			t.Fatalf("cancel_turn = %+v, %v; want turn-2 idle", cr, err)
+		}
+		page, err = w.m.GetEvents(ctx, EventsRequest{Sandbox: "turns", Session: s.Name, Cursor: res.Cursor})
+		if err != nil || page.LastStop != "cancelled" || len(page.Events) == 0 || page.Events[0].Text != "hold" {
+			t.Errorf("after cancel_turn: %+v, %v; want turn-2's events from its prompt, stop reason cancelled", page, err)
+		}
+
 		res, err = w.m.SendMessage(ctx, SendRequest{Sandbox: "turns", Session: s.Name, Message: "hi", Wait: 10 * time.Second})
-		if err != nil || !res.Done || res.TurnID != "turn-2" || res.FinalText != "echo: hi" || res.StopReason != "end_turn" || res.Status != events.StatusIdle {
-			t.Errorf("send with wait = %+v, %v; want turn-2 done with its text", res, err)
+		if err != nil || !res.Done || res.TurnID != "turn-3" || res.FinalText != "echo: hi" || res.StopReason != "end_turn" || res.Status != events.StatusIdle {
+			t.Errorf("send_message with a wait = %+v, %v; want turn-3 done with its text", res, err)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakebackend"
@@ -107,42 +105,4 @@ func texts(evs []events.Event) string {
 		}
 	}
 	return b.String()
-}
-
-// sseIDs lists the SSE ids of the agent's envelopes in a session's log, in log order.
-func (w *domainWorld) sseIDs(t *testing.T, sandboxName, session string) []int64 {
-	t.Helper()
-	l := w.m.cached(sandboxName, session)
-	if l == nil {
-		t.Fatalf("session %s/%s is not live", sandboxName, session)
-	}
-	recs, err := l.Log().Read(0, 100000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for _, r := range recs {
-		if r.Dir == "in" && r.SSEID > 0 {
-			ids = append(ids, r.SSEID)
-		}
-	}
-	return ids
-}
-
-// outMethods counts the envelopes of a method the server sent, from the session's log.
-func (w *domainWorld) outMethods(t *testing.T, sandboxName, session, method string) int {
-	t.Helper()
-	l := w.m.cached(sandboxName, session)
-	recs, err := l.Log().Read(0, 100000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, r := range recs {
-		var env acp.Envelope
-		if r.Dir == "out" && json.Unmarshal(r.Env, &env) == nil && env.Method == method {
-			n++
-		}
-	}
-	return n
 }

@@ -12,8 +12,9 @@
 //     last envelopes (1024 by default) above its Last-Event-ID (a stale id silently starts at the oldest kept),
 //     then the live ones, with a `: heartbeat` comment every 15 s. An unknown id is 404 session_not_found.
 //   - §6.1: ACP's initialize, session/new, session/set_mode, session/set_config_option, session/set_model,
-//     authenticate, session/prompt (a Turn, scripted by the test) and the session/cancel notification; the
-//     agent's session/request_permission requests are answered by a POSTed response with the same id.
+//     authenticate, session/prompt (a Turn, scripted by the test: text, tool calls, usage_update) and the
+//     session/cancel notification; the agent's session/request_permission requests are answered by a POSTed
+//     response with the same id.
 //   - §9: errors are application/problem+json {"type":"urn:sandbox-agent:error:<kind>",…}; an unknown
 //     JSON-RPC method is HTTP 200 with error -32601; a missing or wrong token is 401 token_invalid.
 //   - §10: DELETE never returns (the 0.4.2 bug) until the client gives up.
@@ -190,8 +191,8 @@ func (a *Agent) Close() {
 	}
 }
 
-// Die kills the fake as a crash would: streams and held requests end, and every later connection is
-// refused (acp.ErrUnreachable).
+// Die kills the fake as a crash would: streams and held requests end, nothing more is emitted (a turn's
+// script that returns on Stopped ends no turn), and every later connection is refused (acp.ErrUnreachable).
 func (a *Agent) Die() {
 	a.mu.Lock()
 	if a.dead || a.closed {
@@ -319,6 +320,9 @@ func (a *Agent) serverLocked(id, agent string) *server {
 func (a *Agent) emit(s *server, data []byte) int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.dead {
+		return s.next // a dead process says nothing: no envelope reaches the ring or a stream
+	}
 	s.next++
 	f := frame{id: s.next, data: data}
 	s.ring = append(s.ring, f)

@@ -109,6 +109,22 @@ func (t *Turn) ToolCall(callID, title string) {
 	t.Update(map[string]any{"sessionUpdate": "tool_call", "toolCallId": callID, "title": title, "kind": "execute", "status": "pending"})
 }
 
+// Cost is a usage_update's cost: what the session has cost so far, in currency.
+type Cost struct {
+	Amount   float64 `json:"amount"`
+	Currency string  `json:"currency"`
+}
+
+// Usage emits a usage_update as ACP's "Session Usage Updates" shape it: used and size are the tokens in the
+// agent's context window and the window's size; cost, when set, is the session's cumulative cost.
+func (t *Turn) Usage(used, size int64, cost *Cost) {
+	u := map[string]any{"sessionUpdate": "usage_update", "used": used, "size": size}
+	if cost != nil {
+		u["cost"] = cost
+	}
+	t.Update(u)
+}
+
 // RequestPermission emits a session/request_permission request with id reqID (a string or a number) and the
 // options allow (allow_once), always (allow_always) and reject (reject_once), then waits for the client's
 // answer. It returns the answer's result (or error) member, or ok=false when the turn was cancelled or the
