@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
@@ -180,40 +181,28 @@ var contentItemFields = []string{"content"}
 // decodeContentItems is json.Unmarshal(b, items) into a nil slice.
 func decodeContentItems(b []byte, items *[]contentItem) bool {
 	s := jsonscan.Scanner{B: b}
-	if s.Null() {
-		return s.End()
-	}
-	if !s.BeginArray() {
-		return false
-	}
-	list := []contentItem{}
-	for first := true; ; first = false {
-		more, ok := s.Element(first)
-		if !ok {
-			return false
-		}
-		if !more {
-			*items = list
-			return s.End()
-		}
-		var it contentItem
-		if !object(&s, contentItemFields, func(int) bool { return contentBlockValue(&s, &it.Content) }) {
-			return false
-		}
-		list = append(list, it)
-	}
+	return array(&s, items, math.MaxInt, func(it *contentItem) bool {
+		return object(&s, contentItemFields, func(int) bool { return contentBlockValue(&s, &it.Content) })
+	}) && s.End()
 }
 
 // decodeItems is json.Unmarshal(b, list) into a nil slice, keeping at most limit elements (all are read).
 func decodeItems(b []byte, list *[]json.RawMessage, limit int) bool {
 	s := jsonscan.Scanner{B: b}
+	return array(&s, list, limit, func(v *json.RawMessage) bool { return raw(&s, v) }) && s.End()
+}
+
+// array reads an array as encoding/json decodes one into a nil slice: elem reads each element into a zero
+// T, and the first limit are kept; null leaves the slice nil. False: invalid JSON, a value that is neither
+// an array nor null, or a type error that elem reported.
+func array[T any](s *jsonscan.Scanner, list *[]T, limit int, elem func(*T) bool) bool {
 	if s.Null() {
-		return s.End()
+		return true
 	}
 	if !s.BeginArray() {
 		return false
 	}
-	out := []json.RawMessage{}
+	out := []T{}
 	for first := true; ; first = false {
 		more, ok := s.Element(first)
 		if !ok {
@@ -221,14 +210,18 @@ func decodeItems(b []byte, list *[]json.RawMessage, limit int) bool {
 		}
 		if !more {
 			*list = out
-			return s.End()
-		}
-		v, ok := s.Span()
-		if !ok {
-			return false
+			return true
 		}
 		if len(out) < limit {
-			out = append(out, v)
+			var zero T
+			out = append(out, zero)
+			ok = elem(&out[len(out)-1])
+		} else {
+			var past T // read as encoding/json reads it (it may hold a type error), then dropped
+			ok = elem(&past)
+		}
+		if !ok {
+			return false
 		}
 	}
 }
