@@ -4,10 +4,10 @@
 //
 // It exists because encoding/json's scanner makes an indirect call per byte and its decoder reflects, and
 // every read of a session's log decodes every record it reads: the line (eventlog) and the envelope
-// (events). With encoding/json those steps cost ten times the read itself, which a host feels on calls
-// that read a long log (docs/performance.md). The decoders built on it (eventlog's decodeAppended, events'
-// decode.go) are the only ones for their formats; encoding/json is their reference in the tests, whose
-// fuzz targets check that both give the same result for every input.
+// (events). With encoding/json those steps cost about ten times as much per record, which a host feels
+// on calls that read a long log (docs/performance.md). The decoders built on it (eventlog's
+// decodeAppended, events' decode.go) are the only ones for their formats; encoding/json is their
+// reference in the tests, whose fuzz targets check that both give the same result for every input.
 package jsonscan
 
 import (
