@@ -20,24 +20,18 @@ func items(raw json.RawMessage) []json.RawMessage {
 		return nil
 	}
 	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) != nil {
+	if !decodeItems(raw, &list, maxItems) {
 		return nil
 	}
-	return list[:min(len(list), maxItems)]
+	return list
 }
 
 // toolContent reads the diffs and terminals of a tool call's content list (ACP ToolCallContent:
 // {type: diff, path, oldText, newText} and {type: terminal, terminalId}). Text items are contentText's.
 func toolContent(raw json.RawMessage) (diffs []Diff, terminals []string) {
 	for _, it := range items(raw) {
-		var c struct {
-			Type       string  `json:"type"`
-			Path       string  `json:"path"`
-			OldText    *string `json:"oldText"`
-			NewText    string  `json:"newText"`
-			TerminalID string  `json:"terminalId"`
-		}
-		if json.Unmarshal(it, &c) != nil {
+		var c toolContentItem
+		if !decodeToolContentItem(it, &c) {
 			continue
 		}
 		switch {
@@ -48,6 +42,15 @@ func toolContent(raw json.RawMessage) (diffs []Diff, terminals []string) {
 		}
 	}
 	return diffs, terminals
+}
+
+// toolContentItem is an item of a tool call's content list, as toolContent reads it.
+type toolContentItem struct {
+	Type       string  `json:"type"`
+	Path       string  `json:"path"`
+	OldText    *string `json:"oldText"`
+	NewText    string  `json:"newText"`
+	TerminalID string  `json:"terminalId"`
 }
 
 // locations reads a tool call's locations ([{path, line?}]).

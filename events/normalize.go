@@ -105,6 +105,11 @@ type contentBlock struct {
 	Text string `json:"text"`
 }
 
+// contentItem is a tool call's content item, as far as its text goes.
+type contentItem struct {
+	Content contentBlock `json:"content"`
+}
+
 type updateParams struct {
 	Update struct {
 		SessionUpdate string          `json:"sessionUpdate"`
@@ -145,22 +150,10 @@ type permissionResult struct {
 	} `json:"outcome"`
 }
 
-// normalizeOne maps one record to its event, if it makes one. The records a page is made of (session
-// updates and replies from the agent) take the single-pass decoder below; everything else, and anything
-// that decoder is unsure of, takes normalizeSlow. Both give the same result for every input.
+// normalizeOne maps one record to its event, if it makes one.
 func normalizeOne(r eventlog.Record) (Event, bool) {
-	if r.Dir == eventlog.DirIn {
-		if ev, ok, handled := normalizeFast(r.Env); handled {
-			return ev, ok
-		}
-	}
-	return normalizeSlow(r)
-}
-
-// normalizeSlow decodes with encoding/json, one shape at a time: the reference for normalizeFast.
-func normalizeSlow(r eventlog.Record) (Event, bool) {
 	var env acp.Envelope
-	if json.Unmarshal(r.Env, &env) != nil {
+	if !decodeEnvelope(r.Env, &env) {
 		return Event{}, false
 	}
 	if r.Dir == "out" {
@@ -245,7 +238,7 @@ func normalizeOut(env *acp.Envelope) (Event, bool) {
 
 func normalizeUpdate(params json.RawMessage) (Event, bool) {
 	var p updateParams
-	if json.Unmarshal(params, &p) != nil {
+	if !decodeUpdateParams(params, &p) {
 		return Event{}, false
 	}
 	u := p.Update
@@ -294,13 +287,11 @@ func contentText(raw json.RawMessage) string {
 		return ""
 	}
 	var b contentBlock
-	if json.Unmarshal(raw, &b) == nil {
+	if decodeContentBlock(raw, &b) {
 		return b.Text
 	}
-	var items []struct {
-		Content contentBlock `json:"content"`
-	}
-	if json.Unmarshal(raw, &items) == nil {
+	var items []contentItem
+	if decodeContentItems(raw, &items) {
 		var parts []string
 		for _, it := range items {
 			if it.Content.Text != "" {

@@ -61,7 +61,7 @@ func (s *State) Apply(r eventlog.Record) {
 		return
 	}
 	var env acp.Envelope
-	if json.Unmarshal(r.Env, &env) != nil {
+	if !decodeEnvelope(r.Env, &env) {
 		return
 	}
 	if r.Dir == "out" {
@@ -108,7 +108,8 @@ func (s *State) Apply(r eventlog.Record) {
 			if s.PendingIDs == nil {
 				s.PendingIDs = map[string]json.RawMessage{}
 			}
-			s.PendingIDs[ev.Permission.RequestID] = env.ID
+			// A copy: env's members share the record's bytes, which may be a whole page read from the log.
+			s.PendingIDs[ev.Permission.RequestID] = bytes.Clone(env.ID)
 		}
 		s.refresh()
 	case env.Method == acp.MethodAgentExit:

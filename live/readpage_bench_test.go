@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
@@ -41,19 +42,27 @@ func toolEnv(i int) string {
 	return fmt.Sprintf(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s-0123456789abcdef","update":{"sessionUpdate":"tool_call_update","toolCallId":"call-%d","title":"Run go test ./...","kind":"execute","status":"completed","content":[{"type":"content","content":{"type":"text","text":"ok  \tgithub.com/example/pkg\t0.012s\n"}}]}}}`, i)
 }
 
-// benchmarkReadPage times Page (a get_events page of limit 100 without the MCP layer) at the end of
-// a log of n records, against the eventlog.Read of its first batch.
+// mixedEnv is a turn as agents write it: a tool call, its update, then a reply streamed as 8 chunks.
+func mixedEnv(i int) string {
+	switch i % 10 {
+	case 0:
+		return fmt.Sprintf(`{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"s-0123456789abcdef","update":{"sessionUpdate":"tool_call","toolCallId":"call-%d","title":"Run go test ./...","kind":"execute","status":"pending"}}}`, i)
+	case 1:
+		return toolEnv(i - 1)
+	}
+	return chunkEnv(i)
+}
+
+// benchmarkReadPage times Page (a get_events page of the default size, without the MCP layer) at
+// cursor in a log of n records.
 func benchmarkReadPage(b *testing.B, n int, env func(int) string, cursor int64) {
 	l := benchLive(b, n, env)
 	req := PageRequest{Cursor: cursor, Limit: DefaultLimit}
-	var ours, raw int64
 	for b.Loop() {
 		page, err := l.Page(req)
 		if err != nil || len(page.Events) == 0 {
 			b.Fatalf("Page: %d events, %v", len(page.Events), err)
 		}
-		_ = ours
-		_ = raw
 	}
 }
 
@@ -63,6 +72,34 @@ func BenchmarkReadPageChunks(b *testing.B) { benchmarkReadPage(b, 100_000, chunk
 // BenchmarkReadPageTools: 100 distinct tool-call events from 10 k (each record is an event, so the page
 // ends long before its 400-record batch does).
 func BenchmarkReadPageTools(b *testing.B) { benchmarkReadPage(b, 10_000, toolEnv, 5_000) }
+
+// BenchmarkReadPage100k: a default page at cursor 0 and at the end of a log of 100 k records. At cursor 0
+// a log of chunks is the worst case: they merge into one event, so the page reads until its 16 MiB scan
+// budget is spent (about 80 k records).
+func BenchmarkReadPage100k(b *testing.B) {
+	for _, log := range []struct {
+		name string
+		env  func(int) string
+	}{{"chunks", chunkEnv}, {"tools", toolEnv}, {"mixed", mixedEnv}} {
+		for _, at := range []struct {
+			name   string
+			cursor int64
+		}{{"start", 0}, {"end", 100_000 - 100}} {
+			b.Run(log.name+"/"+at.name, func(b *testing.B) { benchmarkReadPage(b, 100_000, log.env, at.cursor) })
+		}
+	}
+}
+
+// BenchmarkTurnText100k: send_message's final text of a turn that wrote a whole log of 100 k mixed
+// records (turnText reads all of it). manager's BenchmarkSummary100k times the other whole-log read.
+func BenchmarkTurnText100k(b *testing.B) {
+	l := benchLive(b, 100_000, mixedEnv)
+	for b.Loop() {
+		if s, _ := l.turnText(0); !strings.Contains(s, "Reading the package layout") {
+			b.Fatalf("turnText: %q", s)
+		}
+	}
+}
 
 // BenchmarkReadBatch: the raw log read behind each page, 400 records.
 func BenchmarkReadBatch(b *testing.B) {

@@ -1,37 +1,35 @@
-// Package jsonscan reads JSON text without reflection or allocation, accepting exactly what
-// encoding/json accepts (RFC 8259, bytes of strings not checked as UTF-8, as json.Valid does).
+// Package jsonscan reads JSON text without reflection, accepting exactly what encoding/json accepts
+// (RFC 8259, nesting up to encoding/json's 10000 levels, bytes of strings not checked as UTF-8, as
+// json.Valid does) and unquoting strings exactly as encoding/json does.
 //
-// It exists because encoding/json's scanner makes an indirect call per byte, and get_events decodes every
-// record of a page: the envelope of each line read from the event log is validated (eventlog), then
-// normalised (events), and with encoding/json those two steps cost several times the read itself (see
-// bench/RESULTS.md). A Scanner's methods report false on anything they do not accept, and on nesting
-// deeper than MaxDepth; callers then leave the input to encoding/json, so what a record decodes to never
-// depends on this package. The fuzz tests here, in eventlog and in events compare it with encoding/json.
+// It exists because encoding/json's scanner makes an indirect call per byte and its decoder reflects, and
+// every read of a session's log decodes every record it reads: the line (eventlog) and the envelope
+// (events). With encoding/json those steps cost about ten times as much per record, which a host feels
+// on calls that read a long log (docs/performance.md). The decoders built on it (eventlog's
+// decodeAppended, events' decode.go) are the only ones for their formats; encoding/json is their
+// reference in the tests, whose fuzz targets check that both give the same result for every input.
 package jsonscan
 
-import "unicode/utf8"
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
-// MaxDepth bounds nesting; deeper input is for encoding/json (whose own limit is 10000).
-const MaxDepth = 64
+// MaxDepth bounds nesting as encoding/json does: deeper input is invalid for both.
+const MaxDepth = 10000
 
 // Scanner reads JSON from B at I. Its methods skip the whitespace before what they read, and on false
 // leave I anywhere.
 type Scanner struct {
 	B     []byte
 	I     int
-	depth int  // objects and arrays open
-	deep  bool // MaxDepth was reached
+	depth int // objects and arrays open
 }
 
-// Valid reports what json.Valid(b) reports, in about a third of the time. decided=false: b nests deeper
-// than MaxDepth, and only json.Valid can tell.
-func Valid(b []byte) (valid, decided bool) {
+// Valid reports what json.Valid(b) reports, in about a third of the time.
+func Valid(b []byte) bool {
 	s := Scanner{B: b}
-	ok := s.Skip()
-	if s.deep {
-		return false, false
-	}
-	return ok && s.End(), true
+	return s.Skip() && s.End()
 }
 
 // WS skips whitespace.
@@ -68,7 +66,6 @@ func (s *Scanner) begin(c byte) bool {
 		return false
 	}
 	if s.depth >= MaxDepth {
-		s.deep = true
 		return false
 	}
 	s.I++
@@ -144,9 +141,15 @@ func (s *Scanner) Null() bool {
 	return s.literal("null")
 }
 
-// StringOrNull reads a string into *dst (if dst is set), or a null, which leaves *dst unchanged as
-// encoding/json does. Any other value, or a string Unquote leaves to encoding/json: false.
+// StringOrNull reads a string into *dst, or a null, which leaves *dst unchanged: what encoding/json
+// does with a string field. Any other value: false (for encoding/json, a type error).
 func (s *Scanner) StringOrNull(dst *string) bool {
+	return s.StringOrNullOf(dst, nil)
+}
+
+// StringOrNullOf is StringOrNull for a member whose value is usually one of known (a method name, a
+// kind): such a value is set without allocating.
+func (s *Scanner) StringOrNullOf(dst *string, known []string) bool {
 	if s.Null() {
 		return true
 	}
@@ -154,15 +157,27 @@ func (s *Scanner) StringOrNull(dst *string) bool {
 	if !ok {
 		return false
 	}
-	if dst == nil {
+	body := s.B[start+1 : end-1]
+	if !plain {
+		*dst = Unquote(body)
 		return true
 	}
+	for _, k := range known {
+		if string(body) == k {
+			*dst = k
+			return true
+		}
+	}
+	*dst = string(body)
+	return true
+}
+
+// Key unquotes a key Member returned.
+func Key(key []byte, plain bool) []byte {
 	if plain {
-		*dst = string(s.B[start+1 : end-1])
-		return true
+		return key
 	}
-	*dst, ok = Unquote(s.B[start+1 : end-1])
-	return ok
+	return []byte(Unquote(key))
 }
 
 // Skip reads one value of any kind. (It reads objects and arrays itself rather than through Member and
@@ -175,7 +190,6 @@ func (s *Scanner) Skip() bool {
 	switch c := s.B[s.I]; {
 	case c == '{' || c == '[':
 		if s.depth >= MaxDepth {
-			s.deep = true
 			return false
 		}
 		s.I++
@@ -336,52 +350,62 @@ func (s *Scanner) number() bool {
 	return true
 }
 
-// Unquote decodes the body of a string token (quotes excluded) that str accepted as encoding/json does,
-// when it is valid UTF-8 and has no \u escape in the surrogate range. Otherwise false: encoding/json's
-// replacement rules apply there.
-func Unquote(body []byte) (string, bool) {
-	if !utf8.Valid(body) {
-		return "", false
-	}
+// Unquote decodes the body of a string token (quotes excluded) that the Scanner accepted, as encoding/json
+// does: an invalid UTF-8 byte, and a \u escape of a surrogate that is not half of a pair, become U+FFFD.
+func Unquote(body []byte) string {
 	out := make([]byte, 0, len(body))
-	for i := 0; i < len(body); i++ {
+	for i := 0; i < len(body); {
 		c := body[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch c = body[i]; c {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			var r rune
-			for _, h := range body[i+1 : i+5] {
-				switch {
-				case h <= '9':
-					r = r<<4 | rune(h-'0')
-				case h >= 'a':
-					r = r<<4 | rune(h-'a'+10)
-				default:
-					r = r<<4 | rune(h-'A'+10)
+		switch {
+		case c == '\\':
+			if body[i+1] == 'u' {
+				r := hex4(body[i+2:])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+6 <= len(body) && body[i] == '\\' && body[i+1] == 'u' {
+						r2 = hex4(body[i+2:])
+					}
+					if r = utf16.DecodeRune(r, r2); r != utf8.RuneError {
+						i += 6 // a valid pair
+					}
 				}
+				out = utf8.AppendRune(out, r)
+				continue
 			}
-			if 0xd800 <= r && r < 0xe000 {
-				return "", false
-			}
-			out = utf8.AppendRune(out, r)
-			i += 4
-		default: // '"', '\\', '/'
+			out = append(out, unescape[body[i+1]])
+			i += 2
+		case c < utf8.RuneSelf:
 			out = append(out, c)
+			i++
+		default:
+			r, n := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && n == 1 {
+				out = utf8.AppendRune(out, utf8.RuneError)
+			} else {
+				out = append(out, body[i:i+n]...)
+			}
+			i += n
 		}
 	}
-	return string(out), true
+	return string(out)
+}
+
+// unescape maps the byte after a backslash (other than u) to what the escape stands for.
+var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// hex4 reads the 4 hex digits of a \u escape the Scanner accepted.
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h[:4] {
+		switch {
+		case c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a':
+			r = r<<4 | rune(c-'a'+10)
+		default:
+			r = r<<4 | rune(c-'A'+10)
+		}
+	}
+	return r
 }
