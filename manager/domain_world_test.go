@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakeagent"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/fakebackend"
+	"github.com/sandbox-mcp/sandbox-mcp/internal/syncbuf"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
@@ -23,10 +25,12 @@ import (
 // durations (cancel_turn's 5 s, progress every 3 s) in no real time and cannot flake on a loaded machine.
 type domainWorld struct {
 	m     *Manager
+	cfg   Config // m's, for another manager over the same world (a restarted server)
 	agent *fakeagent.Agent
 	b     *fakebackend.Backend
 	store *state.Store
 	home  string
+	logs  *syncbuf.Buffer // what the manager logged
 }
 
 // domainTest runs fn in a synctest bubble with a fresh world; the manager and the fake are closed (and
@@ -38,7 +42,8 @@ func domainTest(t *testing.T, opts fakeagent.Options, fn func(t *testing.T, w *d
 	})
 }
 
-func newDomainWorld(t *testing.T, opts fakeagent.Options) *domainWorld {
+// newDomainWorld builds a world; each of configure may change the manager's Config first.
+func newDomainWorld(t *testing.T, opts fakeagent.Options, configure ...func(*Config)) *domainWorld {
 	t.Helper()
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
@@ -49,13 +54,32 @@ func newDomainWorld(t *testing.T, opts fakeagent.Options) *domainWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &domainWorld{agent: fakeagent.New(t, opts), store: store, home: home}
+	w := &domainWorld{agent: fakeagent.New(t, opts), store: store, home: home, logs: &syncbuf.Buffer{}}
 	w.b = fakebackend.New(w.agent)
-	w.m = New(Config{Backends: map[string]sandbox.Backend{fakebackend.Name: w.b}, DefaultBackend: fakebackend.Name,
+	w.cfg = Config{Backends: map[string]sandbox.Backend{fakebackend.Name: w.b}, DefaultBackend: fakebackend.Name,
 		Store: store, DefaultAgent: "claude", Policy: WorkspacePolicy{Home: home},
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Logger: slog.New(slog.NewTextHandler(testLog{t, w.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, fn := range configure {
+		fn(&w.cfg)
+	}
+	w.m = New(w.cfg)
 	t.Cleanup(w.m.Close) // before the fake's own cleanup (registered first): the streams end quietly
 	return w
+}
+
+// testLog sends the manager's logs to the test log, and to also when set.
+type testLog struct {
+	t    *testing.T
+	also io.Writer
+}
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	if w.also != nil {
+		return w.also.Write(p)
+	}
+	return len(p), nil
 }
 
 // session creates a sandbox (direct isolation: no host git) over a fresh workspace and opens a claude
@@ -90,7 +114,12 @@ func (w *domainWorld) readTurn(t *testing.T, sandboxName, session string, cursor
 		}
 		all = append(all, page.Events...)
 		cursor = page.NextCursor
-		if !page.More && len(page.Events) == 0 && page.Status != events.StatusRunning && page.Status != events.StatusWaitingPermission {
+		if !page.More && len(page.Events) == 0 && page.Status != events.StatusRunning {
+			if page.Status == events.StatusWaitingPermission {
+				// get_events does not wait on a turn that waits for an answer: looping would spin with
+				// the bubble's clock stopped, in real time, for ever.
+				t.Fatalf("the turn waits for a permission answer (%+v); events so far: %+v", page.Pending, all)
+			}
 			return all, page
 		}
 	}

@@ -2,7 +2,8 @@
 // the code that drives it (acp, manager). It follows what docs/upstream/sandbox-agent.md records of the real
 // binary, section by section:
 //
-//   - §5: GET /v1/health answers {"status":"ok"}; POST, GET (SSE) and DELETE /v1/acp/{server_id}.
+//   - §5: GET /v1/health answers {"status":"ok"}; GET /v1/acp lists the live server ids; POST, GET (SSE)
+//     and DELETE /v1/acp/{server_id}.
 //   - §6: the first POST for a server id needs ?agent= (else 400 invalid_request), another agent on a live id
 //     is 409 conflict; Content-Type must be application/json (415) and Accept must allow it (406); a request
 //     gets 200 with its JSON-RPC response, a notification or a response to the agent gets 202 with no body.
@@ -17,12 +18,13 @@
 //     response with the same id.
 //   - §9: errors are application/problem+json {"type":"urn:sandbox-agent:error:<kind>",…}; an unknown
 //     JSON-RPC method is HTTP 200 with error -32601; a missing or wrong token is 401 token_invalid.
-//   - §10: DELETE never returns (the 0.4.2 bug) until the client gives up.
+//   - §10: DELETE never returns (the 0.4.2 bug) until the client gives up; the id leaves GET /v1/acp at once.
 //
 // Tests steer what the real binary only does under load or by accident: Drop withholds live envelopes from
 // connected streams (the lagging broadcast of §6: a gap the ring can refill), a small Ring makes a gap
 // unfillable, CloseStreams ends every stream (a dropped connection), Restart forgets every server id (a
-// restarted sandbox-agent) and Die makes it unreachable.
+// restarted sandbox-agent), Die makes it unreachable (killed, or its sandbox stopped) and Start brings up a
+// fresh one after Die (the stopped sandbox started again).
 //
 // It serves over in-memory connections (net.Pipe, through Client or Dial), so tests can run inside a
 // testing/synctest bubble with fake time; Listen serves it on a loopback port as well, for clients that
@@ -75,7 +77,7 @@ type Agent struct {
 	gets    []int64  // the Last-Event-ID of every stream connected, in order (0: none)
 	dead    bool
 	closed  bool
-	quit    chan struct{} // closed by Die or Close: every handler and turn returns
+	quit    chan struct{} // closed by Die or Close: every handler and turn of this life returns
 	release chan struct{} // closed by Release: "block" requests return
 	streams chan struct{} // closed and replaced by CloseStreams
 	wg      sync.WaitGroup
@@ -95,7 +97,9 @@ type server struct {
 	subs     map[chan frame]struct{}
 	waiting  map[string]chan json.RawMessage // the agent's requests awaiting the client's response, by id
 	turns    map[string]*Turn                // running turns, by sessionId
+	cwds     map[string]string               // each session's cwd (session/new), by sessionId
 	sessions int
+	created  time.Time
 }
 
 type frame struct {
@@ -117,16 +121,23 @@ func New(tb testing.TB, opts Options) *Agent {
 		streams: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/health", a.health)
+	mux.HandleFunc("GET /v1/acp", a.list)
 	mux.HandleFunc("POST /v1/acp/{id}", a.post)
 	mux.HandleFunc("GET /v1/acp/{id}", a.stream)
 	mux.HandleFunc("DELETE /v1/acp/{id}", a.delete)
 	a.handler = a.auth(mux)
-	a.ln = newPipeListener()
-	a.mem = &http.Server{Handler: a.handler}
-	go func() { _ = a.mem.Serve(a.ln) }()
+	a.serveLocked()
 	a.client = &http.Client{Transport: &http.Transport{DialContext: a.Dial}}
 	tb.Cleanup(a.Close)
 	return a
+}
+
+// serveLocked starts serving in memory on a fresh listener (at New, and at every Start). The caller holds
+// a.mu or is New.
+func (a *Agent) serveLocked() {
+	a.ln = newPipeListener()
+	a.mem = &http.Server{Handler: a.handler}
+	go func(mem *http.Server, ln net.Listener) { _ = mem.Serve(ln) }(a.mem, a.ln)
 }
 
 // Token is the bearer token the fake wants ("" for none).
@@ -144,12 +155,12 @@ const URL = "http://sandbox-agent"
 // Dial opens an in-memory connection to the fake; once it died, it fails like a refused TCP connect.
 func (a *Agent) Dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	a.mu.Lock()
-	dead := a.dead || a.closed
+	dead, ln := a.dead || a.closed, a.ln
 	a.mu.Unlock()
 	if dead {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	}
-	return a.ln.dial(ctx)
+	return ln.dial(ctx)
 }
 
 // Listen serves the fake on a loopback port as well and returns its base URL (http://127.0.0.1:port).
@@ -181,18 +192,19 @@ func (a *Agent) Close() {
 	if !a.dead {
 		close(a.quit)
 	}
-	hs := a.hs
+	hs, mem := a.hs, a.mem
 	a.mu.Unlock()
 	a.wg.Wait()
-	_ = a.mem.Close()
+	_ = mem.Close()
 	a.client.CloseIdleConnections()
 	if hs != nil {
 		hs.Close()
 	}
 }
 
-// Die kills the fake as a crash would: streams and held requests end, nothing more is emitted (a turn's
-// script that returns on Stopped ends no turn), and every later connection is refused (acp.ErrUnreachable).
+// Die kills the fake as a crash would, or as stopping its sandbox does: streams, held requests and turns
+// end, nothing more is emitted (a turn's script that returns on Stopped ends no turn), and every later
+// connection is refused (acp.ErrUnreachable) until Start.
 func (a *Agent) Die() {
 	a.mu.Lock()
 	if a.dead || a.closed {
@@ -201,13 +213,37 @@ func (a *Agent) Die() {
 	}
 	a.dead = true
 	close(a.quit)
-	hs := a.hs
+	hs, mem := a.hs, a.mem
 	a.mu.Unlock()
-	_ = a.mem.Close()
+	_ = mem.Close()
+	a.client.CloseIdleConnections()
 	if hs != nil {
 		hs.CloseClientConnections()
 		hs.Listener.Close()
 	}
+}
+
+// Start brings a dead fake up again as a new sandbox-agent process, as starting a stopped sandbox does
+// (the Docker backend's sandbox-agent is its container's main process): in memory only (a Listen port
+// stays closed), with no server id from before, and connections are taken again. It does nothing unless
+// the fake is dead.
+func (a *Agent) Start() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.dead || a.closed {
+		return
+	}
+	a.dead = false
+	a.quit = make(chan struct{})
+	a.servers = map[string]*server{}
+	a.serveLocked()
+}
+
+// Alive reports whether the fake takes connections: not dead (or dead and started again), not closed.
+func (a *Agent) Alive() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.dead && !a.closed
 }
 
 // Restart forgets every server id, as a restarted sandbox-agent does: their streams end, and reconnecting
@@ -285,6 +321,13 @@ func (a *Agent) Emit(id string, envelope string) int64 {
 	return a.emit(s, []byte(envelope))
 }
 
+// life is the quit channel of the fake's current life: closed when it dies or closes.
+func (a *Agent) life() chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.quit
+}
+
 // ServerIDs lists the live server ids.
 func (a *Agent) ServerIDs() []string {
 	a.mu.Lock()
@@ -310,7 +353,7 @@ func (a *Agent) serverLocked(id, agent string) *server {
 	s := a.servers[id]
 	if s == nil {
 		s = &server{agent: agent, subs: map[chan frame]struct{}{}, waiting: map[string]chan json.RawMessage{},
-			turns: map[string]*Turn{}}
+			turns: map[string]*Turn{}, cwds: map[string]string{}, created: time.Now()}
 		a.servers[id] = s
 	}
 	return s

@@ -3,12 +3,14 @@ package fakeagent
 // The HTTP routes, as docs/upstream/sandbox-agent.md §5, §6 and §9 describe sandbox-agent 0.4.2's.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,7 +141,7 @@ func (a *Agent) answer(ctx context.Context, s *server, env envelope) ([]byte, bo
 			case <-a.release:
 			case <-ctx.Done():
 				return nil, false
-			case <-a.quit:
+			case <-a.life():
 				return nil, false
 			}
 		case "fail":
@@ -168,14 +170,23 @@ func (a *Agent) acpReply(s *server, env envelope) []byte {
 		}
 		return resultReply(env.ID, `{"protocolVersion":1,"agentCapabilities":{"loadSession":false},"authMethods":[],"agentInfo":`+string(info)+`}`)
 	case "session/new":
-		if a.opts.NewSession != nil {
-			return resultReply(env.ID, string(a.opts.NewSession))
-		}
+		result := a.opts.NewSession
 		a.mu.Lock()
-		s.sessions++
-		n := s.sessions
-		a.mu.Unlock()
-		return resultReply(env.ID, fmt.Sprintf(`{"sessionId":"fake-session-%d"}`, n))
+		defer a.mu.Unlock()
+		if result == nil {
+			s.sessions++
+			result = fmt.Appendf(nil, `{"sessionId":"fake-session-%d"}`, s.sessions)
+		}
+		var p struct {
+			Cwd string `json:"cwd"`
+		}
+		var r struct {
+			SessionID string `json:"sessionId"`
+		}
+		_ = json.Unmarshal(env.Params, &p)
+		_ = json.Unmarshal(result, &r)
+		s.cwds[r.SessionID] = p.Cwd // the turns' Cwd
+		return resultReply(env.ID, string(result))
 	case "authenticate", "session/set_mode", "session/set_config_option", "session/set_model":
 		return resultReply(env.ID, `{}`)
 	}
@@ -224,7 +235,7 @@ func (a *Agent) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	s.subs[live] = struct{}{}
 	a.gets = append(a.gets, last)
-	closed := a.streams
+	closed, quit := a.streams, a.quit
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
@@ -255,15 +266,40 @@ func (a *Agent) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-closed:
 			return
-		case <-a.quit:
+		case <-quit:
 			return
 		}
 	}
 }
 
+// delete closes a server id: it leaves GET /v1/acp at once, and the request never returns (§10).
 func (a *Agent) delete(_ http.ResponseWriter, r *http.Request) {
-	select { // 0.4.2: DELETE never returns (§10)
+	a.mu.Lock()
+	delete(a.servers, r.PathValue("id"))
+	quit := a.quit
+	a.mu.Unlock()
+	select {
 	case <-r.Context().Done():
-	case <-a.quit:
+	case <-quit:
 	}
+}
+
+// list answers GET /v1/acp: the live server ids, oldest first (§5).
+func (a *Agent) list(w http.ResponseWriter, _ *http.Request) {
+	type entry struct {
+		ServerID  string `json:"serverId"`
+		Agent     string `json:"agent"`
+		CreatedAt int64  `json:"createdAtMs"`
+	}
+	a.mu.Lock()
+	servers := []entry{}
+	for id, s := range a.servers {
+		servers = append(servers, entry{id, s.agent, s.created.UnixMilli()})
+	}
+	a.mu.Unlock()
+	slices.SortFunc(servers, func(x, y entry) int {
+		return cmp.Or(cmp.Compare(x.CreatedAt, y.CreatedAt), strings.Compare(x.ServerID, y.ServerID))
+	})
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"servers": servers})
 }

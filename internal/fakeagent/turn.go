@@ -14,9 +14,11 @@ type Turn struct {
 	s  *server
 	id json.RawMessage // the prompt request's JSON-RPC id
 
-	// SessionID is the prompt's sessionId; Text is its prompt text (the text blocks joined).
-	SessionID, Text string
+	// SessionID is the prompt's sessionId; Text is its prompt text (the text blocks joined); Cwd is the
+	// cwd session/new gave the session.
+	SessionID, Text, Cwd string
 
+	quit       chan struct{} // the fake's life the turn runs in: closed when it dies or closes
 	cancel     chan struct{}
 	cancelOnce sync.Once
 	done       chan []byte // the reply that ends the turn, once
@@ -54,6 +56,7 @@ func (a *Agent) prompt(ctx context.Context, s *server, env envelope) ([]byte, bo
 		a.mu.Unlock()
 		return nil, false
 	}
+	t.quit, t.Cwd = a.quit, s.cwds[t.SessionID]
 	s.turns[t.SessionID] = t
 	a.wg.Add(1)
 	a.mu.Unlock()
@@ -72,7 +75,7 @@ func (a *Agent) prompt(ctx context.Context, s *server, env envelope) ([]byte, bo
 	case reply := <-t.done:
 		return reply, true
 	case <-ctx.Done():
-	case <-a.quit:
+	case <-t.quit:
 	}
 	return nil, false
 }
@@ -84,14 +87,14 @@ func (t *Turn) Cancelled() <-chan struct{} {
 		defer close(ch)
 		select {
 		case <-t.cancel:
-		case <-t.a.quit:
+		case <-t.quit:
 		}
 	}()
 	return ch
 }
 
 // Stopped is closed when the fake dies or the test ends: a script that waits forever waits on this.
-func (t *Turn) Stopped() <-chan struct{} { return t.a.quit }
+func (t *Turn) Stopped() <-chan struct{} { return t.quit }
 
 // Update emits a session/update notification with the given update object.
 func (t *Turn) Update(update any) {
@@ -125,26 +128,51 @@ func (t *Turn) Usage(used, size int64, cost *Cost) {
 	t.Update(u)
 }
 
-// RequestPermission emits a session/request_permission request with id reqID (a string or a number) and the
-// options allow (allow_once), always (allow_always) and reject (reject_once), then waits for the client's
-// answer. It returns the answer's result (or error) member, or ok=false when the turn was cancelled or the
-// fake stopped first.
+// RequestPermission emits a session/request_permission request with id reqID (a string or a number) for a
+// tool call of kind execute, with the options allow (allow_once), always (allow_always) and reject
+// (reject_once), then waits for the client's answer. It returns the answer's result (or error) member, or
+// ok=false when the turn was cancelled or the fake stopped first.
 func (t *Turn) RequestPermission(reqID any, callID, title string) (answer json.RawMessage, ok bool) {
+	return t.requestPermission(reqID, toolCall{ID: callID, Title: title, Kind: "execute", Status: "pending"})
+}
+
+// RequestEdit is RequestPermission for a tool call of kind edit whose one location is path (agents send
+// absolute paths): what --auto-permission=edits decides on.
+func (t *Turn) RequestEdit(reqID any, callID, path string) (answer json.RawMessage, ok bool) {
+	return t.requestPermission(reqID, toolCall{ID: callID, Title: "Edit " + path, Kind: "edit", Status: "pending",
+		Locations: []location{{Path: path}}})
+}
+
+// toolCall is a permission request's toolCall (docs/upstream/sandbox-agent.md §6.1).
+type toolCall struct {
+	ID        string     `json:"toolCallId"`
+	Title     string     `json:"title"`
+	Kind      string     `json:"kind"`
+	Status    string     `json:"status"`
+	Locations []location `json:"locations,omitempty"`
+}
+
+type location struct {
+	Path string `json:"path"`
+}
+
+func (t *Turn) requestPermission(reqID any, call toolCall) (answer json.RawMessage, ok bool) {
 	id, _ := json.Marshal(reqID)
+	tc, _ := json.Marshal(call)
 	ch := make(chan json.RawMessage, 1)
 	t.a.mu.Lock()
 	t.s.waiting[string(id)] = ch
 	t.a.mu.Unlock()
 	t.a.emit(t.s, fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%s,"method":"session/request_permission","params":{"sessionId":%q,`+
-		`"toolCall":{"toolCallId":%q,"title":%q,"kind":"execute","status":"pending"},"options":[`+
+		`"toolCall":%s,"options":[`+
 		`{"optionId":"allow","name":"Allow","kind":"allow_once"},`+
 		`{"optionId":"always","name":"Always allow","kind":"allow_always"},`+
-		`{"optionId":"reject","name":"Reject","kind":"reject_once"}]}}`, id, t.SessionID, callID, title))
+		`{"optionId":"reject","name":"Reject","kind":"reject_once"}]}}`, id, t.SessionID, tc))
 	select {
 	case answer = <-ch:
 		return answer, true
 	case <-t.cancel:
-	case <-t.a.quit:
+	case <-t.quit:
 	}
 	t.a.mu.Lock()
 	delete(t.s.waiting, string(id))

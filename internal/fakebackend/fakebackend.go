@@ -3,10 +3,16 @@
 // sandbox.AgentServer's Endpoint (its in-memory HTTP client), the way the Docker backend's published port
 // is reached. Exec answers the few commands the manager runs inside a sandbox (sandbox-agent --version, the
 // git probes) and records every call.
+//
+// Like the Docker backend's container (docs/backends.md), a sandbox runs sandbox-agent as its main process:
+// Stop kills it (Agent.Die: every connection refused), and the next Exec or AgentEndpoint starts the
+// sandbox again with a fresh sandbox-agent that knows no server id from before (Agent.Start). The sandboxes
+// share the one Agent, so stopping any of them stops it for all: a test that stops a sandbox uses one.
 package fakebackend
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -28,10 +34,21 @@ type Backend struct {
 	ExecHook func(name string, spec sandbox.ExecSpec) (res sandbox.Result, handled bool, err error)
 	// CheckErr is what Check returns.
 	CheckErr error
+	// StopDelay is how long Stop takes (a VM's shutdown), on the bubble's clock in a synctest test: the
+	// sandbox stops, and its sandbox-agent dies, at its end. Set it before the manager uses the backend.
+	StopDelay time.Duration
 
-	mu        sync.Mutex
-	sandboxes map[string]*sandbox.Info
-	execs     []Call
+	mu          sync.Mutex
+	sandboxes   map[string]*sandbox.Info
+	execs       []Call
+	transitions []Transition
+}
+
+// Transition is a sandbox's change of status (sandbox.StatusRunning at Create and at every start,
+// sandbox.StatusStopped at Stop) and when it happened: the bubble's fake clock in a synctest test.
+type Transition struct {
+	Sandbox, Status string
+	At              time.Time
 }
 
 // Call is one Exec the backend received.
@@ -66,6 +83,7 @@ func (b *Backend) Create(_ context.Context, spec sandbox.Spec) (sandbox.Info, er
 	info := &sandbox.Info{Name: spec.Name, Backend: Name, Status: sandbox.StatusRunning, Agent: spec.Agent,
 		Workspaces: []string{spec.Workspace}, Template: spec.Template, Created: time.Now().UTC(), Managed: true}
 	b.sandboxes[spec.Name] = info
+	b.transitions = append(b.transitions, Transition{spec.Name, sandbox.StatusRunning, info.Created})
 	return *info, nil
 }
 
@@ -96,9 +114,9 @@ func (b *Backend) List(context.Context) ([]sandbox.Info, error) {
 // repository, anything else exits 127 (not found) unless ExecHook handles it.
 func (b *Backend) Exec(ctx context.Context, name string, spec sandbox.ExecSpec) (sandbox.Result, error) {
 	b.mu.Lock()
-	info, ok := b.sandboxes[name]
+	_, ok := b.sandboxes[name]
 	if ok {
-		info.Status = sandbox.StatusRunning // exec starts a stopped sandbox, as the real backends do
+		b.startLocked(name) // exec starts a stopped sandbox, as the real backends do
 	}
 	b.execs = append(b.execs, Call{Sandbox: name, Args: slices.Clone(spec.Args)})
 	hook := b.ExecHook
@@ -140,24 +158,61 @@ func (b *Backend) Remove(_ context.Context, name string) error {
 	return nil
 }
 
-// Stop implements sandbox.Backend.
-func (b *Backend) Stop(_ context.Context, name string) error {
+// Stop implements sandbox.Backend: every process in the sandbox dies, sandbox-agent with them. Stopping a
+// stopped sandbox is a success.
+func (b *Backend) Stop(ctx context.Context, name string) error {
+	if b.StopDelay > 0 {
+		select {
+		case <-time.After(b.StopDelay):
+		case <-ctx.Done():
+			return fmt.Errorf("stop %s: %w", name, ctx.Err())
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	info, ok := b.sandboxes[name]
 	if !ok {
 		return sandbox.Errorf(sandbox.NotFound, "stop %s", name)
 	}
-	info.Status = sandbox.StatusStopped
+	if info.Status != sandbox.StatusStopped {
+		info.Status = sandbox.StatusStopped
+		b.transitions = append(b.transitions, Transition{name, sandbox.StatusStopped, time.Now()})
+		b.Agent.Die()
+	}
 	return nil
 }
 
-// AgentEndpoint implements sandbox.AgentServer: every sandbox's sandbox-agent is Agent, in memory.
+// startLocked starts a stopped sandbox, and its sandbox-agent with it. The caller holds b.mu.
+func (b *Backend) startLocked(name string) {
+	info := b.sandboxes[name]
+	if info.Status == sandbox.StatusRunning {
+		return
+	}
+	info.Status = sandbox.StatusRunning
+	b.transitions = append(b.transitions, Transition{name, sandbox.StatusRunning, time.Now()})
+	b.Agent.Start()
+}
+
+// AgentEndpoint implements sandbox.AgentServer: every sandbox's sandbox-agent is Agent, in memory. Like
+// the Docker backend's, it starts a stopped sandbox first.
 func (b *Backend) AgentEndpoint(_ context.Context, name string) (sandbox.Endpoint, bool, error) {
-	if _, err := b.Get(context.Background(), name); err != nil {
-		return sandbox.Endpoint{}, false, err
+	b.mu.Lock()
+	_, ok := b.sandboxes[name]
+	if ok {
+		b.startLocked(name)
+	}
+	b.mu.Unlock()
+	if !ok {
+		return sandbox.Endpoint{}, false, sandbox.Errorf(sandbox.NotFound, "sandbox %s", name)
 	}
 	return sandbox.Endpoint{URL: fakeagent.URL, Token: b.Agent.Token(), Client: b.Agent.Client()}, true, nil
+}
+
+// Transitions lists the status changes of the sandboxes, in order.
+func (b *Backend) Transitions() []Transition {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.transitions)
 }
 
 // Execs lists the Exec calls received, in order.
