@@ -136,7 +136,7 @@ func TestFaultSandboxAgentDies(t *testing.T) {
 	t.Logf("failed %v after the kill: %s", time.Since(killed).Round(time.Millisecond), page.LastError)
 	// The agent died with its server and the stream stopped reconnecting: nothing of the session runs on.
 	waitNoProcs(t, env["FAKECLI_ROOT"], 5*time.Second)
-	for _, w := range []string{"sandbox-agent", "stopped", "create_session"} {
+	for _, w := range []string{"sandbox-agent", "stopped", "a new message continues this session", "open a new session"} {
 		if !strings.Contains(page.LastError, w) {
 			t.Errorf("last_error %q, want it to mention %q", page.LastError, w)
 		}

@@ -58,7 +58,7 @@ func (l *Session) agentServerDown(ctx context.Context) bool {
 func (l *Session) failAgentServerDown(ctx context.Context) {
 	s := l.Snapshot()
 	reason := fmt.Sprintf("sandbox-agent in sandbox %q stopped (it crashed or was killed, or the sandbox stopped) and "+AgentDownMark+": "+
-		"a new message continues this session in a new agent process (manager/resume.go), or open a new session", s.Sandbox)
+		"a new message continues this session in a new agent process, or open a new session", s.Sandbox)
 	if l.cfg.SandboxGone(ctx, s.Sandbox) {
 		reason = "the sandbox no longer exists (removed outside sandbox-mcp): destroy the sandbox, then create it again"
 	}
