@@ -5,6 +5,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -44,7 +45,7 @@ const (
 // Page reads one bounded page of events after req.Cursor.
 func (l *Session) Page(req PageRequest) (Page, error) {
 	if req.Cursor < 0 {
-		return Page{}, sandbox.Remedyf(sandbox.Invalid, sandbox.PageCursor, "cursor %d is negative", req.Cursor)
+		return Page{}, remedy.Errorf(sandbox.Invalid, remedy.PageCursor, "cursor %d is negative", req.Cursor)
 	}
 	limit := req.Limit
 	if limit <= 0 {
@@ -70,7 +71,7 @@ func (l *Session) Page(req PageRequest) (Page, error) {
 	}
 	l.mu.Unlock()
 	if req.Cursor > last {
-		return Page{}, sandbox.Remedyf(sandbox.Invalid, sandbox.PageCursor, "cursor %d is beyond the end of the log (%d)", req.Cursor, last)
+		return Page{}, remedy.Errorf(sandbox.Invalid, remedy.PageCursor, "cursor %d is beyond the end of the log (%d)", req.Cursor, last)
 	}
 	page.NextCursor = req.Cursor
 	// The byte budget covers the whole page: what the agent can put in the fields above counts too.

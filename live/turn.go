@@ -13,6 +13,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/internal/textcut"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -48,7 +49,7 @@ func (l *Session) Send(ctx context.Context, message string, wait time.Duration, 
 	// one turn id. A second send while one is starting is told the session is busy; it does not wait, as a
 	// host retrying a slow call must not queue a second prompt.
 	if !l.starting.TryLock() {
-		return Turn{}, sandbox.Remedyf(sandbox.Invalid, sandbox.SendAfterTurn, "session %q is busy: another message is starting a turn in it",
+		return Turn{}, remedy.Errorf(sandbox.Invalid, remedy.SendAfterTurn, "session %q is busy: another message is starting a turn in it",
 			name)
 	}
 	stored, turn, req, err := l.claimTurn(ctx, message)
@@ -105,10 +106,10 @@ func (l *Session) claimTurn(ctx context.Context, message string) (stored []event
 func sendable(s state.Session) error {
 	switch s.State.Status {
 	case events.StatusRunning, events.StatusWaitingPermission:
-		return sandbox.Remedyf(sandbox.Invalid, sandbox.FollowTurn, "session %q is busy with turn %s (%s)",
+		return remedy.Errorf(sandbox.Invalid, remedy.FollowTurn, "session %q is busy with turn %s (%s)",
 			s.Name, s.State.Turn, s.State.Status)
 	case events.StatusEnded, events.StatusFailed:
-		return sandbox.Remedyf(sandbox.Invalid, sandbox.NewSession, "session %q has %s (%s)",
+		return remedy.Errorf(sandbox.Invalid, remedy.NewSession, "session %q has %s (%s)",
 			s.Name, s.State.Status, s.State.LastError)
 	}
 	return nil
@@ -190,7 +191,7 @@ func (l *Session) Respond(ctx context.Context, requestID, option string) (string
 		if more := len(ids) - events.MaxPending; more > 0 { // the agent decides how many there are
 			ids = append(ids[:events.MaxPending], fmt.Sprintf("and %d more", more))
 		}
-		return "", sandbox.Remedyf(sandbox.Invalid, sandbox.ReadPending, "no pending permission request %q in session %q (pending: [%s])", textcut.Head(requestID, 256), sessionName, strings.Join(ids, ", "))
+		return "", remedy.Errorf(sandbox.Invalid, remedy.ReadPending, "no pending permission request %q in session %q (pending: [%s])", textcut.Head(requestID, 256), sessionName, strings.Join(ids, ", "))
 	}
 	var optIDs []string
 	for _, o := range req.Permission.Options {

@@ -25,6 +25,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -70,7 +71,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 	defer m.lockSandbox(rec.Name)()
 	old, err := m.cfg.Store.GetSession(rec.Name, req.Continue)
 	if errors.Is(err, state.ErrNotFound) {
-		return SessionResult{}, "", sandbox.Remedyf(sandbox.NotFound, sandbox.ListContinuable, "unknown session %q in sandbox %q", req.Continue, rec.Name)
+		return SessionResult{}, "", remedy.Errorf(sandbox.NotFound, remedy.ListContinuable, "unknown session %q in sandbox %q", req.Continue, rec.Name)
 	}
 	if err != nil {
 		return SessionResult{}, "", err
@@ -79,7 +80,7 @@ func (m *Manager) continueLocked(ctx context.Context, rec state.Sandbox, req Cre
 		old = l.Snapshot()
 	}
 	if ok, _ := canContinue(old); !ok {
-		return SessionResult{}, "", sandbox.Remedyf(sandbox.Invalid, sandbox.KeepSending, "session %q is %s, not ended or failed", old.Name, old.State.Status)
+		return SessionResult{}, "", remedy.Errorf(sandbox.Invalid, remedy.KeepSending, "session %q is %s, not ended or failed", old.Name, old.State.Status)
 	}
 	if req.Agent != old.Agent {
 		return SessionResult{}, "", invalidf("session %q runs the %s agent: continue it with the %s agent", old.Name, old.Agent, old.Agent)
@@ -244,7 +245,7 @@ func (m *Manager) forkPrimer(sandboxName, from string) (string, error) {
 	}
 	src, err := m.cfg.Store.GetSession(sandboxName, from)
 	if errors.Is(err, state.ErrNotFound) {
-		return "", sandbox.Remedyf(sandbox.NotFound, sandbox.ListSessions, "unknown session %q to fork in sandbox %q", from, sandboxName)
+		return "", remedy.Errorf(sandbox.NotFound, remedy.ListSessions, "unknown session %q to fork in sandbox %q", from, sandboxName)
 	}
 	if err != nil {
 		return "", err
@@ -262,7 +263,7 @@ func (m *Manager) forkPrimer(sandboxName, from string) (string, error) {
 func (m *Manager) prime(ctx context.Context, res SessionResult, primer string) (SessionResult, error) {
 	tr, err := m.SendMessage(ctx, SendRequest{Sandbox: res.Sandbox, Session: res.Name, Message: primer})
 	if err != nil {
-		return res, sandbox.WithRemedy(sandbox.SendContext, fmt.Errorf("session %q is open but priming it with the summary failed: %w", res.Name, err))
+		return res, remedy.With(remedy.SendContext, fmt.Errorf("session %q is open but priming it with the summary failed: %w", res.Name, err))
 	}
 	res.Turn, res.Status = tr.TurnID, tr.Status
 	return res, nil

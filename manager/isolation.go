@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/gitwork"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -137,18 +138,18 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 	case errors.Is(err, gitwork.ErrNotRepo) && mode == "":
 		return &isoPlan{}, nil // a plain folder: direct is the only mode
 	case errors.Is(err, gitwork.ErrNotRepo):
-		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "workspace %s is not a git repository, so it cannot be cloned: run git init and commit there", ws)
+		return nil, remedy.Errorf(sandbox.Invalid, remedy.DirectIsolation, "workspace %s is not a git repository, so it cannot be cloned: run git init and commit there", ws)
 	case err != nil:
 		return nil, fmt.Errorf("inspect the workspace's repository: %w", err)
 	case repo.Top != ws && mode == "":
 		return &isoPlan{note: fmt.Sprintf("direct mode: %s is inside the repository %s, not its top folder; pass the top folder to work on a clone", ws, repo.Top)}, nil
 	case repo.Top != ws:
-		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "workspace %s is inside the git repository %s: pass its top folder to work on a clone", ws, repo.Top)
+		return nil, remedy.Errorf(sandbox.Invalid, remedy.DirectIsolation, "workspace %s is inside the git repository %s: pass its top folder to work on a clone", ws, repo.Top)
 	case repo.Head == "" && req.Base == "":
 		if mode == "" {
 			return &isoPlan{note: "direct mode: the repository has no commit yet; commit a baseline to work on a clone"}, nil
 		}
-		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "repository %s has no commit yet: commit a baseline first", ws)
+		return nil, remedy.Errorf(sandbox.Invalid, remedy.DirectIsolation, "repository %s has no commit yet: commit a baseline first", ws)
 	}
 	transport, inside := CloneMount, ""
 	dir := m.workDir(name)
@@ -165,7 +166,7 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 		transport = CloneBundle
 	case b.Name() != "docker":
 		if mode == IsolationClone {
-			return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "backend %s has no clone mode: use the docker, sbx or docker-sandbox backend", b.Name())
+			return nil, remedy.Errorf(sandbox.Invalid, remedy.DirectIsolation, "backend %s has no clone mode: use the docker, sbx or docker-sandbox backend", b.Name())
 		}
 		return &isoPlan{note: "direct mode: backend " + b.Name() + " has no clone mode"}, nil
 	}
@@ -176,7 +177,7 @@ func (m *Manager) planIsolation(ctx context.Context, b sandbox.Backend, name, ws
 				return &isoPlan{meta: old, clone: true, results: resultsDir(dir), note: "the sandbox's earlier clone and branch were kept and are used again"}, nil
 			}
 		}
-		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.LandDiscardOrRename, "sandbox name %q still holds work that was not landed or discarded (from %s)", name, old.Workspace)
+		return nil, remedy.Errorf(sandbox.Invalid, remedy.LandDiscardOrRename, "sandbox name %q still holds work that was not landed or discarded (from %s)", name, old.Workspace)
 	}
 	branch := "sandbox/" + name
 	p := &isoPlan{clone: true, fresh: true, results: resultsDir(dir)}

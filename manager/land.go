@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sandbox-mcp/sandbox-mcp/gitwork"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -157,7 +158,7 @@ func (m *Manager) LandSandbox(ctx context.Context, req LandRequest) (LandResult,
 	meta, ok := m.loadMeta(req.Sandbox)
 	if !ok {
 		if _, err := m.cfg.Store.GetSandbox(req.Sandbox); err == nil {
-			return LandResult{}, sandbox.Remedyf(sandbox.Invalid, sandbox.SeeDiff, "sandbox %q works in your folder directly (isolation direct): its changes are in the workspace already", req.Sandbox)
+			return LandResult{}, remedy.Errorf(sandbox.Invalid, remedy.SeeDiff, "sandbox %q works in your folder directly (isolation direct): its changes are in the workspace already", req.Sandbox)
 		}
 		return LandResult{}, sandbox.Errorf(sandbox.NotFound, "sandbox %q has no work to land: it was destroyed and its clone discarded (or never existed); a branch landed before is still in your repository", req.Sandbox)
 	}
@@ -205,7 +206,7 @@ func (m *Manager) land(ctx context.Context, b sandbox.Backend, meta isoMeta, req
 	g, results := m.hostGit(), resultsDir(m.workDir(meta.Sandbox))
 	if tip == meta.Base {
 		if res.Uncommitted {
-			return res, sandbox.Remedyf(sandbox.Invalid, sandbox.IncludeUncommitted, "sandbox %q has no commits, only uncommitted work", meta.Sandbox)
+			return res, remedy.Errorf(sandbox.Invalid, remedy.IncludeUncommitted, "sandbox %q has no commits, only uncommitted work", meta.Sandbox)
 		}
 		return res, invalidf("sandbox %q has no work to land: its branch %s is still at the base %.12s", meta.Sandbox, meta.Branch, meta.Base)
 	}
@@ -302,7 +303,7 @@ func (m *Manager) keepWork(ctx context.Context, b sandbox.Backend, rec state.San
 	}
 	c, _, err := m.collect(ctx, b, meta)
 	if err != nil {
-		return nil, sandbox.Remedyf(sandbox.Invalid, sandbox.LandOrDiscard, "sandbox %q: cannot tell whether its work was landed (%v)", rec.Name, err)
+		return nil, remedy.Errorf(sandbox.Invalid, remedy.LandOrDiscard, "sandbox %q: cannot tell whether its work was landed (%v)", rec.Name, err)
 	}
 	results := resultsDir(m.workDir(rec.Name))
 	if c.Snapshot == meta.Base || (meta.LandedTip != "" && m.hostGit().IsAncestor(ctx, results, c.Snapshot, meta.LandedTip)) {
@@ -315,5 +316,5 @@ func (m *Manager) keepWork(ctx context.Context, b sandbox.Backend, rec state.San
 			what = "commits and uncommitted changes"
 		}
 	}
-	return nil, sandbox.WithRemedy(sandbox.LandOrDiscard, fmt.Errorf("sandbox %q has %s that were not landed: %w", rec.Name, what, ErrUnlanded))
+	return nil, remedy.With(remedy.LandOrDiscard, fmt.Errorf("sandbox %q has %s that were not landed: %w", rec.Name, what, ErrUnlanded))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/acp"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/redact"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -255,7 +256,7 @@ func (m *Manager) sandboxRecord(name string) (state.Sandbox, error) {
 	}
 	rec, err := m.cfg.Store.GetSandbox(name)
 	if errors.Is(err, state.ErrNotFound) {
-		return rec, sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSandbox, "unknown sandbox %q", name)
+		return rec, remedy.Errorf(sandbox.NotFound, remedy.CreateSandbox, "unknown sandbox %q", name)
 	}
 	return rec, err
 }

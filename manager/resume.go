@@ -19,6 +19,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -78,7 +79,7 @@ func (m *Manager) resume(ctx context.Context, l *live.Session) (*live.Session, s
 			return st.Turn != res.Turn || st.Status != events.StatusRunning, nil
 		})
 		if st := nl.Snapshot().State; st.Turn == res.Turn && st.Status == events.StatusRunning {
-			return nil, "", sandbox.Remedyf(sandbox.Invalid, sandbox.SendAfterTurn, "session %q was interrupted and continued with a summary, whose turn %s is still running",
+			return nil, "", remedy.Errorf(sandbox.Invalid, remedy.SendAfterTurn, "session %q was interrupted and continued with a summary, whose turn %s is still running",
 				s.Name, res.Turn)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -29,7 +30,7 @@ func sbxMCPRequest(b sandbox.Backend, names []string) ([]string, sandbox.MCPGate
 	}
 	gw, ok := b.(sandbox.MCPGateway)
 	if !ok {
-		return nil, nil, sandbox.Remedyf(sandbox.Invalid, sandbox.MCPPerSession, "sbx MCP registrations were named, which only the sbx backend has (this sandbox would be on %s)", b.Name())
+		return nil, nil, remedy.Errorf(sandbox.Invalid, remedy.MCPPerSession, "sbx MCP registrations were named, which only the sbx backend has (this sandbox would be on %s)", b.Name())
 	}
 	var out []string
 	for _, n := range names {

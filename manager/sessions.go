@@ -17,6 +17,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/eventlog"
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 	"github.com/sandbox-mcp/sandbox-mcp/state"
 )
@@ -359,7 +360,7 @@ func (m *Manager) load(ctx context.Context, rec state.Sandbox, name string) (*li
 	}
 	srec, err := m.cfg.Store.GetSession(rec.Name, name)
 	if errors.Is(err, state.ErrNotFound) {
-		return nil, sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSession, "unknown session %q in sandbox %q", name, rec.Name)
+		return nil, remedy.Errorf(sandbox.NotFound, remedy.CreateSession, "unknown session %q in sandbox %q", name, rec.Name)
 	}
 	if err != nil {
 		return nil, err

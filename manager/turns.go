@@ -8,6 +8,7 @@ import (
 
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -134,7 +135,7 @@ func (m *Manager) GetEvents(ctx context.Context, req EventsRequest) (live.Page, 
 // gone rewrites a failure caused by a sandbox that no longer exists into what the model should do.
 func gone(sandboxName string, err error) error {
 	if errors.Is(err, sandbox.ErrNotFound) {
-		return sandbox.Remedyf(sandbox.NotFound, sandbox.RecreateSandbox, "sandbox %q no longer exists (it was removed outside sandbox-mcp)", sandboxName)
+		return remedy.Errorf(sandbox.NotFound, remedy.RecreateSandbox, "sandbox %q no longer exists (it was removed outside sandbox-mcp)", sandboxName)
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -16,7 +17,7 @@ import (
 // remedy's wording (remedy.go) ends the line, after whatever wraps the error that carries it.
 func TestMessage(t *testing.T) {
 	cause := errors.New("exit status 1")
-	busy := sandbox.Remedyf(sandbox.Invalid, sandbox.FollowTurn, "session %q is busy with turn %s (%s)", "s1", "turn-2", "running")
+	busy := remedy.Errorf(sandbox.Invalid, remedy.FollowTurn, "session %q is busy with turn %s (%s)", "s1", "turn-2", "running")
 	tests := []struct {
 		name string
 		err  error
@@ -51,17 +52,17 @@ func TestMessage(t *testing.T) {
 			sandbox.ErrInvalid, "sbx create box: ERROR: bad name"},
 		{"a cancelled call says so", sandbox.Errorf(sandbox.Unavailable, "sbx ls: %w", context.Canceled),
 			context.Canceled, "sbx ls: context canceled (the call was cancelled)"},
-		{"a remedy is worded with the tools' names", sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSandbox, "unknown sandbox %q", "box"),
+		{"a remedy is worded with the tools' names", remedy.Errorf(sandbox.NotFound, remedy.CreateSandbox, "unknown sandbox %q", "box"),
 			sandbox.ErrNotFound, `unknown sandbox "box": create it with create_sandbox first`},
 		{"a wrapped remedy stays at the end of the line", fmt.Errorf("send message to %q: %w", "s1", busy),
 			sandbox.ErrInvalid, `send message to "s1": session "s1" is busy with turn turn-2 (running): read it with get_events, answer permissions with respond_permission, or stop it with cancel_turn`},
-		{"a remedy given to an error that wraps a cause follows the cause", sandbox.WithRemedy(sandbox.LandOrDiscard, fmt.Errorf("sandbox %q has commits that were not landed: %w", "box", manager.ErrUnlanded)),
+		{"a remedy given to an error that wraps a cause follows the cause", remedy.With(remedy.LandOrDiscard, fmt.Errorf("sandbox %q has commits that were not landed: %w", "box", manager.ErrUnlanded)),
 			manager.ErrUnlanded, `sandbox "box" has commits that were not landed: unlanded work: land the work with land_sandbox (or destroy_sandbox land_to=<branch>), or pass discard=true to throw it away`},
-		{"the outermost remedy is the one worded", sandbox.WithRemedy(sandbox.SendContext, fmt.Errorf("session %q is open but priming it with the summary failed: %w", "s1", busy)),
+		{"the outermost remedy is the one worded", remedy.With(remedy.SendContext, fmt.Errorf("session %q is open but priming it with the summary failed: %w", "s1", busy)),
 			sandbox.ErrInvalid, `session "s1" is open but priming it with the summary failed: session "s1" is busy with turn turn-2 (running): send the context yourself with send_message`},
-		{"an alternative continues the message's own step", sandbox.Remedyf(sandbox.Invalid, sandbox.DirectIsolation, "repository %s has no commit yet: commit a baseline first", "/w"),
+		{"an alternative continues the message's own step", remedy.Errorf(sandbox.Invalid, remedy.DirectIsolation, "repository %s has no commit yet: commit a baseline first", "/w"),
 			sandbox.ErrInvalid, "repository /w has no commit yet: commit a baseline first, or pass isolation=direct"},
-		{"a cancelled call with a remedy", sandbox.Remedyf(sandbox.Invalid, sandbox.PageCursor, "cursor %d is beyond the end of the log (%d): %w", 9, 3, context.Canceled),
+		{"a cancelled call with a remedy", remedy.Errorf(sandbox.Invalid, remedy.PageCursor, "cursor %d is beyond the end of the log (%d): %w", 9, 3, context.Canceled),
 			context.Canceled, "cursor 9 is beyond the end of the log (3): context canceled: pass 0 or a next_cursor from get_events (the call was cancelled)"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestRemedyWording(t *testing.T) {
 	words, assigns := toolWords(t)
 	step := regexp.MustCompile(`(?:^|[^A-Za-z0-9_])(?:` + strings.Join(words, "|") + `)(?:$|[^A-Za-z0-9_])|(?:^|\s)(?:` + strings.Join(assigns, "|") + `)=`)
-	for _, r := range sandbox.Remedies() {
+	for _, r := range remedy.All() {
 		w := remedies[r]
 		if w == "" {
 			t.Errorf("remedy %d has no wording in remedies", r)
@@ -27,7 +28,7 @@ func TestRemedyWording(t *testing.T) {
 			t.Errorf("remedy %d: %q names no tool and no argument", r, w)
 		}
 	}
-	if n := len(sandbox.Remedies()); len(remedies) != n {
+	if n := len(remedy.All()); len(remedies) != n {
 		t.Errorf("%d wordings for %d remedies: a wording for a remedy that does not exist", len(remedies), n)
 	}
 }
@@ -35,7 +36,7 @@ func TestRemedyWording(t *testing.T) {
 // TestRemedyOutsideToolResults: a failed resource read or prompt source reads like a tool's error line, with
 // its remedy's words at the end, and keeps its kind.
 func TestRemedyOutsideToolResults(t *testing.T) {
-	svc := &fakeService{err: sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSandbox, "unknown sandbox %q", "nobox")}
+	svc := &fakeService{err: remedy.Errorf(sandbox.NotFound, remedy.CreateSandbox, "unknown sandbox %q", "nobox")}
 	const want = `unknown sandbox "nobox": create it with create_sandbox first`
 	list, templates := Resources(svc)
 	req := mcp.ReadResourceRequest{}

@@ -19,6 +19,7 @@ import (
 	"github.com/sandbox-mcp/sandbox-mcp/events"
 	"github.com/sandbox-mcp/sandbox-mcp/live"
 	"github.com/sandbox-mcp/sandbox-mcp/manager"
+	"github.com/sandbox-mcp/sandbox-mcp/remedy"
 	"github.com/sandbox-mcp/sandbox-mcp/sandbox"
 )
 
@@ -286,7 +287,7 @@ func TestResults(t *testing.T) {
 
 // TestServiceErrors: a failing service call becomes one isError line without sentinel noise.
 func TestServiceErrors(t *testing.T) {
-	err := sandbox.Remedyf(sandbox.NotFound, sandbox.CreateSandbox, "unknown sandbox %q", "box")
+	err := remedy.Errorf(sandbox.NotFound, remedy.CreateSandbox, "unknown sandbox %q", "box")
 	res := call(t, byName(t, &fakeService{err: err})["send_message"], map[string]any{"sandbox": "box", "session": "s1", "message": "go"})
 	if got, want := resultText(res), "unknown sandbox \"box\": create it with create_sandbox first"; !res.IsError || got != want {
 		t.Errorf("got isError=%t %q, want %q", res.IsError, got, want)

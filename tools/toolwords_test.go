@@ -18,7 +18,7 @@ import (
 
 // domainPackages are the packages below tools: none of them may word a failure, a stored reason or a log
 // line with a tool's name or argument (issue 12). They say what happened and name the next step as a
-// sandbox.Remedy; the words for it are tools' (remedy.go).
+// remedy.Step; the words for it are tools' (remedy.go).
 var domainPackages = []string{"manager", "live", "sandbox", "events", "state", "eventlog", "acp"}
 
 // TestNoToolWordsBelowTools scans the string literals of the domain packages' non-test Go files for the
@@ -44,7 +44,7 @@ func TestNoToolWordsBelowTools(t *testing.T) {
 		}
 	}
 	if len(bad) > 0 {
-		t.Errorf("string literals below tools name a tool or its arguments; say what happened and give the error a sandbox.Remedy (worded in tools/remedy.go), or use neutral words for stored reasons and logs:\n%s",
+		t.Errorf("string literals below tools name a tool or its arguments; say what happened and give the error a remedy.Step (worded in tools/remedy.go), or use neutral words for stored reasons and logs:\n%s",
 			strings.Join(bad, "\n"))
 	}
 }
